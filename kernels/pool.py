@@ -1,0 +1,96 @@
+"""Max-pool windows: forward with an integer argmax, backward by kernel offset.
+
+Notation: x (N, C, H, W), window kH x kW, stride (sH, sW), padding (pH, pW),
+output (N, C, OH, OW) with OH = floor((H + 2*pH - kH) / sH) + 1.
+
+Padding is -inf, so a padded cell never wins a window, and an all-negative
+window returns its true (negative) maximum.
+
+The argmax is stored as the kernel offset k = i*kW + j of the winning cell
+inside its window, in the smallest unsigned integer type that holds kH*kW
+(uint8 for 3x3): one byte per output instead of a copy of the input.
+
+Ties: the first cell in row-major window order wins (strict ``>``); a NaN in
+a window wins it, so NaN propagates as in PyTorch.
+"""
+from kernels.array import get_array_module
+from kernels.im2col import conv_output_size
+
+
+def _offset_dtype(n_offsets):
+    if n_offsets <= 256:
+        return "uint8"
+    if n_offsets <= 65536:
+        return "uint16"
+    return "int64"
+
+
+def maxpool_forward(x, kernel_size, stride, padding):
+    """Max over each window.
+
+    Args:
+        x: (N, C, H, W) float array.
+        kernel_size, stride, padding: pairs (kH, kW), (sH, sW), (pH, pW).
+
+    Returns:
+        y: (N, C, OH, OW), the window maxima.
+        argmax: (N, C, OH, OW) unsigned ints, the winning offset i*kW + j.
+    """
+    xp = get_array_module(x)
+    N, C, H, W = x.shape
+    kH, kW = kernel_size
+    sH, sW = stride
+    pH, pW = padding
+    OH = conv_output_size(H, kH, sH, pH)
+    OW = conv_output_size(W, kW, sW, pW)
+
+    if pH or pW:
+        x_pad = xp.full((N, C, H + 2 * pH, W + 2 * pW), -xp.inf, dtype=x.dtype)
+        x_pad[:, :, pH:pH + H, pW:pW + W] = x
+    else:
+        x_pad = x
+
+    y = None
+    argmax = xp.zeros((N, C, OH, OW), dtype=_offset_dtype(kH * kW))
+    for i in range(kH):
+        for j in range(kW):
+            window = x_pad[:, :, i:i + sH * OH:sH, j:j + sW * OW:sW]
+            if y is None:
+                y = window.copy()
+                continue
+            better = (window > y) | (xp.isnan(window) & ~xp.isnan(y))
+            xp.copyto(y, window, where=better)
+            xp.copyto(argmax, argmax.dtype.type(i * kW + j), where=better)
+    return y, argmax
+
+
+def maxpool_backward(gy, argmax, x_shape, kernel_size, stride, padding):
+    """Send each output's gradient to the input cell that won its window.
+
+    Where overlapping windows (e.g. 3x3 stride 2) pick the same cell, its
+    gradient is the sum of theirs. For a fixed offset (i, j) the strided slice
+    touches each input cell at most once, so ``+=`` per offset is exact.
+
+    Args:
+        gy: (N, C, OH, OW) upstream gradient.
+        argmax: (N, C, OH, OW) offsets from ``maxpool_forward``.
+        x_shape: (N, C, H, W).
+
+    Returns:
+        gx: (N, C, H, W), same dtype as ``gy``.
+    """
+    xp = get_array_module(gy)
+    N, C, H, W = x_shape
+    kH, kW = kernel_size
+    sH, sW = stride
+    pH, pW = padding
+    OH, OW = gy.shape[2], gy.shape[3]
+
+    gx_pad = xp.zeros((N, C, H + 2 * pH, W + 2 * pW), dtype=gy.dtype)
+    zero = xp.zeros((), dtype=gy.dtype)
+    for i in range(kH):
+        for j in range(kW):
+            gx_pad[:, :, i:i + sH * OH:sH, j:j + sW * OW:sW] += xp.where(argmax == i * kW + j, gy, zero)
+    if pH or pW:
+        return xp.ascontiguousarray(gx_pad[:, :, pH:pH + H, pW:pW + W])
+    return gx_pad

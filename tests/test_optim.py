@@ -1,0 +1,68 @@
+"""SGD against updates computed by hand from PyTorch's documented rule."""
+import numpy as np
+import pytest
+
+from tests.helpers import host, tensor
+from tinynet import backend
+from tinynet.nn import Parameter
+from tinynet.optim import SGD
+
+
+def _param(device, value, grad):
+    p = Parameter(backend.to_device(np.array(value, dtype=np.float64), device))
+    p.grad = tensor(np.array(grad, dtype=np.float64), device)
+    return p
+
+
+def test_plain_step(device):
+    p = _param(device, [1.0, -2.0], [0.5, 0.25])
+    SGD([p], lr=0.1).step()
+    np.testing.assert_allclose(host(p), [1.0 - 0.05, -2.0 - 0.025])
+
+
+def test_momentum_and_weight_decay_two_steps(device):
+    """buf1 = g1 + wd*p0; p1 = p0 - lr*buf1; buf2 = m*buf1 + (g2 + wd*p1); p2 = p1 - lr*buf2."""
+    lr, m, wd = 0.1, 0.9, 0.01
+    p = _param(device, [2.0], [1.0])
+    opt = SGD([p], lr=lr, momentum=m, weight_decay=wd)
+    opt.step()
+    buf1 = 1.0 + wd * 2.0
+    p1 = 2.0 - lr * buf1
+    np.testing.assert_allclose(host(p), [p1])
+    p.grad = tensor(np.array([-0.5]), device)
+    opt.step()
+    buf2 = m * buf1 + (-0.5 + wd * p1)
+    np.testing.assert_allclose(host(p), [p1 - lr * buf2])
+
+
+def test_nesterov(device):
+    """Nesterov uses g + m*buf as the step direction."""
+    lr, m = 0.1, 0.9
+    p = _param(device, [1.0], [1.0])
+    opt = SGD([p], lr=lr, momentum=m, nesterov=True)
+    opt.step()  # buf = 1, direction = 1 + 0.9
+    np.testing.assert_allclose(host(p), [1.0 - lr * 1.9])
+    p.grad = tensor(np.array([2.0]), device)
+    opt.step()  # buf = 0.9 + 2 = 2.9, direction = 2 + 0.9*2.9
+    np.testing.assert_allclose(host(p), [1.0 - lr * 1.9 - lr * (2.0 + 0.9 * 2.9)])
+
+
+def test_skips_parameters_without_grad_and_zero_grad(device):
+    p = _param(device, [1.0], [1.0])
+    q = _param(device, [3.0], [1.0])
+    q.grad = None
+    opt = SGD([p, q], lr=1.0)
+    opt.step()
+    np.testing.assert_allclose(host(q), [3.0])
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_bad_arguments():
+    p = Parameter(np.zeros(1))
+    with pytest.raises(ValueError):
+        SGD([p], lr=-1)
+    with pytest.raises(ValueError):
+        SGD([p], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError):
+        SGD([], lr=0.1)

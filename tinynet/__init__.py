@@ -1,0 +1,39 @@
+"""tinynet: a deep learning engine written from scratch on NumPy (CPU) and CuPy (GPU).
+
+    import tinynet
+    from tinynet import nn, functional as F
+
+    x = tinynet.Tensor(np.random.rand(2, 3, 32, 32).astype("float32"))
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(8 * 16 * 16, 10))
+    loss = F.cross_entropy(net(x), np.array([1, 7]))
+    loss.backward()          # every parameter's .grad is now filled
+
+Layers (bottom to top): kernels (array primitives) -> backend -> autograd ->
+functional (ops) -> nn (modules).
+"""
+# autograd first: it defines Tensor and Function, then loads the tensor ops
+# (tinynet.functional), which subclass Function.
+from tinynet.autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad  # isort: skip
+from tinynet import cuda, functional, nn
+from tinynet.backend import DeviceError, manual_seed
+from tinynet.functional import ShapeError
+from tinynet.gradcheck import GradcheckError, gradcheck
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor",
+    "Function",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "gradcheck",
+    "GradcheckError",
+    "ShapeError",
+    "DeviceError",
+    "manual_seed",
+    "cuda",
+    "functional",
+    "nn",
+]

@@ -1,0 +1,150 @@
+"""Which array library holds a tensor's data, and moving arrays between devices.
+
+tinynet runs one code path on two array libraries: NumPy on the CPU ("cpu")
+and CuPy on an NVIDIA GPU ("cuda"). An op asks ``get_array_module(x)`` for the
+library of its input and calls ``xp.<function>``; nothing else in the engine
+branches on the device. CuPy is imported only when a GPU is asked for, so
+``import tinynet`` works on a machine without CuPy or a GPU.
+"""
+import numpy as np
+
+from kernels.array import get_array_module, is_cupy_array
+
+__all__ = [
+    "DeviceError",
+    "get_array_module",
+    "device_of",
+    "normalize_device",
+    "to_device",
+    "cupy_or_raise",
+    "cuda_available",
+    "check_same_device",
+    "host",
+    "manual_seed",
+    "host_rng",
+    "random_uniform",
+]
+
+
+class DeviceError(RuntimeError):
+    """A device was asked for that this machine can't provide, or devices were mixed."""
+
+
+_cupy = None
+_cupy_error = None
+_seed = None
+_cupy_seeded = False
+_host_rng = np.random.default_rng()
+
+
+def cupy_or_raise():
+    """Import and return CuPy with a usable GPU, or raise ``DeviceError`` saying how to fix it."""
+    global _cupy, _cupy_error
+    if _cupy is not None:
+        return _cupy
+    if _cupy_error is None:
+        try:
+            import cupy
+        except ImportError as e:
+            _cupy_error = (
+                f"device 'cuda' was requested but CuPy is not installed ({e}). Install the GPU extra "
+                "with `pip install -e .[gpu]` (CuPy for CUDA 12) or a CuPy wheel matching your CUDA "
+                "version, or use device 'cpu'."
+            )
+        else:
+            try:
+                count = cupy.cuda.runtime.getDeviceCount()
+            except Exception as e:  # CUDA driver missing or broken
+                count, detail = 0, f" ({type(e).__name__}: {e})"
+            else:
+                detail = ""
+            if count > 0:
+                _cupy = cupy
+                return cupy
+            _cupy_error = (
+                f"device 'cuda' was requested but CuPy finds no CUDA GPU on this machine{detail}. "
+                "Use device 'cpu', or run on a machine with an NVIDIA GPU and driver."
+            )
+    raise DeviceError(_cupy_error)
+
+
+def cuda_available() -> bool:
+    """True if CuPy imports and sees at least one GPU. Never raises."""
+    try:
+        cupy_or_raise()
+    except DeviceError:
+        return False
+    return True
+
+
+def normalize_device(device) -> str:
+    """Accept "cpu", "cuda" or "cuda:0" and return "cpu" or "cuda"."""
+    name = str(device).lower()
+    if name == "cpu":
+        return "cpu"
+    if name == "cuda" or name == "gpu" or name.startswith("cuda:"):
+        if name.startswith("cuda:") and name != "cuda:0":
+            raise DeviceError(f"device {device!r}: tinynet uses one GPU, 'cuda' (or 'cuda:0')")
+        return "cuda"
+    raise DeviceError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+def device_of(array) -> str:
+    """'cuda' for a CuPy array, 'cpu' for anything else."""
+    return "cuda" if is_cupy_array(array) else "cpu"
+
+
+def to_device(array, device):
+    """Return ``array`` on ``device`` ("cpu" or "cuda"); no copy if it is already there."""
+    device = normalize_device(device)
+    if device == device_of(array):
+        return array
+    if device == "cpu":
+        return array.get()
+    return cupy_or_raise().asarray(array)
+
+
+def check_same_device(arrays, what: str) -> None:
+    """Raise ``DeviceError`` if ``arrays`` (None entries ignored) live on different devices."""
+    devices = [device_of(a) for a in arrays if a is not None]
+    if len(set(devices)) > 1:
+        where = ", ".join(f"input {i} on {d}" for i, d in enumerate(devices))
+        raise DeviceError(
+            f"{what}: inputs are on different devices ({where}). Move them to one device first, "
+            "e.g. tensor.to('cuda') or module.to('cuda')."
+        )
+
+
+def host(array) -> np.ndarray:
+    """A NumPy copy-or-view of ``array`` on the host."""
+    return array.get() if is_cupy_array(array) else np.asarray(array)
+
+
+# --- random numbers ----------------------------------------------------------
+# One generator per array library: NumPy's Generator for host arrays (also used
+# to initialise parameters, so a seed fixes a model's initial weights on either
+# device) and CuPy's global generator for GPU arrays (dropout masks on the GPU).
+
+def manual_seed(seed: int) -> None:
+    """Seed every generator tinynet draws from: NumPy's now, CuPy's before its next draw."""
+    global _host_rng, _seed, _cupy_seeded
+    _seed = int(seed)
+    _host_rng = np.random.default_rng(_seed)
+    _cupy_seeded = False
+
+
+def host_rng() -> np.random.Generator:
+    """The NumPy generator behind parameter initialisation and CPU dropout masks."""
+    return _host_rng
+
+
+def random_uniform(shape, dtype, like):
+    """Uniform [0, 1) samples of ``shape`` and ``dtype`` on the device of array ``like``."""
+    global _cupy_seeded
+    xp = get_array_module(like)
+    if xp is np:
+        return _host_rng.random(shape, dtype=dtype)
+    if _seed is not None and not _cupy_seeded:
+        xp.random.seed(_seed)
+        _cupy_seeded = True
+    return xp.random.random_sample(shape, dtype=dtype)

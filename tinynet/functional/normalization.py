@@ -1,0 +1,54 @@
+"""Local response normalisation across channels (AlexNet, section 3.3).
+
+For x (N, C, ...) and a window of ``size`` channels, PyTorch's convention:
+
+    s[n, c] = k + (alpha / size) * sum_{c' = c - size//2}^{c + (size-1)//2} x[n, c']^2
+    y[n, c] = x[n, c] * s[n, c]^(-beta)
+
+Channels outside [0, C) count as zero. Note that alpha is divided by ``size``.
+The paper writes b = a / (k + alpha * sum a^2)^beta with no division, so the
+paper's constants (k=2, n=5, alpha=1e-4, beta=0.75) are, in this convention,
+size=5, k=2, beta=0.75 and alpha = 5 * 1e-4 = 5e-4.
+
+Backward: y_i depends on x_j through s_i for every j in i's window, so
+
+    dx_j = g_j * s_j^(-beta)
+           - (2 * alpha * beta / size) * x_j * sum_{i : j in window(i)} g_i * x_i * s_i^(-beta - 1)
+
+and "i such that j is in i's window" is the window mirrored: it reaches
+(size-1)//2 channels back and size//2 forward (the same window when size is odd).
+"""
+from kernels import channel_window_sum
+from tinynet.autograd import Function
+from tinynet.functional._util import ShapeError
+
+
+class LocalResponseNorm(Function):
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        if int(size) < 1:
+            raise ValueError(f"local_response_norm: size must be >= 1, got {size}")
+        self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
+
+    def forward(self, x):
+        if x.ndim < 3:
+            raise ShapeError(
+                f"local_response_norm expects an input of 3 or more dimensions (N, C, ...), got shape "
+                f"{tuple(x.shape)}"
+            )
+        t = x.dtype.type
+        window = channel_window_sum(x * x, self.size // 2, (self.size - 1) // 2)
+        self.s = t(self.k) + t(self.alpha / self.size) * window
+        self.x = x
+        return x * self.s ** t(-self.beta)
+
+    def backward(self, g):
+        t = g.dtype.type
+        x, s = self.x, self.s
+        s_pow = s ** t(-self.beta)
+        back = channel_window_sum(g * x * s_pow / s, (self.size - 1) // 2, self.size // 2)
+        return g * s_pow - t(2 * self.alpha * self.beta / self.size) * x * back
+
+
+def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Normalise each element by the energy of its ``size`` neighbouring channels (PyTorch's convention)."""
+    return LocalResponseNorm(size, alpha, beta, k)(x)

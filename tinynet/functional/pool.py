@@ -1,0 +1,59 @@
+"""2-D max pooling, including AlexNet's overlapping 3x3 stride-2 windows.
+
+Shapes: x (N, C, H, W) -> y (N, C, OH, OW) with
+
+    OH = floor((H + 2*pH - kH) / sH) + 1        (floor, as PyTorch with ceil_mode=False)
+
+Forward:  y[n, c, oh, ow] = max over the window of x padded with -inf
+Backward: dx[n, c, h, w] = sum of g[n, c, oh, ow] over the outputs whose
+          window's maximum was at (h, w)
+
+Only the winning offset inside each window is kept (one byte per output for
+a 3x3 window), not the input. Where windows overlap, one input cell can win
+several windows and then receives the sum of their gradients.
+"""
+from kernels import conv_output_size, maxpool_backward, maxpool_forward
+from tinynet.autograd import Function
+from tinynet.functional._util import ShapeError, pair
+
+
+class MaxPool2d(Function):
+    def __init__(self, kernel_size, stride=None, padding=0):
+        self.kernel_size = pair(kernel_size, "kernel_size", "max_pool2d")
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride", "max_pool2d")
+        self.padding = pair(padding, "padding", "max_pool2d")
+        if min(self.kernel_size) < 1 or min(self.stride) < 1:
+            raise ValueError(f"max_pool2d: kernel_size and stride must be >= 1, got {kernel_size} and {stride}")
+        kH, kW = self.kernel_size
+        pH, pW = self.padding
+        if pH < 0 or pW < 0 or 2 * pH > kH or 2 * pW > kW:
+            raise ValueError(
+                f"max_pool2d: padding must be between 0 and half the kernel size, got padding {self.padding} "
+                f"for kernel {self.kernel_size}"
+            )
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ShapeError(
+                f"max_pool2d expects a 4-D input (N, C, H, W), got a {x.ndim}-D input of shape {tuple(x.shape)}"
+            )
+        if x.dtype.kind != "f":
+            raise TypeError(f"max_pool2d needs a floating-point input, got {x.dtype}")
+        H, W = x.shape[2:]
+        (kH, kW), (sH, sW), (pH, pW) = self.kernel_size, self.stride, self.padding
+        if conv_output_size(H, kH, sH, pH) < 1 or conv_output_size(W, kW, sW, pW) < 1:
+            raise ShapeError(
+                f"max_pool2d: window {kH}x{kW} is larger than the padded input {H + 2 * pH}x{W + 2 * pW} "
+                f"(input shape {tuple(x.shape)})"
+            )
+        self.x_shape = x.shape
+        y, self.argmax = maxpool_forward(x, self.kernel_size, self.stride, self.padding)
+        return y
+
+    def backward(self, gy):
+        return maxpool_backward(gy, self.argmax, self.x_shape, self.kernel_size, self.stride, self.padding)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """Max pooling over (N, C, H, W); ``stride`` defaults to ``kernel_size`` as in PyTorch."""
+    return MaxPool2d(kernel_size, stride, padding)(x)

@@ -1,0 +1,127 @@
+"""Numerical gradient check: analytic gradients against central differences.
+
+For a function f of tensors x_1..x_m returning outputs y_1..y_k, draw a random
+upstream gradient G_j for each output and check the gradient of the scalar
+
+    L(x) = sum_j sum(G_j * y_j(x))
+
+Analytically, dL/dx_i is what ``y_j.backward(G_j)`` accumulates into x_i.grad.
+Numerically, for every element e of every x_i that requires grad,
+
+    dL/dx_i[e] ~ (L(x_i[e] + eps) - L(x_i[e] - eps)) / (2 * eps)
+
+whose error is O(eps^2). A random G (rather than all ones) matters: the plain
+sum of a softmax's outputs is constant, so a softmax backward that returned
+zeros would pass a check on sum(y).
+
+Run in float64: with eps = 1e-6 the float32 rounding error of L (about 1e-7
+relative) divided by 2*eps would swamp the difference.
+"""
+import numpy as np
+
+from tinynet import backend
+from tinynet.autograd import Tensor, no_grad
+
+__all__ = ["gradcheck", "GradcheckError"]
+
+
+class GradcheckError(AssertionError):
+    """An analytic gradient disagrees with the numerical one (the message says where)."""
+
+
+def _outputs(fn, inputs):
+    out = fn(*inputs)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    for o in outs:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"gradcheck: fn must return Tensors, got {type(o).__name__}")
+    return outs
+
+
+def _weighted_sum(outs, upstream) -> float:
+    return float(sum(np.sum(backend.host(o.data).astype(np.float64) * g) for o, g in zip(outs, upstream)))
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Compare the analytic gradient of ``fn`` with central differences for every input that requires grad.
+
+    Args:
+        fn: callable taking ``*inputs`` and returning a Tensor or a tuple of Tensors.
+            It must be deterministic (reseed inside it if it draws random numbers).
+        inputs: sequence of Tensors; those with ``requires_grad`` are checked and
+            must be float64. Their data is perturbed in place and restored.
+        eps: finite-difference step.
+        atol, rtol: an element passes if |analytic - numeric| <= atol + rtol * |numeric|.
+        seed: seed of the random upstream gradients.
+
+    Returns:
+        True if every element passes.
+
+    Raises:
+        GradcheckError naming the input, the worst element's index, and the
+        analytic and numeric values there.
+    """
+    inputs = list(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad; pass Tensors created with requires_grad=True")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(
+                f"gradcheck: input {i} is {inputs[i].dtype}; gradient checks need float64 "
+                "(use Tensor(..., dtype='float64') or module.double())"
+            )
+
+    rng = np.random.default_rng(seed)
+    outs = _outputs(fn, inputs)
+    upstream = [rng.standard_normal(o.shape) for o in outs]
+
+    # Analytic: accumulate dL/dx_i into fresh .grad fields.
+    saved = [inputs[i].grad for i in checked]
+    for i in checked:
+        inputs[i].grad = None
+    for o, g in zip(outs, upstream):
+        if o.requires_grad:
+            o.backward(backend.to_device(g.astype(o.dtype), o.device))
+    analytic = {}
+    for i in checked:
+        x = inputs[i]
+        analytic[i] = np.zeros(x.shape) if x.grad is None else backend.host(x.grad.data).astype(np.float64)
+    for i, g in zip(checked, saved):
+        inputs[i].grad = g
+
+    # Numeric: central differences, one element at a time.
+    with no_grad():
+        for i in checked:
+            data = inputs[i].data
+            if not data.flags.c_contiguous:
+                raise ValueError(f"gradcheck: input {i} must be C-contiguous to be perturbed in place")
+            flat = data.reshape(-1)  # a view: perturbing it perturbs the input
+            numeric = np.zeros(data.size)
+            for e in range(data.size):
+                orig = float(flat[e])
+                flat[e] = orig + eps
+                plus = _weighted_sum(_outputs(fn, inputs), upstream)
+                flat[e] = orig - eps
+                minus = _weighted_sum(_outputs(fn, inputs), upstream)
+                flat[e] = orig
+                numeric[e] = (plus - minus) / (2 * eps)
+            numeric = numeric.reshape(data.shape)
+            _compare(i, inputs[i].shape, analytic[i], numeric, atol, rtol)
+    return True
+
+
+def _compare(i, shape, analytic, numeric, atol, rtol):
+    err = np.abs(analytic - numeric)
+    allowed = atol + rtol * np.abs(numeric)
+    bad = err > allowed
+    if not bad.any() and np.all(np.isfinite(analytic)):
+        return
+    excess = np.where(np.isfinite(err), err - allowed, np.inf)
+    worst = np.unravel_index(int(np.argmax(excess)), shape) if shape else ()
+    raise GradcheckError(
+        f"gradcheck failed for input {i} (shape {shape}): {int(bad.sum())} of {bad.size} elements out of "
+        f"tolerance; worst at index {tuple(int(w) for w in worst)}: analytic {analytic[worst]:.8g}, "
+        f"numeric {numeric[worst]:.8g} (|difference| {err[worst]:.3g} > atol + rtol*|numeric| "
+        f"= {allowed[worst]:.3g})"
+    )

@@ -1,0 +1,90 @@
+"""Parameter initialisation, in place, with PyTorch's names and formulas.
+
+Random draws come from tinynet's host generator (``tinynet.manual_seed``), are
+made on the CPU in float64 and then stored in the parameter's dtype and device,
+so a seed gives the same initial weights on either device.
+
+fan_in of a weight (out, in, *kernel) is in * prod(kernel); fan_out is out * prod(kernel).
+
+PyTorch's default for Conv2d and Linear, which tinynet's layers use:
+    weight ~ U(-b, b) with b = gain * sqrt(3 / fan_in), gain = sqrt(2 / (1 + a^2)), a = sqrt(5)
+           = U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    bias   ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+"""
+import math
+
+import numpy as np
+
+from tinynet import backend
+
+
+def _fill(tensor, values):
+    values = np.asarray(values, dtype=tensor.dtype).reshape(tensor.shape)
+    tensor.data = backend.to_device(values, tensor.device)
+    return tensor
+
+
+def calculate_fan_in_and_fan_out(tensor):
+    shape = tensor.shape
+    if len(shape) < 2:
+        raise ValueError(f"fan in and fan out need a tensor of 2 or more dimensions, got shape {shape}")
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for a nonlinearity: 1 for linear, sqrt(2) for relu, sqrt(2/(1+a^2)) for leaky_relu."""
+    if nonlinearity in ("linear", "conv2d", "sigmoid"):
+        return 1.0
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        a = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1 + a * a))
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
+
+
+def uniform_(tensor, a=0.0, b=1.0):
+    return _fill(tensor, backend.host_rng().uniform(a, b, size=tensor.shape))
+
+
+def normal_(tensor, mean=0.0, std=1.0):
+    return _fill(tensor, backend.host_rng().normal(mean, std, size=tensor.shape))
+
+
+def constant_(tensor, value):
+    return _fill(tensor, np.full(tensor.shape, value))
+
+
+def zeros_(tensor):
+    return constant_(tensor, 0.0)
+
+
+def ones_(tensor):
+    return constant_(tensor, 1.0)
+
+
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    """U(-b, b) with b = gain * sqrt(3 / fan): He et al., 2015, uniform form."""
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    return uniform_(tensor, -bound, bound)
+
+
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    """N(0, std^2) with std = gain / sqrt(fan): He et al., 2015."""
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+
+
+def default_init_(weight, bias=None):
+    """PyTorch's default for Conv2d and Linear (see the module docstring)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = calculate_fan_in_and_fan_out(weight)
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound)
