@@ -47,9 +47,13 @@ def is_grad_enabled() -> bool:
 
 
 class _GradMode:
-    """Context manager and decorator that sets whether ops are recorded."""
+    """Context manager and decorator (``@no_grad()`` or bare ``@no_grad``) that sets whether ops are recorded."""
 
     _mode = True
+
+    def __new__(cls, fn=None):
+        self = super().__new__(cls)
+        return self if fn is None else self(fn)
 
     def __enter__(self):
         global _grad_enabled
@@ -289,6 +293,8 @@ class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):
             data = data.data
+        if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
+            data = np.asarray(data)
         if not _is_array(data):
             data = np.asarray(data)
             if data.dtype == np.float64 and dtype is None:
@@ -450,15 +456,10 @@ class Tensor:
 
         Returns self if nothing changes. Gradients flow back through the move.
         """
-        if isinstance(target, str) and (target.lower() in ("cpu", "cuda", "gpu") or target.startswith("cuda:")):
-            device = backend.normalize_device(target)
-            if device == self.device:
-                return self
-            return _conversion.ToDevice(device)(self)
-        dtype = np.dtype(target)
-        if dtype == self.data.dtype:
-            return self
-        return _conversion.AsType(dtype)(self)
+        kind, value = backend.device_or_dtype(target)
+        if kind == "device":
+            return self if value == self.device else _conversion.ToDevice(value)(self)
+        return self if value == self.data.dtype else _conversion.AsType(value)(self)
 
     def cpu(self):
         return self.to("cpu")

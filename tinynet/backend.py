@@ -16,6 +16,7 @@ __all__ = [
     "device_of",
     "normalize_device",
     "to_device",
+    "device_or_dtype",
     "cupy_or_raise",
     "cuda_available",
     "check_same_device",
@@ -87,6 +88,21 @@ def normalize_device(device) -> str:
             raise DeviceError(f"device {device!r}: tinynet uses one GPU, 'cuda' (or 'cuda:0')")
         return "cuda"
     raise DeviceError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+def device_or_dtype(target):
+    """Read the argument of ``.to(target)``: ("device", "cpu"/"cuda") or ("dtype", numpy dtype).
+
+    Raises DeviceError for a string that is neither a device nor a dtype.
+    """
+    if isinstance(target, str):
+        name = target.lower()
+        if name in ("cpu", "cuda", "gpu") or name.startswith("cuda:"):
+            return "device", normalize_device(target)
+    try:
+        return "dtype", np.dtype(target)
+    except TypeError:
+        raise DeviceError(f"to({target!r}): expected a device ('cpu' or 'cuda') or a dtype ('float32', 'float64')") from None
 
 
 def device_of(array) -> str:

@@ -11,7 +11,7 @@ class ShapeError(ValueError):
     The message names the op, what it expected and what it got. When raised
     inside a ``tinynet.nn.Module``, each enclosing module adds its name on the
     way out, so the final message also says which layer of the model failed,
-    e.g. ``classifier.1 (Linear(in_features=9216, out_features=4096))``.
+    e.g. ``layer classifier.1 Linear(in_features=9216, out_features=4096, bias=True): ...``.
     """
 
     def __init__(self, message):

@@ -124,21 +124,16 @@ class Module:
 
         Parameters stay the same objects (an optimizer holding them keeps working).
         """
-        is_device = isinstance(target, str) and (
-            target.lower() in ("cpu", "cuda", "gpu") or target.lower().startswith("cuda:")
-        )
-        if is_device:
-            device = backend.normalize_device(target)
-
+        kind, value = backend.device_or_dtype(target)
+        if kind == "device":
             def move(a):
-                return backend.to_device(a, device)
+                return backend.to_device(a, value)
         else:
-            dtype = np.dtype(target)
-            if dtype.kind != "f":
-                raise TypeError(f"Module.to: parameters must stay floating point, got dtype {dtype}")
+            if value.kind != "f":
+                raise TypeError(f"Module.to: parameters must stay floating point, got dtype {value}")
 
             def move(a):
-                return a.astype(dtype, copy=False)
+                return a.astype(value, copy=False)
         for p in self.parameters():
             p.data = move(p.data)
             if p.grad is not None:
@@ -197,7 +192,7 @@ class Module:
                 continue
             values[name] = v
         if problems:
-            raise KeyError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
+            raise RuntimeError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
         for name, v in values.items():
             p = own[name]
             p.data = backend.to_device(np.array(v, dtype=p.dtype, copy=True), p.device)

@@ -1,0 +1,211 @@
+"""Tensor arithmetic (tinynet/functional/arithmetic.py): broadcasting, matmul, Python scalars, comparisons.
+
+Values are compared with NumPy doing the same thing; gradients with central
+differences (float64, random upstream gradient).
+"""
+import operator
+
+import numpy as np
+import pytest
+
+import tinynet
+from tests.helpers import host, rand, tensor
+
+# --- elementwise arithmetic with broadcasting ------------------------------------------------------------------
+
+BINARY_OPS = [
+    pytest.param(operator.add, id="add"),
+    pytest.param(operator.sub, id="sub"),
+    pytest.param(operator.mul, id="mul"),
+    pytest.param(operator.truediv, id="div"),
+]
+
+BROADCAST_SHAPES = [
+    pytest.param((3, 1), (4,), id="(3,1)-(4,)"),
+    pytest.param((2, 3, 4), (3, 1), id="(2,3,4)-(3,1)"),
+    pytest.param((1, 4), (3, 1), id="(1,4)-(3,1)"),
+    pytest.param((2, 1, 4), (1, 3, 1), id="(2,1,4)-(1,3,1)"),
+    pytest.param((2, 3), (), id="(2,3)-scalar"),
+    pytest.param((), (2, 3), id="scalar-(2,3)"),
+    pytest.param((2, 3), (2, 3), id="same"),
+]
+
+
+def _operands(rng, a_shape, b_shape, device, requires_grad=True):
+    a = rand(rng, a_shape, device, requires_grad)
+    # Divisor kept away from zero; the same draw serves the other ops.
+    b = tensor(rng.uniform(0.5, 1.5, size=b_shape) * rng.choice([-1.0, 1.0], size=b_shape), device,
+               requires_grad)
+    return a, b
+
+
+@pytest.mark.parametrize("a_shape, b_shape", BROADCAST_SHAPES)
+@pytest.mark.parametrize("op", BINARY_OPS)
+def test_binary_op_values(device, rng, op, a_shape, b_shape):
+    """a op b follows NumPy's broadcasting and values."""
+    a, b = _operands(rng, a_shape, b_shape, device, requires_grad=False)
+    y = op(a, b)
+    expected = op(host(a), host(b))
+    assert y.shape == np.shape(expected)
+    np.testing.assert_allclose(host(y), expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize("a_shape, b_shape", BROADCAST_SHAPES)
+@pytest.mark.parametrize("op", BINARY_OPS)
+def test_binary_op_gradcheck_broadcasting(device, rng, op, a_shape, b_shape):
+    """Gradients are summed back to each operand's own shape and agree with central differences."""
+    a, b = _operands(rng, a_shape, b_shape, device)
+    assert tinynet.gradcheck(op, [a, b])
+    # Also run a plain backward: each .grad has its input's shape.
+    a.grad = b.grad = None
+    y = op(a, b)
+    y.backward(tensor(np.ones(y.shape), device))
+    assert a.grad.shape == a_shape and b.grad.shape == b_shape
+
+
+def test_broadcast_add_gradient_by_hand(device, rng):
+    """(3,1) + (4,) with upstream g (3,4): da = g summed over columns, db = g summed over rows."""
+    a, b = rand(rng, (3, 1), device), rand(rng, (4,), device)
+    g = rng.standard_normal((3, 4))
+    (a + b).backward(tensor(g, device))
+    np.testing.assert_allclose(host(a.grad), g.sum(axis=1, keepdims=True), rtol=1e-14)
+    np.testing.assert_allclose(host(b.grad), g.sum(axis=0), rtol=1e-14)
+
+
+def test_reused_input_accumulates(device, rng):
+    """A tensor used several times (x * x + x, a diamond) gets the sum of all paths: 2x + 1."""
+    x = rand(rng, (3, 4), device)
+    (x * x + x).backward(tensor(np.ones((3, 4)), device))
+    np.testing.assert_allclose(host(x.grad), 2 * host(x) + 1, rtol=1e-14)
+    x2 = rand(rng, (2, 3), device)
+    assert tinynet.gradcheck(lambda x: (x * x + x) * x.exp() - x / (x * x + 2), [x2])
+
+
+@pytest.mark.parametrize("exponent", [2, 3, 0.5, -1, 1.5, -2.5])
+def test_pow_gradcheck(device, rng, exponent):
+    """x ** p equals NumPy's power and d/dx = p x^(p-1) (positive x so any real p is defined)."""
+    x = rand(rng, (2, 3), device, low=0.5, high=2.0)
+    np.testing.assert_allclose(host(x ** exponent), host(x) ** exponent, rtol=1e-15)
+    assert tinynet.gradcheck(lambda x: x ** exponent, [x])
+
+
+def test_neg_exp_log(device, rng):
+    """-x, exp(x) and log(x) equal NumPy's and pass gradcheck (log on positive inputs)."""
+    x = rand(rng, (2, 3), device, low=0.2, high=2.0)
+    np.testing.assert_array_equal(host(-x), -host(x))
+    np.testing.assert_allclose(host(x.exp()), np.exp(host(x)), rtol=1e-15)
+    np.testing.assert_allclose(host(x.log()), np.log(host(x)), rtol=1e-15)
+    assert tinynet.gradcheck(lambda x: -x, [x])
+    assert tinynet.gradcheck(lambda x: x.exp(), [x])
+    assert tinynet.gradcheck(lambda x: x.log(), [x])
+    assert tinynet.gradcheck(lambda x: x.exp().log() * x.log().exp(), [x])
+
+
+# --- matmul -------------------------------------------------------------------------------------------------------
+
+MATMUL_SHAPES = [
+    pytest.param((3,), (3,), id="1d@1d"),
+    pytest.param((3,), (3, 4), id="1d@2d"),
+    pytest.param((2, 3), (3,), id="2d@1d"),
+    pytest.param((2, 3), (3, 4), id="2d@2d"),
+    pytest.param((2, 2, 3), (2, 3, 4), id="batched"),
+    pytest.param((2, 2, 3), (3, 4), id="batched@2d"),
+    pytest.param((2, 3), (2, 3, 2), id="2d@batched"),
+    pytest.param((1, 2, 3), (2, 3, 2), id="broadcast-batch"),
+    pytest.param((3,), (2, 3, 2), id="1d@batched"),
+    pytest.param((2, 2, 3), (3,), id="batched@1d"),
+]
+
+
+@pytest.mark.parametrize("a_shape, b_shape", MATMUL_SHAPES)
+def test_matmul_values(device, rng, a_shape, b_shape):
+    """a @ b follows NumPy's matmul rules for 1-D, 2-D and batched operands."""
+    a, b = rand(rng, a_shape, device, False), rand(rng, b_shape, device, False)
+    y = a @ b
+    expected = host(a) @ host(b)
+    assert y.shape == np.shape(expected)
+    np.testing.assert_allclose(host(y), expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("a_shape, b_shape", MATMUL_SHAPES)
+def test_matmul_gradcheck(device, rng, a_shape, b_shape):
+    """dA = G @ B^T and dB = A^T @ G, reduced over broadcast batch dimensions and 1-D promotions."""
+    a, b = rand(rng, a_shape, device), rand(rng, b_shape, device)
+    assert tinynet.gradcheck(operator.matmul, [a, b])
+
+
+def test_matmul_with_array_on_the_left(device, xp, rng):
+    """ndarray @ Tensor goes through Tensor.__rmatmul__ and gives the Tensor's gradient."""
+    a = rng.uniform(-1, 1, size=(2, 3))
+    b = rand(rng, (3, 4), device)
+    y = xp.asarray(a) @ b
+    assert isinstance(y, tinynet.Tensor)
+    g = rng.standard_normal((2, 4))
+    y.backward(tensor(g, device))
+    np.testing.assert_allclose(host(b.grad), a.T @ g, rtol=1e-13)
+
+
+# --- Python scalars and dtypes -------------------------------------------------------------------------------------
+
+SCALAR_EXPRS = [
+    pytest.param(lambda x: 2 * x, lambda a: 2 * a, id="2*x"),
+    pytest.param(lambda x: x * 2, lambda a: a * 2, id="x*2"),
+    pytest.param(lambda x: 2.5 * x, lambda a: 2.5 * a, id="2.5*x"),
+    pytest.param(lambda x: 1 - x, lambda a: 1 - a, id="1-x"),
+    pytest.param(lambda x: x - 1, lambda a: a - 1, id="x-1"),
+    pytest.param(lambda x: 1 + x, lambda a: 1 + a, id="1+x"),
+    pytest.param(lambda x: x + 0.5, lambda a: a + 0.5, id="x+0.5"),
+    pytest.param(lambda x: x / 2, lambda a: a / 2, id="x/2"),
+    pytest.param(lambda x: 2 / x, lambda a: 2 / a, id="2/x"),
+    pytest.param(lambda x: x ** 2, lambda a: a ** 2, id="x**2"),
+    pytest.param(lambda x: 0.1 * x + 3, lambda a: 0.1 * a + 3, id="0.1*x+3"),
+]
+
+
+def _positive(rng, shape, device, dtype, requires_grad=True):
+    return tensor(rng.uniform(0.5, 2.0, size=shape), device, requires_grad, dtype)
+
+
+@pytest.mark.parametrize("expr, reference", SCALAR_EXPRS)
+def test_scalar_operands_keep_float32(device, rng, expr, reference):
+    """A Python number on either side doesn't promote a float32 tensor: output and gradient stay float32."""
+    x = _positive(rng, (3, 4), device, "float32")
+    y = expr(x)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(host(y), reference(host(x).astype(np.float64)), rtol=1e-6)
+    y.backward(tensor(np.ones((3, 4)), device, dtype="float32"))
+    assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("expr, reference", SCALAR_EXPRS)
+def test_scalar_operands_gradcheck(device, rng, expr, reference):
+    """The same expressions in float64: gradients agree with central differences."""
+    x = _positive(rng, (2, 3), device, "float64")
+    np.testing.assert_allclose(host(expr(x)), reference(host(x)), rtol=1e-15)
+    assert tinynet.gradcheck(expr, [x])
+
+
+def test_numpy_scalar_operand_keeps_float32(device, rng):
+    """A NumPy float64 scalar times a float32 tensor is still a float32 Tensor."""
+    x = _positive(rng, (3,), device, "float32")
+    y = np.float64(3.0) * x
+    assert isinstance(y, tinynet.Tensor) and y.dtype == np.float32
+    np.testing.assert_allclose(host(y), 3.0 * host(x), rtol=1e-7)
+
+
+# --- comparisons -----------------------------------------------------------------------------------------------------
+
+COMPARISONS = [operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne]
+
+
+@pytest.mark.parametrize("op", COMPARISONS, ids=lambda op: op.__name__)
+def test_comparisons_return_bool_without_grad(device, rng, op):
+    """Comparisons with a scalar or a tensor give bool tensors that need no grad and have no graph."""
+    a = tensor(rng.integers(-2, 3, size=(3, 4)).astype(np.float64), device, requires_grad=True)
+    b = tensor(rng.integers(-2, 3, size=(4,)).astype(np.float64), device, requires_grad=True)
+    for other, other_host in [(0.0, 0.0), (b, host(b))]:
+        c = op(a, other)
+        assert isinstance(c, tinynet.Tensor)
+        assert c.dtype == np.bool_
+        assert not c.requires_grad and c.grad_fn is None
+        np.testing.assert_array_equal(host(c), op(host(a), other_host))
