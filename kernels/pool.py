@@ -1,4 +1,5 @@
-"""Max-pool windows: forward with an integer argmax, backward by kernel offset.
+"""Pooling windows: max-pool forward with an integer argmax and backward by kernel
+offset; the averaging matrices of adaptive average pooling.
 
 Notation: x (N, C, H, W), window kH x kW, stride (sH, sW), padding (pH, pW),
 output (N, C, OH, OW) with OH = floor((H + 2*pH - kH) / sH) + 1.
@@ -13,6 +14,8 @@ inside its window, in the smallest unsigned integer type that holds kH*kW
 Ties: the first cell in row-major window order wins (strict ``>``); a NaN in
 a window wins it, so NaN propagates as in PyTorch.
 """
+import numpy as np
+
 from kernels.array import get_array_module
 from kernels.im2col import conv_output_size
 
@@ -94,3 +97,20 @@ def maxpool_backward(gy, argmax, x_shape, kernel_size, stride, padding):
     if pH or pW:
         return xp.ascontiguousarray(gx_pad[:, :, pH:pH + H, pW:pW + W])
     return gx_pad
+
+
+def adaptive_pool_matrix(in_size: int, out_size: int, dtype, xp):
+    """The (out_size, in_size) averaging matrix of adaptive average pooling along one axis.
+
+    Output cell i averages input cells [floor(i*in/out), ceil((i+1)*in/out)),
+    so P[i, j] = 1/len(bin i) for j in bin i and 0 elsewhere. Pooling an
+    (H, W) map is then P_h @ x @ P_w^T: two small matrix products and no
+    loop over output cells. Built on the host (it is out_size x in_size) and
+    moved to ``xp``'s device.
+    """
+    p = np.zeros((out_size, in_size), dtype=dtype)
+    for i in range(out_size):
+        start = (i * in_size) // out_size
+        end = -((-(i + 1) * in_size) // out_size)  # ceil((i+1) * in / out)
+        p[i, start:end] = 1.0 / (end - start)
+    return xp.asarray(p)

@@ -148,3 +148,38 @@ def test_inputs_not_requiring_grad_are_left_alone(rng):
     x = rand(rng, (3, 4))
     c = rand(rng, (3, 4), requires_grad=False)
     assert tinynet.gradcheck(lambda a, b: MulWrongAtOneElement()(a, b), [x, c])
+
+
+# --- directional check ------------------------------------------------------------------------------
+
+
+def test_directional_check_passes_through_a_whole_network():
+    from tinynet import nn
+
+    tinynet.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(12, 2))
+    net.double()
+    x = tinynet.Tensor(np.random.default_rng(0).standard_normal((2, 2, 4, 4)), requires_grad=True)
+    params = list(net.parameters())
+    before = [p.numpy() for p in params]
+    assert tinynet.gradcheck_directional(lambda x, *p: net(x), [x, *params], directions=3)
+    for p, b in zip(params, before):  # every input is restored
+        np.testing.assert_array_equal(p.numpy(), b)
+
+
+def test_directional_check_catches_a_one_percent_error_in_one_parameter_gradient():
+    class ScaledGradLinear(tinynet.Function):
+        """y = x @ w, but backward reports dL/dw 1% too large."""
+
+        def forward(self, x, w):
+            self.x, self.w = x, w
+            return x @ w
+
+        def backward(self, g):
+            return g @ self.w.T, 1.01 * (self.x.T @ g)
+
+    rng = np.random.default_rng(0)
+    x = tinynet.Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    w = tinynet.Tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    with pytest.raises(tinynet.GradcheckError, match="direction 0"):
+        tinynet.gradcheck_directional(lambda x, w: ScaledGradLinear()(x, w), [x, w])

@@ -18,7 +18,8 @@ from tinynet.autograd import Function, Tensor, enable_grad, is_grad_enabled, no_
 from tinynet import cuda, functional, nn
 from tinynet.backend import DeviceError, manual_seed
 from tinynet.functional import ShapeError
-from tinynet.gradcheck import GradcheckError, gradcheck
+from tinynet.gradcheck import GradcheckError, gradcheck, gradcheck_directional
+from tinynet.model_summary import summary
 
 __version__ = "0.1.0"
 
@@ -29,10 +30,12 @@ __all__ = [
     "enable_grad",
     "is_grad_enabled",
     "gradcheck",
+    "gradcheck_directional",
     "GradcheckError",
     "ShapeError",
     "DeviceError",
     "manual_seed",
+    "summary",
     "cuda",
     "functional",
     "nn",

@@ -207,3 +207,34 @@ def test_max_pool2d_allows_padding_of_exactly_half(device, rng):
     x = rand(rng, (1, 1, 4, 4), device, requires_grad=False, low=-2.0, high=-1.0)
     y = F.max_pool2d(x, 2, 2, 1)
     np.testing.assert_array_equal(host(y), max_pool2d_reference(host(x), 2, 2, 1))
+
+
+# --- adaptive average pooling ----------------------------------------------------------------------
+
+
+def _adaptive_avg_reference(x, out_h, out_w):
+    """Loop reference: output cell (i, j) averages rows [floor(i*H/OH), ceil((i+1)*H/OH)) and likewise columns."""
+    N, C, H, W = x.shape
+    y = np.zeros((N, C, out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            h0, h1 = (i * H) // out_h, -((-(i + 1) * H) // out_h)
+            w0, w1 = (j * W) // out_w, -((-(j + 1) * W) // out_w)
+            y[:, :, i, j] = x[:, :, h0:h1, w0:w1].mean(axis=(2, 3))
+    return y
+
+
+@pytest.mark.parametrize("in_hw, out_hw", [((13, 13), (6, 6)), ((6, 6), (6, 6)), ((1, 1), (6, 6)),
+                                          ((7, 5), (3, 4)), ((10, 9), (1, 1))])
+def test_adaptive_avg_pool2d_matches_reference_and_gradcheck(device, rng, in_hw, out_hw):
+    x = rand(rng, (2, 3, *in_hw), device)
+    y = F.adaptive_avg_pool2d(x, out_hw)
+    np.testing.assert_allclose(host(y), _adaptive_avg_reference(host(x), *out_hw), rtol=1e-12, atol=1e-12)
+    assert tinynet.gradcheck(lambda x: F.adaptive_avg_pool2d(x, out_hw), [x])
+
+
+def test_adaptive_avg_pool2d_same_size_is_identity_and_float32_stays_float32(device, rng):
+    x = tensor(rng.standard_normal((1, 2, 6, 6)), device, dtype="float32")
+    y = F.adaptive_avg_pool2d(x, 6)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(host(y), host(x), rtol=1e-6)

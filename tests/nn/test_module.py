@@ -420,3 +420,26 @@ def test_sequential_indexing_and_ordered_dict():
     assert isinstance(model[0], nn.Conv2d) and isinstance(model[-1], nn.ReLU)
     assert [n for n, _ in model.named_parameters()] == ["conv.weight", "conv.bias"]
     assert isinstance(model[:1], nn.Sequential) and len(model[:1]) == 1
+
+
+# --- forward hooks ----------------------------------------------------------------------------------
+
+
+def test_forward_hooks_see_each_call_and_can_be_removed():
+    net = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    seen = []
+    handle = net[0].register_forward_hook(lambda m, inputs, out: seen.append((type(m).__name__, out.shape)))
+    x = tinynet.Tensor(np.ones((4, 3), dtype=np.float32))
+    net(x)
+    net(x)
+    assert seen == [("Linear", (4, 2)), ("Linear", (4, 2))]
+    handle.remove()
+    net(x)
+    assert len(seen) == 2
+
+
+def test_forward_hook_can_replace_the_output():
+    lin = nn.Linear(2, 2)
+    lin.register_forward_hook(lambda m, inputs, out: out * 0)
+    out = lin(tinynet.Tensor(np.ones((1, 2), dtype=np.float32)))
+    assert np.all(out.numpy() == 0)

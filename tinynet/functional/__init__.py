@@ -1,7 +1,7 @@
 """tinynet.functional: every differentiable op, one ``Function`` subclass each.
 
 Layer ops (PyTorch's ``torch.nn.functional`` names and layouts):
-    conv2d, max_pool2d, relu, dropout, linear, local_response_norm,
+    conv2d, max_pool2d, adaptive_avg_pool2d, relu, dropout, linear, local_response_norm,
     softmax, log_softmax, cross_entropy, flatten
 
 Tensor ops behind ``Tensor``'s operators live in ``arithmetic``, ``reduction``,
@@ -13,13 +13,14 @@ from tinynet.functional.conv import conv2d
 from tinynet.functional.linear import linear
 from tinynet.functional.loss import cross_entropy, log_softmax, softmax
 from tinynet.functional.normalization import local_response_norm
-from tinynet.functional.pool import max_pool2d
+from tinynet.functional.pool import adaptive_avg_pool2d, max_pool2d
 from tinynet.functional.shape import flatten
 
 __all__ = [
     "ShapeError",
     "conv2d",
     "max_pool2d",
+    "adaptive_avg_pool2d",
     "relu",
     "dropout",
     "linear",

@@ -12,8 +12,9 @@ Only the winning offset inside each window is kept (one byte per output for
 a 3x3 window), not the input. Where windows overlap, one input cell can win
 several windows and then receives the sum of their gradients.
 """
-from kernels import conv_output_size, maxpool_backward, maxpool_forward
+from kernels import adaptive_pool_matrix, conv_output_size, maxpool_backward, maxpool_forward
 from tinynet.autograd import Function
+from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, pair
 
 
@@ -57,3 +58,40 @@ class MaxPool2d(Function):
 def max_pool2d(x, kernel_size, stride=None, padding=0):
     """Max pooling over (N, C, H, W); ``stride`` defaults to ``kernel_size`` as in PyTorch."""
     return MaxPool2d(kernel_size, stride, padding)(x)
+
+
+class AdaptiveAvgPool2d(Function):
+    """Average pooling to a fixed output size (OH, OW), whatever the input's H and W.
+
+    Output cell (i, j) averages the input rows [floor(i*H/OH), ceil((i+1)*H/OH))
+    and likewise the columns. With P_h (OH, H) and P_w (OW, W) the averaging
+    matrices of ``kernels.adaptive_pool_matrix``:
+
+        forward:   y = P_h @ x @ P_w^T          (per (n, c) map)
+        backward:  dx = P_h^T @ g @ P_w
+
+    When H and W are already OH and OW, both matrices are the identity and so
+    is the op (torchvision's AlexNet at 224x224).
+    """
+
+    def __init__(self, output_size):
+        self.output_size = pair(output_size, "output_size", "adaptive_avg_pool2d")
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ShapeError(
+                f"adaptive_avg_pool2d expects a 4-D input (N, C, H, W), got shape {tuple(x.shape)}"
+            )
+        xp = get_array_module(x)
+        (OH, OW), (H, W) = self.output_size, x.shape[2:]
+        self.p_h = adaptive_pool_matrix(H, OH, x.dtype, xp)
+        self.p_w = adaptive_pool_matrix(W, OW, x.dtype, xp)
+        return self.p_h @ (x @ self.p_w.T)
+
+    def backward(self, g):
+        return self.p_h.T @ (g @ self.p_w)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Average-pool (N, C, H, W) to (N, C, *output_size), PyTorch's ``F.adaptive_avg_pool2d``."""
+    return AdaptiveAvgPool2d(output_size)(x)

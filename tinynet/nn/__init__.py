@@ -2,6 +2,7 @@
 from tinynet.nn import init
 from tinynet.nn.container import Sequential
 from tinynet.nn.layers import (
+    AdaptiveAvgPool2d,
     Conv2d,
     CrossEntropyLoss,
     Dropout,
@@ -23,6 +24,7 @@ __all__ = [
     "Conv2d",
     "Linear",
     "MaxPool2d",
+    "AdaptiveAvgPool2d",
     "ReLU",
     "Dropout",
     "Flatten",

@@ -1,8 +1,8 @@
 """Parameter initialisation, in place, with PyTorch's names and formulas.
 
 Random draws come from tinynet's host generator (``tinynet.manual_seed``), are
-made on the CPU in float64 and then stored in the parameter's dtype and device,
-so a seed gives the same initial weights on either device.
+made on the CPU in the parameter's dtype and then moved to its device, so a
+seed gives the same initial weights on either device.
 
 fan_in of a weight (out, in, *kernel) is in * prod(kernel); fan_out is out * prod(kernel).
 
@@ -20,6 +20,8 @@ from tinynet import backend
 
 def _fill(tensor, values):
     values = np.asarray(values, dtype=tensor.dtype).reshape(tensor.shape)
+    if tensor.dtype.kind != "f":
+        raise TypeError(f"init: only floating-point tensors can be initialised, got {tensor.dtype}")
     tensor.data = backend.to_device(values, tensor.device)
     return tensor
 
@@ -47,11 +49,21 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def uniform_(tensor, a=0.0, b=1.0):
-    return _fill(tensor, backend.host_rng().uniform(a, b, size=tensor.shape))
+    """Fill with U(a, b)."""
+    t = tensor.dtype.type
+    u = backend.host_rng().random(tensor.shape, dtype=tensor.dtype)
+    u *= t(b - a)
+    u += t(a)
+    return _fill(tensor, u)
 
 
 def normal_(tensor, mean=0.0, std=1.0):
-    return _fill(tensor, backend.host_rng().normal(mean, std, size=tensor.shape))
+    """Fill with N(mean, std^2)."""
+    t = tensor.dtype.type
+    z = backend.host_rng().standard_normal(tensor.shape, dtype=tensor.dtype)
+    z *= t(std)
+    z += t(mean)
+    return _fill(tensor, z)
 
 
 def constant_(tensor, value):

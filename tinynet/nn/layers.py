@@ -107,6 +107,20 @@ class MaxPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size: (N, C, H, W) -> (N, C, *output_size)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
 class ReLU(Module):
     """max(x, 0) elementwise. (``inplace`` is accepted for PyTorch compatibility and ignored.)"""
 

@@ -22,6 +22,7 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
 
     # --- registration -------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -94,9 +95,16 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, inputs, output)`` after every forward; a non-None return replaces the output.
+
+        Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        return _HookHandle(self._forward_hooks, hook)
+
     def __call__(self, *args, **kwargs):
         try:
-            return self.forward(*args, **kwargs)
+            out = self.forward(*args, **kwargs)
         except ShapeError as e:
             # Say which layer failed: the innermost module names itself, each
             # parent adds the child's name on the way out.
@@ -109,6 +117,11 @@ class Module:
                         break
             e._last_module = self
             raise
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
+        return out
 
     # --- modes, devices, gradients ------------------------------------------------------
     def train(self, mode=True):
@@ -214,3 +227,16 @@ class Module:
             lines.append(f"  ({name}): {child_repr}")
         lines.append(")")
         return "\n".join(lines)
+
+
+class _HookHandle:
+    """What ``register_forward_hook`` returns: ``remove()`` takes the hook off again."""
+
+    _ids = iter(range(1 << 62))
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.key = hooks, next(self._ids)
+        hooks[self.key] = hook
+
+    def remove(self):
+        self.hooks.pop(self.key, None)

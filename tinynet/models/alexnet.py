@@ -1,0 +1,223 @@
+"""AlexNet and its variants, assembled only from tinynet.nn modules.
+
+Every variant has the same skeleton, named as torchvision names it:
+
+    features     5 convolutions, each followed by ReLU, some by LRN and an
+                 overlapping 3x3 stride-2 max-pool
+    avgpool      (torchvision variant only) adaptive average pool to 6x6
+    flatten      (N, C, 6, 6) -> (N, C*36)
+    classifier   Dropout, Linear, ReLU, Dropout, Linear, ReLU, Linear
+
+Variants (see docs/alexnet.md for the walk through every shape):
+
+    "seed"        224x224 input; 96-256-384-384-256 filters; 62,378,344 parameters
+                  (1000 classes). The single-GPU form of the paper's net used by
+                  most re-implementations, without LRN.
+    "paper"       Krizhevsky, Sutskever & Hinton, "ImageNet Classification with Deep
+                  Convolutional Neural Networks", NIPS 2012: 227x227 input, LRN after
+                  the ReLUs of conv1 and conv2, conv2/conv4/conv5 in two groups (the
+                  two-GPU layout). 60,965,224 parameters.
+    "torchvision" the 64-192-384-256-256 net of torchvision.models.alexnet
+                  (Krizhevsky, "One weird trick for parallelizing convolutional
+                  neural networks", 2014), with its parameter names
+                  (features.0.weight ... classifier.6.bias). 61,100,840 parameters.
+    "mini"        the same pattern scaled for 64x64 images and two CPU cores:
+                  32-64-96-96-64 filters, 256-unit dense layers.
+
+Initialisation presets (independent of the variant):
+
+    "pytorch"     PyTorch's default for Conv2d and Linear (nn.init.default_init_).
+    "paper"       the paper's: weights ~ N(0, 0.01^2); biases 1 in conv2, conv4,
+                  conv5 and the first two dense layers, 0 elsewhere.
+"""
+from dataclasses import dataclass
+
+from tinynet import nn
+from tinynet.nn import init
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """One convolution of the feature extractor and what follows its ReLU."""
+
+    out_channels: int
+    kernel: int
+    stride: int = 1
+    padding: int = 0
+    groups: int = 1
+    lrn: bool = False  # LocalResponseNorm after the ReLU
+    pool: bool = False  # MaxPool2d(3, 2) after the ReLU (and LRN)
+
+
+@dataclass(frozen=True)
+class Variant:
+    input_size: int  # square input side the variant is designed for
+    convs: tuple
+    hidden: int  # width of the two hidden dense layers
+    default_init: str
+    adaptive_pool: bool = False  # torchvision's AdaptiveAvgPool2d((6, 6)) before flatten
+    source: str = ""
+
+
+# The paper's LRN: k=2, n=5, alpha=1e-4, beta=0.75 with b = a / (k + alpha * sum a^2)^beta.
+# tinynet (like PyTorch) divides alpha by the window size, so the paper's alpha is 5 * 1e-4 here.
+PAPER_LRN = dict(size=5, alpha=5e-4, beta=0.75, k=2.0)
+
+VARIANTS = {
+    "seed": Variant(
+        input_size=224,
+        convs=(
+            ConvSpec(96, 11, stride=4, padding=2, pool=True),
+            ConvSpec(256, 5, padding=2, pool=True),
+            ConvSpec(384, 3, padding=1),
+            ConvSpec(384, 3, padding=1),
+            ConvSpec(256, 3, padding=1, pool=True),
+        ),
+        hidden=4096,
+        default_init="pytorch",
+        source="the single-GPU AlexNet of the paper's layer sizes, without LRN or groups",
+    ),
+    "paper": Variant(
+        input_size=227,
+        convs=(
+            ConvSpec(96, 11, stride=4, lrn=True, pool=True),
+            ConvSpec(256, 5, padding=2, groups=2, lrn=True, pool=True),
+            ConvSpec(384, 3, padding=1),
+            ConvSpec(384, 3, padding=1, groups=2),
+            ConvSpec(256, 3, padding=1, groups=2, pool=True),
+        ),
+        hidden=4096,
+        default_init="paper",
+        source="Krizhevsky, Sutskever and Hinton, NIPS 2012 (two-GPU layout as groups=2)",
+    ),
+    "torchvision": Variant(
+        input_size=224,
+        convs=(
+            ConvSpec(64, 11, stride=4, padding=2, pool=True),
+            ConvSpec(192, 5, padding=2, pool=True),
+            ConvSpec(384, 3, padding=1),
+            ConvSpec(256, 3, padding=1),
+            ConvSpec(256, 3, padding=1, pool=True),
+        ),
+        hidden=4096,
+        default_init="pytorch",
+        adaptive_pool=True,
+        source="torchvision.models.alexnet (Krizhevsky, 'One weird trick', 2014)",
+    ),
+    "mini": Variant(
+        input_size=64,
+        convs=(
+            ConvSpec(32, 5, stride=2, padding=2, pool=True),
+            ConvSpec(64, 3, padding=1, pool=True),
+            ConvSpec(96, 3, padding=1),
+            ConvSpec(96, 3, padding=1),
+            ConvSpec(64, 3, padding=1, pool=True),
+        ),
+        hidden=256,
+        default_init="pytorch",
+        source="tinynet's scaled-down AlexNet for 64x64 images on two CPU cores",
+    ),
+}
+
+INITS = ("pytorch", "paper")
+
+
+def _spatial_size(variant: Variant, input_size: int) -> int:
+    """Side of the last feature map for a square input of side ``input_size`` (6 for the 224/227 variants)."""
+    if variant.adaptive_pool:
+        return 6
+    size = input_size
+    for c in variant.convs:
+        size = (size + 2 * c.padding - c.kernel) // c.stride + 1
+        if c.pool:
+            size = (size - 3) // 2 + 1
+    if size < 1:
+        raise ValueError(f"an input of side {input_size} is too small for this AlexNet: the feature map vanishes")
+    return size
+
+
+class AlexNet(nn.Module):
+    """features -> [avgpool] -> flatten -> classifier. Input (N, 3, S, S), output (N, num_classes)."""
+
+    def __init__(self, variant="seed", num_classes=1000, dropout=0.5, input_size=None):
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown AlexNet variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+        spec = VARIANTS[variant]
+        self.variant, self.num_classes = variant, num_classes
+        self.input_size = spec.input_size if input_size is None else int(input_size)
+
+        layers, in_channels = [], 3
+        for c in spec.convs:
+            layers += [nn.Conv2d(in_channels, c.out_channels, c.kernel, c.stride, c.padding, c.groups), nn.ReLU()]
+            if c.lrn:
+                layers.append(nn.LocalResponseNorm(**PAPER_LRN))
+            if c.pool:
+                layers.append(nn.MaxPool2d(kernel_size=3, stride=2))
+            in_channels = c.out_channels
+        self.features = nn.Sequential(*layers)
+        if spec.adaptive_pool:
+            self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.flatten = nn.Flatten()
+        side = _spatial_size(spec, self.input_size)
+        self.classifier = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(in_channels * side * side, spec.hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(spec.hidden, spec.hidden),
+            nn.ReLU(),
+            nn.Linear(spec.hidden, num_classes),
+        )
+
+    def forward(self, x):
+        x = self.features(x)
+        if "avgpool" in self._modules:
+            x = self.avgpool(x)
+        return self.classifier(self.flatten(x))
+
+
+def init_paper_(model):
+    """The paper's initialisation: weights N(0, 0.01^2); biases 1 in conv2, conv4, conv5 and the
+    first two dense layers, 0 in the others."""
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    dense = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    for m in convs + dense:
+        init.normal_(m.weight, 0.0, 0.01)
+        if m.bias is not None:
+            init.zeros_(m.bias)
+    for m in [convs[i] for i in (1, 3, 4) if i < len(convs)] + dense[:2]:
+        if m.bias is not None:
+            init.ones_(m.bias)
+    return model
+
+
+def init_pytorch_(model):
+    """PyTorch's default initialisation for every Conv2d and Linear."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            m.reset_parameters()
+    return model
+
+
+def alexnet(variant="seed", num_classes=1000, init=None, dropout=0.5, input_size=None):
+    """Build an AlexNet.
+
+    Args:
+        variant: "seed" (default), "paper", "torchvision" or "mini" (see the module docstring).
+        num_classes: size of the last dense layer.
+        init: "pytorch" or "paper"; default: the paper's for the "paper" variant, PyTorch's otherwise.
+        dropout: dropout probability before the first two dense layers.
+        input_size: side of the square input the first dense layer is sized for
+            (default: the variant's own, e.g. 224; ignored by "torchvision", whose
+            adaptive pool always yields 6x6).
+    """
+    model = AlexNet(variant, num_classes, dropout, input_size)
+    init = VARIANTS[variant].default_init if init is None else init
+    if init == "paper":
+        init_paper_(model)
+    elif init == "pytorch":
+        init_pytorch_(model)
+    else:
+        raise ValueError(f"unknown initialisation {init!r}; choose one of {', '.join(INITS)}")
+    return model
