@@ -457,3 +457,78 @@ def test_numpy_scalar_keeps_its_dtype():
     # A NumPy scalar is data with a dtype, like an array; only Python floats default to float32.
     assert tinynet.Tensor(np.float64(2.0)).dtype == np.float64
     assert tinynet.Tensor(2.0).dtype == np.float32
+
+
+# --- saved arrays are released after backward ----------------------------------------------------
+
+
+def test_saved_arrays_are_freed_by_backward_and_a_second_backward_raises(rng):
+    # After backward, an op's saved arrays go: holding on to `loss` no longer holds the activations.
+    x = rand(rng, (2, 4, 3, 3))
+    h = x * 2.0
+    input_ref = weakref.ref(h.data)
+    y = F.local_response_norm(h, 3)  # LRN keeps its input and its scale s
+    scale_ref = weakref.ref(y.grad_fn.s)
+    del h
+    loss = y.sum()
+    loss.backward(retain_graph=True)  # retained: the saved arrays survive, a second pass works
+    assert scale_ref() is not None and input_ref() is not None
+    loss.backward()
+    assert scale_ref() is None and input_ref() is None
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        loss.backward()
+
+
+def test_retain_graph_gives_the_same_gradient_twice(rng):
+    x = rand(rng, (2, 3))
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    first = host(x.grad).copy()
+    y.backward()
+    np.testing.assert_allclose(host(x.grad), 2 * first)
+    np.testing.assert_allclose(first, 2 * host(x))
+
+
+def test_config_survives_release(rng):
+    # Releasing drops what forward saved, not what __init__ configured.
+    x = rand(rng, (1, 1, 5, 5))
+    y = F.max_pool2d(x, 3, 2)
+    op = y.grad_fn
+    y.sum().backward()
+    assert op.kernel_size == (3, 3) and op.stride == (2, 2)
+    assert not hasattr(op, "argmax")
+
+
+def test_div_and_matmul_keep_only_what_backward_needs(rng):
+    # h / c with c constant: dh = g / c needs c, not h. h @ m with m constant: dh = g m^T needs m, not h.
+    x = rand(rng, (4, 5))
+    c = tinynet.Tensor(rng.uniform(1, 2, (4, 5)))
+    m = tinynet.Tensor(rng.standard_normal((5, 3)))
+    for op in (lambda h: h / c, lambda h: h @ m):
+        h = x * 2.0
+        ref = weakref.ref(h.data)
+        z = op(h)
+        del h
+        assert ref() is None, "the graph keeps the dividend / left operand alive"
+        z.sum().backward()
+    # and with a gradient wanted for the constant, the op must keep the other operand
+    x.grad = None
+    h = x * 2.0
+    ref = weakref.ref(h.data)
+    c.requires_grad = True
+    z = h / c
+    del h
+    assert ref() is not None
+    z.sum().backward()
+
+
+# --- dtypes ----------------------------------------------------------------------------------------
+
+
+def test_each_input_gets_a_gradient_of_its_own_dtype(rng):
+    # float32 * float64 computes in float64; each gradient comes back in its input's dtype.
+    a = tinynet.Tensor(rng.standard_normal(3).astype(np.float32), requires_grad=True)
+    b = tinynet.Tensor(rng.standard_normal(3), requires_grad=True)
+    (a * b).sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    np.testing.assert_allclose(host(a.grad), host(b), rtol=1e-6)

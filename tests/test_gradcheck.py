@@ -183,3 +183,20 @@ def test_directional_check_catches_a_one_percent_error_in_one_parameter_gradient
     w = tinynet.Tensor(rng.standard_normal((4, 2)), requires_grad=True)
     with pytest.raises(tinynet.GradcheckError, match="direction 0"):
         tinynet.gradcheck_directional(lambda x, w: ScaledGradLinear()(x, w), [x, w])
+
+
+@pytest.mark.parametrize("forward", [np.sqrt, lambda x: 1 / (x - x)], ids=["nan", "inf"])
+def test_gradcheck_fails_when_the_function_is_not_finite(forward):
+    """A forward that gives NaN or inf makes every difference NaN; that must fail, never pass."""
+
+    class Bogus(tinynet.Function):
+        def forward(self, x):
+            return forward(x)
+
+        def backward(self, g):
+            return 5 * g
+
+    x = tinynet.Tensor(-np.ones(3), requires_grad=True)
+    with pytest.raises(tinynet.GradcheckError):
+        with np.errstate(all="ignore"):
+            tinynet.gradcheck(lambda x: Bogus()(x), [x])

@@ -12,9 +12,10 @@
 Layers (bottom to top): kernels (array primitives) -> backend -> autograd ->
 functional (ops) -> nn (modules).
 """
-# autograd first: it defines Tensor and Function, then loads the tensor ops
-# (tinynet.functional), which subclass Function.
-from tinynet.autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad  # isort: skip
+# autograd first: it defines Function, then loads tinynet.tensor, which loads
+# the ops behind Tensor's operators (tinynet.functional), which subclass Function.
+from tinynet.autograd import Function, enable_grad, is_grad_enabled, no_grad  # isort: skip
+from tinynet.tensor import Tensor  # isort: skip
 from tinynet import cuda, functional, nn
 from tinynet.backend import DeviceError, manual_seed
 from tinynet.functional import ShapeError

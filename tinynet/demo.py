@@ -11,7 +11,8 @@ import time
 import numpy as np
 
 from tinynet import backend, functional as F, nn
-from tinynet.autograd import Tensor, no_grad
+from tinynet.autograd import no_grad
+from tinynet.tensor import Tensor
 from tinynet.optim import SGD
 
 CLASSES = ("horizontal bar", "vertical bar", "square", "diagonal")

@@ -20,7 +20,8 @@ relative) divided by 2*eps would swamp the difference.
 import numpy as np
 
 from tinynet import backend
-from tinynet.autograd import Tensor, no_grad
+from tinynet.autograd import no_grad
+from tinynet.tensor import Tensor
 
 __all__ = ["gradcheck", "gradcheck_directional", "GradcheckError"]
 
@@ -80,9 +81,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     saved = [inputs[i].grad for i in checked]
     for i in checked:
         inputs[i].grad = None
-    for o, g in zip(outs, upstream):
+    for o, g in zip(outs, upstream):  # outputs may share a graph: keep it until the last one
         if o.requires_grad:
-            o.backward(backend.to_device(g.astype(o.dtype), o.device))
+            o.backward(backend.to_device(g.astype(o.dtype), o.device), retain_graph=True)
     analytic = {}
     for i in checked:
         x = inputs[i]
@@ -140,9 +141,9 @@ def gradcheck_directional(fn, inputs, directions=3, eps=1e-6, atol=1e-5, rtol=1e
     saved = [inputs[i].grad for i in checked]
     for i in checked:
         inputs[i].grad = None
-    for o, g in zip(outs, upstream):
+    for o, g in zip(outs, upstream):  # outputs may share a graph: keep it until the last one
         if o.requires_grad:
-            o.backward(backend.to_device(g.astype(o.dtype), o.device))
+            o.backward(backend.to_device(g.astype(o.dtype), o.device), retain_graph=True)
     grads = {i: (np.zeros(inputs[i].shape) if inputs[i].grad is None else backend.host(inputs[i].grad.data))
              for i in checked}
     for i, g in zip(checked, saved):
@@ -175,8 +176,9 @@ def gradcheck_directional(fn, inputs, directions=3, eps=1e-6, atol=1e-5, rtol=1e
 def _compare(i, shape, analytic, numeric, atol, rtol):
     err = np.abs(analytic - numeric)
     allowed = atol + rtol * np.abs(numeric)
-    bad = err > allowed
-    if not bad.any() and np.all(np.isfinite(analytic)):
+    # "not <=" rather than ">": a NaN anywhere counts as a failure, never as a pass.
+    bad = ~(err <= allowed) | ~np.isfinite(analytic) | ~np.isfinite(numeric)
+    if not bad.any():
         return
     excess = np.where(np.isfinite(err), err - allowed, np.inf)
     worst = np.unravel_index(int(np.argmax(excess)), shape) if shape else ()

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinynet import nn
-from tinynet.autograd import Tensor, no_grad
+from tinynet.autograd import no_grad
+from tinynet.tensor import Tensor
 from tinynet.functional import ShapeError
 
 

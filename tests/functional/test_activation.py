@@ -155,3 +155,10 @@ def test_dropout_invalid_p_raises(device, rng, p, training):
     x = rand(rng, (2, 3), device, requires_grad=False)
     with pytest.raises(ValueError, match=str(p)):
         F.dropout(x, p=p, training=training)
+
+
+def test_relu_keeps_nan(device):
+    """A NaN stays NaN through ReLU (as in PyTorch), so a diverging activation is not hidden as 0."""
+    y = F.relu(tensor([np.nan, -1.0, 2.0], device))
+    out = host(y)
+    assert np.isnan(out[0]) and out[1] == 0.0 and out[2] == 2.0

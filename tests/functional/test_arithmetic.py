@@ -209,3 +209,25 @@ def test_comparisons_return_bool_without_grad(device, rng, op):
         assert c.dtype == np.bool_
         assert not c.requires_grad and c.grad_fn is None
         np.testing.assert_array_equal(host(c), op(host(a), other_host))
+
+
+def test_broadcast_and_matmul_mismatches_are_shape_errors_naming_the_shapes(rng):
+    a = tensor(rng.standard_normal((2, 3)))
+    with pytest.raises(tinynet.ShapeError, match=r"add: shapes \(2, 3\) and \(5,\)"):
+        a + tensor(rng.standard_normal(5))
+    with pytest.raises(tinynet.ShapeError, match=r"matmul: shapes \(2, 3\) and \(4, 2\).*3 columns.*4 rows"):
+        a @ tensor(rng.standard_normal((4, 2)))
+
+
+def test_a_broadcast_error_inside_a_module_names_the_module(rng):
+    class AddBias(tinynet.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.b = tinynet.nn.Parameter(np.zeros(5, dtype=np.float32))
+
+        def forward(self, x):
+            return x + self.b
+
+    net = tinynet.nn.Sequential(tinynet.nn.ReLU(), AddBias())
+    with pytest.raises(tinynet.ShapeError, match=r"layer 1 AddBias\(\): add: shapes \(2, 3\) and \(5,\)"):
+        net(tensor(rng.standard_normal((2, 3)), dtype="float32"))

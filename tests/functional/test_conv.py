@@ -216,3 +216,11 @@ def test_conv2d_shape_error_is_a_value_error(device, rng):
     w = rand(rng, (4, 2, 3, 3), device, requires_grad=False)
     with pytest.raises(ValueError):
         F.conv2d(x, w)
+
+
+def test_mixed_dtypes_are_refused(rng):
+    """A float64 image fed to float32 weights would silently run in float64 (twice the memory)."""
+    x = tensor(rng.standard_normal((1, 2, 5, 5)), dtype="float64")
+    w = tensor(rng.standard_normal((3, 2, 3, 3)), dtype="float32")
+    with pytest.raises(TypeError, match="conv2d: inputs must have one dtype.*input float64.*weight float32"):
+        F.conv2d(x, w)

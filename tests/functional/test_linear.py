@@ -6,7 +6,7 @@ import pytest
 
 import tinynet
 import tinynet.functional as F
-from tests.helpers import host, rand
+from tests.helpers import host, rand, tensor
 
 
 @pytest.mark.parametrize("x_shape", [(3, 5), (2, 3, 5), (5,)], ids=["2d", "3d", "1d"])
@@ -102,3 +102,10 @@ def test_linear_rejects_non_2d_weight(device, rng):
     for shape in [(9,), (2, 4, 9)]:
         with pytest.raises(tinynet.ShapeError, match="linear"):
             F.linear(x, rand(rng, shape, device, requires_grad=False))
+
+
+def test_mixed_dtypes_are_refused(rng):
+    x = tensor(rng.standard_normal((2, 3)), dtype="float64")
+    w = tensor(rng.standard_normal((4, 3)), dtype="float32")
+    with pytest.raises(TypeError, match="linear: inputs must have one dtype"):
+        F.linear(x, w)

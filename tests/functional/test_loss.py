@@ -176,3 +176,13 @@ def test_cross_entropy_bad_reduction(device, rng):
     z = rand(rng, (2, 3), device, requires_grad=False)
     with pytest.raises(ValueError, match="avg"):
         F.cross_entropy(z, np.array([0, 1]), reduction="avg")
+
+
+def test_cross_entropy_unbatched_sample(device, xp):
+    """Logits (K,) with a 0-d target are one sample: the same loss as the (1, K) batch."""
+    z = tensor([2.0, 0.0, 0.0], device, requires_grad=True, dtype="float64")
+    loss = F.cross_entropy(z, xp.asarray(0))
+    np.testing.assert_allclose(loss.item(), np.log(1 + 2 * np.exp(-2.0)))
+    loss.backward()
+    p = np.array([1.0, np.exp(-2.0), np.exp(-2.0)]) / (1 + 2 * np.exp(-2.0))
+    np.testing.assert_allclose(host(z.grad), p - np.array([1.0, 0.0, 0.0]))

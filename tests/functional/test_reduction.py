@@ -91,3 +91,8 @@ def test_max_gradcheck_tie_free(device, rng, dim, keepdim):
         assert tinynet.gradcheck(lambda x: x.max(), [x])
     else:
         assert tinynet.gradcheck(lambda x: x.max(dim, keepdim=keepdim).values, [x])
+
+
+def test_max_over_several_dims_is_refused_clearly(rng):
+    with pytest.raises(ValueError, match="max: dim must be one int"):
+        tensor(rng.standard_normal((2, 3, 4))).max(dim=(0, 1))

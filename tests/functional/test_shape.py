@@ -152,3 +152,8 @@ def test_reshape_error(device, rng):
         x.reshape(4, 2)
     message = str(info.value)
     assert "(2, 3)" in message and "(4, 2)" in message
+
+
+def test_transpose_with_a_bad_dimension_says_so(rng):
+    with pytest.raises(IndexError, match="transpose: dimension 2 out of range for a 2-D tensor"):
+        tensor(rng.standard_normal((2, 3))).transpose(0, 2)

@@ -106,6 +106,19 @@ def test_mini_layer_shapes_at_64():
                    (64, 3, 3), (576,)]
 
 
+def test_torchvision_layer_shapes(models):
+    """64-192-384-256-256 at 224x224: 55, 27, 27, 13, 13, 13, 13, 6, then the adaptive pool keeps 6x6."""
+    rows = profile(models["torchvision"], (3, 224, 224)).rows
+    got = [(r.kind, r.output_shape) for r in rows if r.kind not in ("ReLU", "Dropout")]
+    assert got == [
+        ("Conv2d", (64, 55, 55)), ("MaxPool2d", (64, 27, 27)), ("Conv2d", (192, 27, 27)), ("MaxPool2d", (192, 13, 13)),
+        ("Conv2d", (384, 13, 13)), ("Conv2d", (256, 13, 13)), ("Conv2d", (256, 13, 13)), ("MaxPool2d", (256, 6, 6)),
+        ("AdaptiveAvgPool2d", (256, 6, 6)), ("Flatten", (9216,)),
+        ("Linear", (4096,)), ("Linear", (4096,)), ("Linear", (1000,)),
+    ]
+    assert [r.name for r in rows if r.kind == "AdaptiveAvgPool2d"] == ["avgpool"]
+
+
 TORCHVISION_STATE = [
     ("features.0.weight", (64, 3, 11, 11)), ("features.0.bias", (64,)),
     ("features.3.weight", (192, 64, 5, 5)), ("features.3.bias", (192,)),

@@ -2,7 +2,7 @@
 import numpy as np
 
 from tinynet import backend
-from tinynet.autograd import Tensor
+from tinynet.tensor import Tensor
 
 
 class ShapeError(ValueError):
@@ -27,6 +27,22 @@ class ShapeError(ValueError):
         where = ".".join(reversed(self.path))
         prefix = f"layer {where} {self.layer}" if where else self.layer
         return f"{prefix}: {self.message}"
+
+
+def check_same_dtype(op: str, **arrays):
+    """Raise TypeError if the named arrays (None ignored) don't share one dtype.
+
+    A float64 input to a float32 layer would otherwise run the whole network in
+    float64 (NumPy promotes), at twice the memory, without anyone noticing.
+    """
+    named = {k: a for k, a in arrays.items() if a is not None}
+    dtypes = {a.dtype for a in named.values()}
+    if len(dtypes) > 1:
+        listed = ", ".join(f"{k} {a.dtype}" for k, a in named.items())
+        raise TypeError(
+            f"{op}: inputs must have one dtype, got {listed}; convert the input with .float() or "
+            ".double() (or the model with .to(dtype))"
+        )
 
 
 def pair(value, name: str, op: str):

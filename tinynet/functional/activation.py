@@ -6,7 +6,8 @@ Dropout:  y = x * m / (1 - p)           dx = g * m / (1 - p)
           dropout: the scaling happens in training, so evaluation is the identity)
 
 ReLU keeps a boolean mask (one byte per element), not its input. The gradient
-at exactly x = 0 is taken as 0, as in PyTorch.
+at exactly x = 0 is taken as 0, and a NaN input stays NaN (so a diverging
+activation is not hidden), both as in PyTorch.
 """
 from tinynet import backend
 from tinynet.autograd import Function
@@ -17,7 +18,7 @@ class ReLU(Function):
     def forward(self, x):
         xp = get_array_module(x)
         self.mask = x > 0
-        return xp.where(self.mask, x, xp.zeros((), dtype=x.dtype))
+        return xp.maximum(x, xp.zeros((), dtype=x.dtype))  # maximum propagates NaN
 
     def backward(self, g):
         xp = get_array_module(g)

@@ -14,15 +14,28 @@ then summed back to x's shape (``unbroadcast``).
 """
 import numbers
 
-from tinynet.autograd import Function, Tensor
+from tinynet.autograd import Function
+from tinynet.tensor import Tensor
 from tinynet.backend import get_array_module
-from tinynet.functional._util import as_tensor, unbroadcast
+from tinynet.functional._util import ShapeError, as_tensor, unbroadcast
+
+
+def _broadcasting(op_name, fn, x, y):
+    """fn(x, y), turning NumPy's broadcast error into a ShapeError that names the op and both shapes."""
+    try:
+        return fn(x, y)
+    except ValueError:
+        if x.ndim and y.ndim:
+            raise ShapeError(
+                f"{op_name}: shapes {tuple(x.shape)} and {tuple(y.shape)} can't be broadcast together"
+            ) from None
+        raise
 
 
 class Add(Function):
     def forward(self, x, y):
         self.x_shape, self.y_shape = x.shape, y.shape
-        return x + y
+        return _broadcasting("add", lambda a, b: a + b, x, y)
 
     def backward(self, g):
         return unbroadcast(g, self.x_shape), unbroadcast(g, self.y_shape)
@@ -31,7 +44,7 @@ class Add(Function):
 class Sub(Function):
     def forward(self, x, y):
         self.x_shape, self.y_shape = x.shape, y.shape
-        return x - y
+        return _broadcasting("sub", lambda a, b: a - b, x, y)
 
     def backward(self, g):
         return unbroadcast(g, self.x_shape), unbroadcast(-g, self.y_shape)
@@ -43,7 +56,7 @@ class Mul(Function):
         self.x = x if self.needs_input_grad[1] else None
         self.y = y if self.needs_input_grad[0] else None
         self.x_shape, self.y_shape = x.shape, y.shape
-        return x * y
+        return _broadcasting("mul", lambda a, b: a * b, x, y)
 
     def backward(self, g):
         gx = unbroadcast(g * self.y, self.x_shape) if self.y is not None else None
@@ -53,12 +66,14 @@ class Mul(Function):
 
 class Div(Function):
     def forward(self, x, y):
-        self.x, self.y = x, y
-        return x / y
+        self.x_shape, self.y_shape = x.shape, y.shape
+        self.y = y  # both gradients need the divisor
+        self.x = x if self.needs_input_grad[1] else None  # only dy needs the dividend
+        return _broadcasting("div", lambda a, b: a / b, x, y)
 
     def backward(self, g):
-        gx = unbroadcast(g / self.y, self.x.shape) if self.needs_input_grad[0] else None
-        gy = unbroadcast(-g * self.x / (self.y * self.y), self.y.shape) if self.needs_input_grad[1] else None
+        gx = unbroadcast(g / self.y, self.x_shape) if self.needs_input_grad[0] else None
+        gy = unbroadcast(-g * self.x / (self.y * self.y), self.y_shape) if self.needs_input_grad[1] else None
         return gx, gy
 
 
@@ -106,26 +121,36 @@ class MatMul(Function):
     """Matrix product with NumPy's rules (1-D operands, batched leading axes)."""
 
     def forward(self, x, y):
-        self.x, self.y = x, y
-        return x @ y
+        if x.ndim == 0 or y.ndim == 0:
+            raise ShapeError(f"matmul: both operands need at least 1 dimension, got shapes {x.shape} and {y.shape}")
+        k_x, k_y = x.shape[-1], (y.shape[0] if y.ndim == 1 else y.shape[-2])
+        if k_x != k_y:
+            raise ShapeError(
+                f"matmul: shapes {tuple(x.shape)} and {tuple(y.shape)} don't match: {k_x} columns on the left, "
+                f"{k_y} rows on the right"
+            )
+        # dX needs Y and dY needs X: keep each only if the other input wants a gradient.
+        self.x = x if self.needs_input_grad[1] else None
+        self.y = y if self.needs_input_grad[0] else None
+        self.x_shape, self.y_shape = x.shape, y.shape
+        return _broadcasting("matmul", lambda a, b: a @ b, x, y)
 
     def backward(self, g):
-        x, y = self.x, self.y
-        # Promote 1-D operands to matrices as matmul does, then undo.
-        x2 = x[None, :] if x.ndim == 1 else x
-        y2 = y[:, None] if y.ndim == 1 else y
+        x_shape, y_shape = self.x_shape, self.y_shape
+        # matmul reads a 1-D left operand as a row (1, n) and a 1-D right operand as a
+        # column (n, 1), then drops those axes from the result: put them back on g.
+        x2_shape = (1,) + x_shape if len(x_shape) == 1 else x_shape
+        y2_shape = y_shape + (1,) if len(y_shape) == 1 else y_shape
         g2 = g
-        if y.ndim == 1:
+        if len(y_shape) == 1:
             g2 = g2[..., None]
-        if x.ndim == 1:
+        if len(x_shape) == 1:
             g2 = g2[..., None, :]
         gx = gy = None
         if self.needs_input_grad[0]:
-            gx = g2 @ y2.swapaxes(-1, -2)
-            gx = unbroadcast(gx, x2.shape).reshape(x.shape) if x.ndim > 1 else gx.reshape(-1, x.shape[0]).sum(0)
+            gx = unbroadcast(g2 @ self.y.reshape(y2_shape).swapaxes(-1, -2), x2_shape).reshape(x_shape)
         if self.needs_input_grad[1]:
-            gy = x2.swapaxes(-1, -2) @ g2
-            gy = unbroadcast(gy, y2.shape).reshape(y.shape) if y.ndim > 1 else gy.reshape(-1, y.shape[0]).sum(0)
+            gy = unbroadcast(self.x.reshape(x2_shape).swapaxes(-1, -2) @ g2, y2_shape).reshape(y_shape)
         return gx, gy
 
 

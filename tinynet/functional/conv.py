@@ -25,7 +25,7 @@ forward and backward. dx is not computed for an input that needs no gradient
 from kernels import col2im, conv_output_size, im2col
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
-from tinynet.functional._util import ShapeError, pair
+from tinynet.functional._util import ShapeError, check_same_dtype, pair
 
 
 class Conv2d(Function):
@@ -68,6 +68,7 @@ class Conv2d(Function):
             )
         if b is not None and b.shape != (OC,):
             raise ShapeError(f"conv2d: bias must have shape ({OC},), got {tuple(b.shape)}")
+        check_same_dtype("conv2d", input=x, weight=w, bias=b)
 
     def forward(self, x, w, b=None):
         self._check(x, w, b)
@@ -82,14 +83,14 @@ class Conv2d(Function):
         w_mat = w.reshape(G, OC // G, Cg * kH * kW)
         col_g = col.reshape(G, Cg * kH * kW, N * OH * OW)  # a view: groups are row blocks
         y = xp.matmul(w_mat, col_g)  # (G, OC/G, N*OH*OW), one product per group
-        y = y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)
+        y = xp.ascontiguousarray(y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3))
         if b is not None:
-            y = y + b.reshape(1, OC, 1, 1)
+            y += b.reshape(1, OC, 1, 1)
         self.x = x if self.needs_input_grad[1] else None  # only dW needs x
         self.x_shape = x.shape
         self.w = w if self.needs_input_grad[0] else None  # only dx needs W
         self.w_shape = w.shape
-        return xp.ascontiguousarray(y)
+        return y
 
     def backward(self, gy):
         xp = get_array_module(gy)

@@ -9,7 +9,7 @@ Backward:  dx = g @ W          (N, out) @ (out, in)  -> (N, in)
            db = g summed over N
 """
 from tinynet.autograd import Function
-from tinynet.functional._util import ShapeError
+from tinynet.functional._util import ShapeError, check_same_dtype
 
 
 class Linear(Function):
@@ -24,6 +24,7 @@ class Linear(Function):
             )
         if b is not None and b.shape != (w.shape[0],):
             raise ShapeError(f"linear: bias must have shape ({w.shape[0]},), got {tuple(b.shape)}")
+        check_same_dtype("linear", input=x, weight=w, bias=b)
         self.x = x if self.needs_input_grad[1] else None
         self.w = w if self.needs_input_grad[0] else None
         y = x @ w.T

@@ -125,6 +125,10 @@ def log_softmax(x, dim=-1):
 def cross_entropy(logits, targets, reduction="mean"):
     """Cross-entropy between logits (N, K) and integer class indices (N,), averaged over the batch.
 
-    ``targets`` may be an array or a Tensor of integers in [0, K).
+    ``targets`` may be an array or a Tensor of integers in [0, K). One unbatched
+    sample, logits (K,) with a 0-d target, is taken as a batch of one.
     """
+    if logits.ndim == 1 and getattr(targets, "ndim", None) == 0:
+        loss = CrossEntropy(reduction)(logits.reshape(1, -1), targets.reshape(1))
+        return loss.reshape(()) if reduction == "none" else loss
     return CrossEntropy(reduction)(logits, targets)

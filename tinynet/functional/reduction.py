@@ -9,7 +9,8 @@ Max sends the gradient to one element (the first maximum), as max_pool2d does.
 import math
 from collections import namedtuple
 
-from tinynet.autograd import Function, Tensor
+from tinynet.autograd import Function
+from tinynet.tensor import Tensor
 from tinynet.backend import get_array_module
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -82,6 +83,11 @@ class Max(Function):
         if self.dim is None:
             self.indices = xp.argmax(x)
             return x.reshape(-1)[self.indices]
+        if not isinstance(self.dim, int) or x.ndim == 0:
+            raise ValueError(
+                f"max: dim must be one int for a tensor of 1 or more dimensions, got dim={self.dim!r} "
+                f"for shape {tuple(x.shape)}"
+            )
         (self.axis,) = _axes(self.dim, x.ndim)
         idx = xp.argmax(x, axis=self.axis, keepdims=True)
         y = xp.take_along_axis(x, idx, axis=self.axis)

@@ -8,7 +8,8 @@ Each backward undoes the forward's rearrangement on the gradient:
 """
 import numpy as np
 
-from tinynet.autograd import Function, Tensor
+from tinynet.autograd import Function
+from tinynet.tensor import Tensor
 from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError
 

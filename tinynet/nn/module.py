@@ -10,7 +10,7 @@ from collections import OrderedDict
 import numpy as np
 
 from tinynet import backend
-from tinynet.autograd import Tensor
+from tinynet.tensor import Tensor
 from tinynet.functional import ShapeError
 from tinynet.nn.parameter import Parameter
 
@@ -33,6 +33,12 @@ class Module:
             )
         params, modules = self.__dict__["_parameters"], self.__dict__["_modules"]
         was_parameter = name in params
+        if was_parameter and value is not None and not isinstance(value, Parameter):
+            raise TypeError(
+                f"cannot assign a {type(value).__name__} as parameter {name!r} of {type(self).__name__} "
+                f"(a Parameter or None is expected); to change its values, set .data or wrap it: "
+                f"nn.Parameter(...)"
+            )
         params.pop(name, None)
         modules.pop(name, None)
         if isinstance(value, Parameter):

@@ -1,0 +1,339 @@
+"""Tensor: an array (NumPy on "cpu", CuPy on "cuda") that records the ops applied to it.
+
+A Tensor holds its data (``.data``), its accumulated gradient (``.grad``) and
+a ``Node``, its record in the graph (see tinynet/autograd.py). Its operators
+(``+``, ``@``, ``sum``, ``reshape``, ...) apply the Functions defined in
+tinynet/functional/{arithmetic, reduction, shape, conversion}.py.
+"""
+import numpy as np
+
+from tinynet import backend
+from tinynet.autograd import Node, _is_array, run_backward
+
+__all__ = ["Tensor"]
+
+class Tensor:
+    """An n-dimensional array (NumPy on "cpu", CuPy on "cuda") that records the ops applied to it.
+
+    Args:
+        data: an ndarray of either library (kept as it is, dtype included),
+            or a Python number / nested list (floats become float32, as in PyTorch).
+        requires_grad: track gradients for this tensor (floating dtypes only).
+        dtype: optional dtype to convert to, e.g. "float64".
+        device: optional "cpu" or "cuda".
+
+    Attributes:
+        data: the underlying array.
+        grad: a Tensor holding the accumulated gradient, or None.
+    """
+
+    # Make ``ndarray + Tensor`` call Tensor.__radd__ instead of NumPy broadcasting over it.
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
+            data = np.asarray(data)
+        if not _is_array(data):
+            data = np.asarray(data)
+            if data.dtype == np.float64 and dtype is None:
+                data = data.astype(np.float32)
+        if dtype is not None:
+            data = data.astype(dtype, copy=False)
+        if device is not None:
+            data = backend.to_device(data, device)
+        self.data = data
+        self.grad = None
+        self._node = Node(self, requires_grad=False)
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _wrap(cls, array):
+        """Wrap an array produced by the engine (no conversion, no checks)."""
+        t = cls.__new__(cls)
+        t.data = array
+        t.grad = None
+        t._node = Node(t, requires_grad=False)
+        return t
+
+    # --- what it is -----------------------------------------------------------
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    def size(self, dim=None):
+        """The shape (as PyTorch's ``size()``), or the length of dimension ``dim``."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def __len__(self):
+        return len(self.data)
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._node.requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = bool(value)
+        if not self.is_leaf:
+            raise RuntimeError(
+                "requires_grad can only be changed on a leaf tensor; use .detach() to start a new leaf"
+            )
+        if value and self.data.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, not {self.data.dtype}")
+        self._node.requires_grad = value
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node.creator is None
+
+    @property
+    def grad_fn(self):
+        """The Function that produced this tensor, or None for a leaf."""
+        return self._node.creator
+
+    def __repr__(self):
+        body = np.array2string(backend.host(self.data), separator=", ", prefix="tensor(")
+        extra = ""
+        if self.device != "cpu":
+            extra += f", device='{self.device}'"
+        if self.data.dtype != np.float32:
+            extra += f", dtype={self.data.dtype}"
+        if self._node.creator is not None:
+            extra += f", grad_fn=<{self._node.creator.name}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # --- data out ---------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """A NumPy copy of the data on the host (safe to modify)."""
+        return np.array(backend.host(self.data), copy=True)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a one-element tensor, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return backend.host(self.data).tolist()
+
+    def __bool__(self):
+        return bool(self.data)
+
+    __hash__ = object.__hash__
+
+    # --- gradients --------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) * grad into the ``.grad`` of every leaf that requires grad.
+
+        Args:
+            grad: array or Tensor of this tensor's shape: the gradient of the final
+                scalar with respect to this tensor. May be omitted only when this
+                tensor has one element (then it is 1).
+            retain_graph: keep the arrays the ops saved, to call backward through
+                this graph again (by default they are freed as backward goes).
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward(): this tensor does not require grad and has no graph; set requires_grad=True "
+                "on the inputs (or parameters) before computing it, and not under no_grad()"
+            )
+        xp = backend.get_array_module(self.data)
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward(): grad can be omitted only for a one-element output, this one has shape "
+                    f"{self.shape}; pass grad= an array of that shape"
+                )
+            g = xp.ones_like(self.data)
+        else:
+            g = grad.data if isinstance(grad, Tensor) else grad
+            if not _is_array(g):
+                g = xp.asarray(g, dtype=self.data.dtype)
+            backend.check_same_device([self.data, g], "backward (output and grad)")
+            if g.shape != self.data.shape:
+                raise ValueError(f"backward(): grad has shape {tuple(g.shape)}, the output has shape {self.shape}")
+            if g.dtype != self.data.dtype:
+                g = g.astype(self.data.dtype)
+        run_backward(self._node, g, retain_graph)
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` after ``backward()``."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._node.retains_grad = True
+
+    def zero_grad(self):
+        """Clear the accumulated gradient (same as ``tensor.grad = None``)."""
+        self.grad = None
+
+    def detach(self):
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        return Tensor._wrap(self.data)
+
+    # --- devices and dtypes (differentiable) -------------------------------------
+    def to(self, target):
+        """Move to a device ("cpu", "cuda") or convert to a dtype ("float64", np.float32).
+
+        Returns self if nothing changes. Gradients flow back through the move.
+        """
+        kind, value = backend.device_or_dtype(target)
+        if kind == "device":
+            return self if value == self.device else _conversion.ToDevice(value)(self)
+        return self if value == self.data.dtype else _conversion.AsType(value)(self)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    # --- arithmetic (NumPy broadcasting; gradients summed back to each input's shape)
+    def __add__(self, other):
+        return _arith.add(self, other)
+
+    def __radd__(self, other):
+        return _arith.add(other, self)
+
+    def __sub__(self, other):
+        return _arith.sub(self, other)
+
+    def __rsub__(self, other):
+        return _arith.sub(other, self)
+
+    def __mul__(self, other):
+        return _arith.mul(self, other)
+
+    def __rmul__(self, other):
+        return _arith.mul(other, self)
+
+    def __truediv__(self, other):
+        return _arith.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _arith.div(other, self)
+
+    def __neg__(self):
+        return _arith.Neg()(self)
+
+    def __pow__(self, exponent):
+        return _arith.pow(self, exponent)
+
+    def __matmul__(self, other):
+        return _arith.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _arith.matmul(other, self)
+
+    def exp(self):
+        return _arith.Exp()(self)
+
+    def log(self):
+        return _arith.Log()(self)
+
+    # --- comparisons (no gradient; a bool tensor) ---------------------------------
+    def _compare(self, other, op):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._wrap(op(self.data, other))
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    def __eq__(self, other):
+        return self._compare(other, lambda a, b: a == b)
+
+    def __ne__(self, other):
+        return self._compare(other, lambda a, b: a != b)
+
+    # --- reductions ----------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False):
+        return _reduction.Sum(dim, keepdim)(self)
+
+    def mean(self, dim=None, keepdim=False):
+        return _reduction.Mean(dim, keepdim)(self)
+
+    def max(self, dim=None, keepdim=False):
+        """The maximum; with ``dim``, a pair (values, indices) as in PyTorch."""
+        return _reduction.max_with_indices(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        xp = backend.get_array_module(self.data)
+        if dim is None:
+            return Tensor._wrap(xp.asarray(xp.argmax(self.data)))
+        return Tensor._wrap(xp.argmax(self.data, axis=dim, keepdims=keepdim))
+
+    # --- shape -------------------------------------------------------------------------
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _shape.Reshape(shape)(self)
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _shape.flatten(self, start_dim, end_dim)
+
+    def transpose(self, dim0, dim1):
+        """Swap two dimensions (PyTorch's meaning; see ``permute`` for a full reordering)."""
+        for d in (dim0, dim1):
+            if not -self.ndim <= d < self.ndim:
+                raise IndexError(f"transpose: dimension {d} out of range for a {self.ndim}-D tensor")
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return _shape.Transpose(axes)(self)
+
+    def permute(self, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return _shape.Transpose(dims)(self)
+
+    @property
+    def T(self):
+        return _shape.Transpose(tuple(reversed(range(self.ndim))))(self)
+
+    def __getitem__(self, key):
+        return _shape.getitem(self, key)
+
+
+# The ops behind Tensor's operators subclass Function and return Tensors, so
+# they can only be imported once Tensor exists: here, at the end.
+from tinynet.functional import arithmetic as _arith  # noqa: E402
+from tinynet.functional import conversion as _conversion  # noqa: E402
+from tinynet.functional import reduction as _reduction  # noqa: E402
+from tinynet.functional import shape as _shape  # noqa: E402
