@@ -40,3 +40,31 @@ def test_readme_opens_with_the_two_setup_commands_ci_runs():
     assert "tinynet demo" in commands[0]
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1] in ci
+
+
+def test_alexnet_page_table_is_what_summary_reports():
+    """Every row of the seed table in docs/alexnet.md equals the model's own profile, and so do the totals."""
+    from tinynet.model_summary import profile
+    from tinynet.models import alexnet
+
+    page = (ROOT / "docs" / "alexnet.md").read_text()
+    table = page.split("## Every layer of the seed variant")[1].split("\n\n## ")[0]
+    rows = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    rows = [[cell.strip().replace("*", "") for cell in row] for row in rows[1:]]  # drop the header
+    prof = profile(alexnet("seed"), (3, 224, 224))
+    expected = [[r.name, r.kind, str(r.output_shape), f"{r.params:,}", f"{r.mult_adds:,}"] for r in prof.rows]
+    expected.append(["total", "", "", f"{prof.total_params:,}", f"{prof.total_mult_adds:,}"])
+    assert rows == expected
+
+
+def test_alexnet_page_variant_table_counts():
+    from tinynet.model_summary import profile
+    from tinynet.models import VARIANTS, alexnet
+
+    page = (ROOT / "docs" / "alexnet.md").read_text()
+    table = page.split("## The variants")[1].split("\n\n")[1]
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        variant, side, count = cells[0], int(cells[1].split("x")[0]), int(cells[-1].replace(",", ""))
+        assert VARIANTS[variant].input_size == side
+        assert profile(alexnet(variant), (3, side, side)).total_params == count
