@@ -200,3 +200,28 @@ def test_gradcheck_fails_when_the_function_is_not_finite(forward):
     with pytest.raises(tinynet.GradcheckError):
         with np.errstate(all="ignore"):
             tinynet.gradcheck(lambda x: Bogus()(x), [x])
+
+
+def test_sampled_gradcheck_checks_only_the_sampled_elements_but_catches_errors_there():
+    class WrongAtOne(tinynet.Function):
+        """y = 2x, but backward is wrong for element 7 only."""
+
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, g):
+            gx = 2 * g
+            gx[7] += 1.0
+            return gx
+
+    x = tinynet.Tensor(np.random.default_rng(0).standard_normal(50), requires_grad=True)
+    with pytest.raises(tinynet.GradcheckError, match=r"index \(7,\)"):
+        tinynet.gradcheck(lambda x: WrongAtOne()(x), [x])  # all elements
+    caught = 0
+    for seed in range(10):  # samples of 10 of 50 elements include element 7 about one time in five
+        try:
+            tinynet.gradcheck(lambda x: WrongAtOne()(x), [x], max_elements=10, seed=seed)
+        except tinynet.GradcheckError as e:
+            assert "index (7,)" in str(e)
+            caught += 1
+    assert 0 < caught < 10

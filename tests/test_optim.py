@@ -66,3 +66,61 @@ def test_bad_arguments():
         SGD([p], lr=0.1, nesterov=True)
     with pytest.raises(ValueError):
         SGD([], lr=0.1)
+
+
+# --- state dicts and schedules ------------------------------------------------------------------------------
+
+
+def test_sgd_state_dict_round_trip_continues_identically():
+    """Two steps, save, two more steps == two steps, load into a fresh optimizer, two more steps."""
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal(3) for _ in range(4)]
+
+    def run(split):
+        p = Parameter(np.ones(3))
+        opt = SGD([p], lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True)
+        for i, g in enumerate(grads):
+            if i == split:
+                state = opt.state_dict()
+                opt = SGD([p], lr=0.5)  # different settings: load_state_dict must restore all of them
+                opt.load_state_dict(state)
+            p.grad = tensor(g)
+            opt.step()
+        return p.numpy()
+
+    np.testing.assert_array_equal(run(split=None), run(split=2))
+
+
+def test_sgd_state_dict_refuses_mismatched_buffers():
+    p = Parameter(np.ones(3))
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    p.grad = tensor(np.ones(3))
+    opt.step()
+    state = opt.state_dict()
+    with pytest.raises(ValueError, match="2 parameters"):
+        SGD([Parameter(np.ones(3)), Parameter(np.ones(2))], lr=0.1).load_state_dict(state)
+
+
+def test_step_lr():
+    from tinynet.optim import StepLR
+
+    opt = SGD([Parameter(np.ones(1))], lr=1.0)
+    sched = StepLR(opt, step_size=2, gamma=0.1)
+    lrs = []
+    for _ in range(5):
+        sched.step()
+        lrs.append(opt.lr)
+    np.testing.assert_allclose(lrs, [1.0, 0.1, 0.1, 0.01, 0.01])
+
+
+def test_reduce_on_plateau_divides_by_ten_when_accuracy_stops_improving():
+    from tinynet.optim import ReduceLROnPlateau
+
+    opt = SGD([Parameter(np.ones(1))], lr=1.0)
+    sched = ReduceLROnPlateau(opt, mode="max", factor=0.1, patience=1)
+    for acc, lr in [(0.5, 1.0), (0.6, 1.0), (0.6, 1.0), (0.59, 0.1), (0.7, 0.1), (0.7, 0.1), (0.7, 0.01)]:
+        sched.step(acc)
+        assert opt.lr == pytest.approx(lr), acc
+    restored = ReduceLROnPlateau(SGD([Parameter(np.ones(1))], lr=1.0), mode="max")
+    restored.load_state_dict(sched.state_dict())
+    assert (restored.best, restored.bad_epochs, restored.patience) == (sched.best, sched.bad_epochs, 1)

@@ -1,13 +1,26 @@
-"""Optimizers.
+"""Optimizers and learning-rate schedules, with PyTorch's update rules and names.
 
-SGD with PyTorch's update rule. For each parameter p with gradient g:
+SGD. For each parameter p with gradient g:
 
     g   <- g + weight_decay * p
-    buf <- g                                   (first step)
-    buf <- momentum * buf + (1 - dampening) * g (later steps)
+    buf <- g                                    (first step)
+    buf <- momentum * buf + (1 - dampening) * g  (later steps)
     g   <- g + momentum * buf   if nesterov   else   buf
     p   <- p - lr * g
+
+Schedules change ``optimizer.lr`` once per epoch:
+
+    StepLR(opt, step_size, gamma=0.1)      lr = base_lr * gamma ** (epoch // step_size)
+    ReduceLROnPlateau(opt, mode="min", factor=0.1, patience=10, threshold=1e-4, min_lr=0)
+        lr *= factor once the monitored metric has not improved by a relative ``threshold``
+        for more than ``patience`` epochs: the paper's "divide the learning rate by 10 when
+        the validation error stops improving".
+
+Each has ``state_dict()`` / ``load_state_dict()`` of plain numbers and arrays, for checkpoints.
 """
+import math
+
+from tinynet import backend
 
 
 class SGD:
@@ -37,16 +50,103 @@ class SGD:
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
+            t = p.data.dtype.type
             g = p.grad.data
             if self.weight_decay:
-                g = g + p.data.dtype.type(self.weight_decay) * p.data
+                g = g + t(self.weight_decay) * p.data
             if self.momentum:
                 buf = self.buffers[i]
                 if buf is None:
                     buf = g.copy()
                 else:
-                    buf *= p.data.dtype.type(self.momentum)
-                    buf += p.data.dtype.type(1 - self.dampening) * g
+                    buf *= t(self.momentum)
+                    buf += t(1 - self.dampening) * g
                 self.buffers[i] = buf
-                g = g + p.data.dtype.type(self.momentum) * buf if self.nesterov else buf
-            p.data -= p.data.dtype.type(self.lr) * g
+                g = g + t(self.momentum) * buf if self.nesterov else buf
+            p.data -= t(self.lr) * g
+
+    def state_dict(self):
+        """{'lr', 'momentum', ..., 'buffers': [array or None per parameter]} (host NumPy arrays)."""
+        return {
+            "lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
+            "weight_decay": self.weight_decay, "nesterov": self.nesterov,
+            "buffers": [None if b is None else backend.host(b).copy() for b in self.buffers],
+        }
+
+    def load_state_dict(self, state):
+        buffers = state["buffers"]
+        if len(buffers) != len(self.params):
+            raise ValueError(
+                f"SGD.load_state_dict: the state has {len(buffers)} momentum buffers for {len(self.params)} parameters"
+            )
+        for i, (b, p) in enumerate(zip(buffers, self.params)):
+            if b is not None and tuple(b.shape) != p.shape:
+                raise ValueError(f"SGD.load_state_dict: buffer {i} has shape {tuple(b.shape)}, parameter {p.shape}")
+        self.lr, self.momentum, self.dampening = state["lr"], state["momentum"], state["dampening"]
+        self.weight_decay, self.nesterov = state["weight_decay"], state["nesterov"]
+        self.buffers = [None if b is None else backend.to_device(b.astype(p.dtype), p.device)
+                        for b, p in zip(buffers, self.params)]
+
+
+class StepLR:
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs; call ``step()`` once per epoch."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1):
+        if step_size < 1:
+            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size}")
+        self.optimizer, self.step_size, self.gamma = optimizer, int(step_size), float(gamma)
+        self.base_lr, self.last_epoch = optimizer.lr, 0
+
+    def step(self, metric=None):
+        self.last_epoch += 1
+        self.optimizer.lr = self.base_lr * self.gamma ** (self.last_epoch // self.step_size)
+
+    def state_dict(self):
+        return {"kind": "step", "step_size": self.step_size, "gamma": self.gamma,
+                "base_lr": self.base_lr, "last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state):
+        self.step_size, self.gamma = state["step_size"], state["gamma"]
+        self.base_lr, self.last_epoch = state["base_lr"], state["last_epoch"]
+
+
+class ReduceLROnPlateau:
+    """Divide the learning rate by 1/factor when a metric stops improving; call ``step(metric)`` per epoch.
+
+    mode "min" for a loss or an error rate, "max" for an accuracy.
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, min_lr=0.0):
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if not 0.0 < factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
+        self.optimizer, self.mode, self.factor = optimizer, mode, float(factor)
+        self.patience, self.threshold, self.min_lr = int(patience), float(threshold), float(min_lr)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.bad_epochs = 0
+
+    def _improved(self, metric):
+        if self.mode == "min":
+            return metric < self.best * (1 - self.threshold) if self.best != math.inf else True
+        return metric > self.best * (1 + self.threshold) if self.best != -math.inf else True
+
+    def step(self, metric):
+        if metric is None:
+            raise ValueError("ReduceLROnPlateau.step needs the monitored metric")
+        if self._improved(metric):
+            self.best, self.bad_epochs = metric, 0
+            return
+        self.bad_epochs += 1
+        if self.bad_epochs > self.patience:
+            self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            self.bad_epochs = 0
+
+    def state_dict(self):
+        return {"kind": "plateau", "mode": self.mode, "factor": self.factor, "patience": self.patience,
+                "threshold": self.threshold, "min_lr": self.min_lr, "best": self.best,
+                "bad_epochs": self.bad_epochs}
+
+    def load_state_dict(self, state):
+        for key in ("mode", "factor", "patience", "threshold", "min_lr", "best", "bad_epochs"):
+            setattr(self, key, state[key])

@@ -1,0 +1,207 @@
+"""ImageFolder: the layout it reads, every Pillow mode converted to RGB, corrupt files, clear errors.
+
+``make_mixed_folder`` (also used by test_loader) writes tiny images of every mode we promise to read,
+plus a corrupt and a truncated file, and returns the RGB pixels each good one must decode to.
+"""
+import os
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tinynet.data import CorruptImageError, ImageFolder
+from tinynet.data.transforms import Compose, RandomCrop, ToArray
+
+W, H = 8, 6  # every test image is W x H pixels
+
+
+def _rgb(color):
+    return np.broadcast_to(np.array(color, dtype=np.uint8), (H, W, 3))
+
+
+def make_mixed_folder(root):
+    """Write root/<class>/<image> in many modes; return (expected, corrupt).
+
+    expected: {path: (H, W, 3) uint8 RGB the file must decode to, or None where JPEG is lossy
+    (then the entry is (pixels, tolerance))}; corrupt: sorted paths that cannot be decoded.
+    """
+    rng = np.random.default_rng(0)
+    os.makedirs(root / "cat" / "sub")
+    os.makedirs(root / "dog")
+    expected = {}
+
+    def save(img, rel, pixels, tol=0, **kw):
+        path = str(root / rel)
+        img.save(path, **kw)
+        expected[path] = (np.asarray(pixels, dtype=np.uint8), tol)
+
+    noise = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    save(Image.fromarray(noise, "RGB"), "cat/rgb.png", noise)
+    save(Image.new("RGB", (W, H), (200, 40, 90)), "cat/rgb.jpg", _rgb((200, 40, 90)), tol=3, quality=95)
+    gray = rng.integers(0, 256, (H, W), dtype=np.uint8)
+    save(Image.fromarray(gray, "L"), "cat/gray.png", np.stack([gray] * 3, axis=-1))
+    pal = Image.new("P", (W, H), 0)
+    pal.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255] + [0] * (256 * 3 - 9))
+    pal.putpixel((1, 2), 2)
+    want = _rgb((255, 0, 0)).copy()
+    want[2, 1] = (0, 0, 255)
+    save(pal, "cat/sub/palette.png", want)  # in a sub-folder of its class: still found
+    save(pal, "cat/palette_transparent.png", want, transparency=bytes([255, 0, 128]))  # alpha per palette entry
+    save(Image.new("CMYK", (W, H), (0, 255, 255, 0)), "dog/cmyk.jpg", _rgb((255, 0, 0)), tol=3, quality=95)
+    rgba = rng.integers(0, 256, (H, W, 4), dtype=np.uint8)
+    save(Image.fromarray(rgba, "RGBA"), "dog/rgba.png", rgba[..., :3])  # alpha dropped, colour kept
+    save(Image.new("LA", (W, H), (77, 10)), "dog/la.png", _rgb((77, 77, 77)))
+    deep = (np.arange(H * W, dtype=np.uint16).reshape(H, W) * 1000).astype(np.uint16)
+    save(Image.fromarray(deep), "dog/gray16.png", np.stack([np.rint(deep / 257).astype(np.uint8)] * 3, -1))
+    save(Image.fromarray(noise, "RGB"), "dog/UPPER.PNG", noise)  # extensions in any case
+
+    corrupt = root / "dog" / "corrupt.jpg"
+    corrupt.write_bytes(rng.integers(0, 256, 300, dtype=np.uint8).tobytes())
+    full = root / "cat" / "whole.png"
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(full)
+    truncated = root / "cat" / "truncated.png"
+    truncated.write_bytes(full.read_bytes()[: len(full.read_bytes()) // 2])
+    full.unlink()
+    (root / "dog" / "notes.txt").write_text("not an image")  # ignored: no image extension
+    (root / "dog" / ".hidden.jpg").write_bytes(b"junk")  # ignored: hidden (e.g. macOS ._ files)
+    return expected, sorted([str(corrupt), str(truncated)])
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    expected, corrupt = make_mixed_folder(tmp_path / "data")
+    return tmp_path / "data", expected, corrupt
+
+
+def test_layout_classes_and_samples(mixed):
+    root, expected, corrupt = mixed
+    ds = ImageFolder(root)
+    assert ds.root == str(root)
+    assert ds.classes == ["cat", "dog"] and ds.class_to_idx == {"cat": 0, "dog": 1}
+    paths = [p for p, _ in ds.samples]
+    assert sorted(paths) == sorted(list(expected) + corrupt) and len(ds) == len(paths)
+    cats = sorted(p for p in paths if os.sep + "cat" + os.sep in p)
+    dogs = sorted(p for p in paths if os.sep + "dog" + os.sep in p)
+    assert paths == cats + dogs  # class by class, each class's files sorted
+    assert ds.targets == [t for _, t in ds.samples] == [0] * len(cats) + [1] * len(dogs)
+
+
+def test_classes_are_sorted(tmp_path):
+    for name in ["zebra", "Apple", "mango"]:
+        os.makedirs(tmp_path / name)
+        Image.new("RGB", (2, 2)).save(tmp_path / name / "x.png")
+    ds = ImageFolder(tmp_path)
+    assert ds.classes == ["Apple", "mango", "zebra"]
+    assert [t for _, t in ds.samples] == [0, 1, 2]
+
+
+def test_every_mode_decodes_to_rgb(mixed):
+    root, expected, _ = mixed
+    ds = ImageFolder(root)
+    for i, (path, target) in enumerate(ds.samples):
+        if path not in expected:
+            continue
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            img, t = ds[i]
+        assert caught == [], path  # no Pillow noise in the logs either
+        assert t == target and isinstance(img, Image.Image) and img.mode == "RGB" and img.size == (W, H)
+        want, tol = expected[path]
+        got = np.asarray(img).astype(int)
+        assert np.abs(got - want).max() <= tol, path
+
+
+def test_to_array_gives_float32_chw(mixed):
+    root, expected, _ = mixed
+    ds = ImageFolder(root, transform=ToArray())
+    for i, (path, _) in enumerate(ds.samples):
+        if path in expected:
+            x, _ = ds.load(i, np.random.default_rng(0))
+            assert x.shape == (3, H, W) and x.dtype == np.float32
+            assert 0 <= x.min() and x.max() <= 1
+
+
+@pytest.mark.parametrize("name", ["corrupt.jpg", "truncated.png"])
+def test_corrupt_file_raises_naming_it(mixed, name):
+    root, _, corrupt = mixed
+    ds = ImageFolder(root)
+    path = next(p for p in corrupt if p.endswith(name))
+    i = [p for p, _ in ds.samples].index(path)
+    with pytest.raises(CorruptImageError) as info:
+        ds[i]
+    assert isinstance(info.value, ValueError)
+    assert info.value.path == path and path in str(info.value)
+    assert pickle.loads(pickle.dumps(info.value)).path == path
+
+
+def test_getitem_uses_index_seeded_rng_and_load_takes_one(mixed):
+    root, _, _ = mixed
+    ds = ImageFolder(root, transform=Compose([RandomCrop(3), ToArray()]))
+    i = 0
+    a, b = ds[i][0], ds[i][0]
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, ds.load(i, np.random.default_rng(i))[0])
+    crops = {ds.load(i, np.random.default_rng(s))[0].tobytes() for s in range(20)}
+    assert len(crops) > 1
+    assert ds[-1][1] == ds.targets[-1]
+    with pytest.raises(IndexError):
+        ds[len(ds)]
+
+
+def test_picklable_with_transform(mixed):
+    root, _, _ = mixed
+    ds = ImageFolder(root, transform=Compose([RandomCrop(3), ToArray()]))
+    ds2 = pickle.loads(pickle.dumps(ds))
+    assert ds2.samples == ds.samples and ds2.classes == ds.classes
+    np.testing.assert_array_equal(ds2[0][0], ds[0][0])
+
+
+def test_missing_root(tmp_path):
+    missing = tmp_path / "nope"
+    with pytest.raises(FileNotFoundError, match="nope.*does not exist.*root/<class>/<image>"):
+        ImageFolder(missing)
+
+
+def test_root_is_a_file(tmp_path):
+    (tmp_path / "f.png").write_bytes(b"")
+    with pytest.raises(NotADirectoryError, match="f.png.*not a folder"):
+        ImageFolder(tmp_path / "f.png")
+
+
+def test_empty_root(tmp_path):
+    with pytest.raises(ValueError, match=r"holds nothing and no class sub-folders; expected root/<class>/<image>"):
+        ImageFolder(tmp_path)
+
+
+def test_flat_layout_says_images_are_directly_in_root(tmp_path):
+    for k in range(5):
+        Image.new("RGB", (2, 2)).save(tmp_path / f"{k}.png")
+    with pytest.raises(ValueError) as info:
+        ImageFolder(tmp_path)
+    msg = str(info.value)
+    assert "5 image file(s) directly in the root" in msg and "'0.png'" in msg and "2 more" in msg
+    assert "no class sub-folders" in msg and "expected root/<class>/<image>" in msg
+
+
+def test_only_non_image_files(tmp_path):
+    (tmp_path / "labels.csv").write_text("a,b")
+    with pytest.raises(ValueError, match=r"1 non-image file\(s\) \('labels.csv'\) and no class sub-folders"):
+        ImageFolder(tmp_path)
+
+
+def test_class_folders_without_images(tmp_path):
+    os.makedirs(tmp_path / "a")
+    os.makedirs(tmp_path / "b")
+    (tmp_path / "a" / "readme.txt").write_text("x")
+    with pytest.raises(ValueError, match=r"2 class folder\(s\) \('a', 'b'\) but no image files"):
+        ImageFolder(tmp_path)
+
+
+def test_one_empty_class_is_named(tmp_path):
+    os.makedirs(tmp_path / "full")
+    os.makedirs(tmp_path / "hollow")
+    Image.new("RGB", (2, 2)).save(tmp_path / "full" / "x.png")
+    with pytest.raises(ValueError, match=r"class folder\(s\) 'hollow' .* hold no image files"):
+        ImageFolder(tmp_path)

@@ -1,0 +1,189 @@
+"""Transforms checked on constructed images whose pixels encode their own coordinates.
+
+In ``_coords(h, w)`` pixel (y, x) is RGB (10*y, 10*x, 7): a crop's values say where it came from.
+"""
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tinynet.data import transforms as T
+
+
+def _coords(h, w):
+    y, x = np.mgrid[0:h, 0:w]
+    return Image.fromarray(np.stack([10 * y, 10 * x, np.full_like(x, 7)], axis=-1).astype(np.uint8), "RGB")
+
+
+def _where(a):
+    """(top, left) of a (3, h, w) ToArray crop of a _coords image."""
+    yx = np.rint(a[:2, 0, 0] * 255 / 10).astype(int)
+    return int(yx[0]), int(yx[1])
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+@pytest.mark.parametrize("wh, size, want", [
+    ((40, 20), 10, (20, 10)),        # landscape: height is the shorter side
+    ((20, 40), 10, (10, 20)),        # portrait: width is
+    ((30, 20), 7, (10, 7)),          # 7 * 30 / 20 = 10.5, truncated as torchvision does
+    ((16, 16), 4, (4, 4)),
+    ((10, 5), 12, (24, 12)),         # enlarging too
+])
+def test_resize_shorter_side_keeps_aspect(wh, size, want):
+    img = Image.new("RGB", wh, (30, 60, 90))
+    out = T.Resize(size)(img, _rng())
+    assert out.size == want and out.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(out)[0, 0], (30, 60, 90))  # a flat colour stays flat
+
+
+def test_resize_to_exact_hw():
+    assert T.Resize((5, 9))(Image.new("RGB", (40, 20)), _rng()).size == (9, 5)
+
+
+def test_resize_rejects_bad_size():
+    with pytest.raises(ValueError, match="Resize: size must be"):
+        T.Resize(0)
+
+
+def test_center_crop_takes_the_centre():
+    img = _coords(10, 12)
+    a = T.ToArray()(T.CenterCrop(4)(img, _rng()))
+    assert a.shape == (3, 4, 4) and _where(a) == (3, 4)  # (10-4)/2, (12-4)/2
+    np.testing.assert_array_equal(a, T.ToArray()(img)[:, 3:7, 4:8])
+    b = T.ToArray()(T.CenterCrop((3, 5))(img, _rng()))
+    assert b.shape == (3, 3, 5) and _where(b) == (round(3.5), round(3.5))  # torchvision's rounding
+
+
+def test_crops_refuse_images_smaller_than_the_crop():
+    for t in [T.CenterCrop(5), T.RandomCrop(5), T.TenCrop(5)]:
+        with pytest.raises(ValueError, match="smaller than the 5x5 crop; Resize it first"):
+            t(Image.new("RGB", (8, 4)), _rng())
+
+
+def test_random_crop_is_a_window_at_a_seeded_uniform_position():
+    img = _coords(10, 12)
+    full = T.ToArray()(img)
+    seen = set()
+    for seed in range(200):
+        a = T.ToArray()(T.RandomCrop((4, 5))(img, _rng(seed)))
+        top, left = _where(a)
+        np.testing.assert_array_equal(a, full[:, top:top + 4, left:left + 5])
+        seen.add((top, left))
+        np.testing.assert_array_equal(a, T.ToArray()(T.RandomCrop((4, 5))(img, _rng(seed))))  # same rng, same crop
+    assert seen == {(top, left) for top in range(7) for left in range(8)}  # every position, corners included
+
+
+def test_horizontal_flip_mirrors():
+    img = _coords(5, 6)
+    a = T.ToArray()(img)
+    flipped = T.ToArray()(T.RandomHorizontalFlip(p=1.0)(img, _rng()))
+    np.testing.assert_array_equal(flipped, a[:, :, ::-1])
+    np.testing.assert_array_equal(T.ToArray()(T.RandomHorizontalFlip(p=0.0)(img, _rng())), a)
+    flips = [T.RandomHorizontalFlip()(img, _rng(s)) is not img for s in range(400)]
+    assert 150 < sum(flips) < 250  # about half
+    assert flips == [T.RandomHorizontalFlip()(img, _rng(s)) is not img for s in range(400)]  # seeded
+
+
+def test_to_array_values_and_layout():
+    img = _coords(3, 4)
+    a = T.ToArray()(img, _rng())
+    assert a.shape == (3, 3, 4) and a.dtype == np.float32 and a.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(a, np.asarray(img).transpose(2, 0, 1).astype(np.float32) / np.float32(255))
+    gray = T.ToArray()(Image.new("L", (4, 3), 51))
+    assert gray.shape == (3, 3, 4) and np.all(gray == np.float32(51) / np.float32(255))
+
+
+def test_geometric_transforms_want_pil_images():
+    with pytest.raises(TypeError, match="CenterCrop works on PIL images; apply it before ToArray"):
+        T.CenterCrop(2)(np.zeros((3, 4, 4), np.float32), _rng())
+
+
+def test_normalize_is_exactly_mean_std():
+    x = np.random.default_rng(1).random((3, 4, 5)).astype(np.float32)
+    out = T.Normalize()(x, _rng())
+    mean, std = np.array(T.IMAGENET_MEAN), np.array(T.IMAGENET_STD)
+    assert T.IMAGENET_MEAN == (0.485, 0.456, 0.406) and T.IMAGENET_STD == (0.229, 0.224, 0.225)
+    assert out.dtype == np.float32 and out.shape == x.shape
+    np.testing.assert_allclose(out, (x - mean[:, None, None]) / std[:, None, None], rtol=1e-6, atol=1e-6)
+    own = T.Normalize(mean=(0.5, 0.0, 1.0), std=(0.5, 2.0, 0.25))(x, _rng())
+    np.testing.assert_allclose(own[0], (x[0] - 0.5) / 0.5, rtol=1e-6)
+    np.testing.assert_allclose(own[2], (x[2] - 1.0) / 0.25, rtol=1e-6)
+    ten = np.stack([x] * 10)
+    np.testing.assert_array_equal(T.Normalize()(ten, _rng()), np.stack([out] * 10))  # (10, 3, H, W) too
+    with pytest.raises(TypeError, match="Normalize expects an array"):
+        T.Normalize()(x.transpose(1, 2, 0), _rng())  # (H, W, 3) is refused, not broadcast wrongly
+
+
+def test_imagenet_pca_constants():
+    v = np.array(T.IMAGENET_EIGVEC)
+    assert T.IMAGENET_EIGVAL == (0.2175, 0.0188, 0.0045)
+    assert v.tolist() == [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]]
+    np.testing.assert_allclose(v.T @ v, np.eye(3), atol=2e-3)  # columns are orthonormal eigenvectors
+
+
+def test_pca_lighting_adds_one_offset_per_channel():
+    x = np.random.default_rng(2).random((3, 6, 7)).astype(np.float32)
+    t = T.PCALighting()
+    out = t(x, _rng(5))
+    delta = (out - x).reshape(3, -1)
+    np.testing.assert_allclose(delta, delta[:, :1].repeat(delta.shape[1], 1), atol=1e-6)  # same for every pixel
+    alpha = _rng(5).normal(0, 0.1, 3)  # the draw the transform makes
+    want = np.array(T.IMAGENET_EIGVEC) @ (alpha * np.array(T.IMAGENET_EIGVAL))
+    np.testing.assert_allclose(delta[:, 0], want, atol=1e-6)
+    np.testing.assert_array_equal(out, t(x, _rng(5)))  # deterministic for a given rng
+    assert not np.array_equal(out, t(x, _rng(6)))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(T.PCALighting(alphastd=0)(x, _rng()), x)
+
+
+def test_pca_lighting_magnitude_along_each_principal_axis():
+    t, rng = T.PCALighting(), _rng(7)
+    deltas = np.array([t.offset(rng) for _ in range(4000)])  # (4000, 3)
+    along = deltas @ np.array(T.IMAGENET_EIGVEC)  # coordinates on the eigenvectors: alpha_k * eigval_k
+    np.testing.assert_allclose(along.std(axis=0), 0.1 * np.array(T.IMAGENET_EIGVAL), rtol=0.06)
+    np.testing.assert_allclose(along.mean(axis=0), 0, atol=0.1 * 0.2175 * 4 / np.sqrt(4000))
+
+
+def test_ten_crop_corners_centre_and_mirrors():
+    img = _coords(10, 12)
+    out = T.TenCrop(4)(img, _rng())
+    assert out.shape == (10, 3, 4, 4) and out.dtype == np.float32
+    full = T.ToArray()(img)
+    places = [(0, 0), (0, 8), (6, 0), (6, 8), (3, 4)]  # top-left, top-right, bottom-left, bottom-right, centre
+    assert [_where(c) for c in out[:5]] == places
+    for k, (top, left) in enumerate(places):
+        np.testing.assert_array_equal(out[k], full[:, top:top + 4, left:left + 4])
+        np.testing.assert_array_equal(out[5 + k], full[:, top:top + 4, left:left + 4][:, :, ::-1])
+    np.testing.assert_array_equal(out[4], T.ToArray()(T.CenterCrop(4)(img, _rng())))
+    rect = T.TenCrop((3, 5))(img, _rng())
+    assert rect.shape == (10, 3, 3, 5) and _where(rect[3]) == (7, 7)
+
+
+@pytest.mark.parametrize("wh", [(50, 40), (40, 90)])
+def test_pipelines_output_shapes(wh):
+    img = Image.fromarray(np.random.default_rng(3).integers(0, 256, (wh[1], wh[0], 3), dtype=np.uint8))
+    train = T.train_transform(32)
+    assert [type(t).__name__ for t in train.transforms] == [
+        "Resize", "RandomCrop", "RandomHorizontalFlip", "ToArray", "PCALighting", "Normalize"]
+    assert train.transforms[0].size == 37  # round(32 * 256 / 224); 224 -> 256
+    x = train(img, _rng())
+    assert x.shape == (3, 32, 32) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, train(img, _rng()))
+    e = T.eval_transform(32)(img, _rng())
+    assert e.shape == (3, 32, 32) and e.dtype == np.float32
+    ten = T.eval_transform(32, ten_crop=True)(img, _rng())
+    assert ten.shape == (10, 3, 32, 32) and ten.dtype == np.float32
+    np.testing.assert_allclose(ten[4], e, atol=1e-6)  # ten-crop's centre is the centre crop
+    assert T.train_transform(224).transforms[0].size == 256
+
+
+def test_transforms_pickle_and_repr():
+    t = T.train_transform(16)
+    t2 = pickle.loads(pickle.dumps(t))
+    img = _coords(20, 24)
+    np.testing.assert_array_equal(t(img, _rng(3)), t2(img, _rng(3)))
+    assert repr(t).startswith("Compose([Resize(18), RandomCrop((16, 16)), RandomHorizontalFlip(p=0.5), ToArray()")

@@ -1,0 +1,152 @@
+"""The training loop and the `tinynet` command end to end, on tiny generated image folders."""
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import tinynet
+from tinynet import cli
+from tinynet import train as train_mod
+from tinynet.checkpoint import CheckpointError, load_checkpoint
+from tinynet.data import synth
+from tinynet.train import TrainConfig, TrainingDiverged, accuracy_counts, train
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    """3 classes x 8 training and 3 validation images of 32x32, plus odd modes and one corrupt file."""
+    root = tmp_path_factory.mktemp("data")
+    synth.generate(root, classes=3, per_class=8, val_per_class=3, size=32, seed=0)
+    cls = sorted(os.listdir(root / "train"))[0]
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    Image.fromarray(pixels).convert("L").save(root / "train" / cls / "gray.png")
+    Image.fromarray(pixels).convert("CMYK").save(root / "train" / cls / "cmyk.jpg")
+    Image.fromarray(np.dstack([pixels, pixels[..., :1]]), "RGBA").save(root / "train" / cls / "alpha.png")
+    Image.fromarray(pixels).convert("P").save(root / "train" / cls / "palette.png")
+    (root / "train" / cls / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    return root
+
+
+def _cfg(data, out, **kw):
+    base = dict(data_path=str(data), variant="mini", image_size=32, batch_size=8, epochs=1, workers=0,
+                lr=0.01, output_dir=str(out), progress=False, seed=0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_pipeline_with_odd_images_and_a_corrupt_file(tiny_data, tmp_path):
+    """One epoch over grayscale, CMYK, RGBA and palette images and one corrupt file: the corrupt file is
+    skipped and counted, every other image is used, and the epoch's files are all written."""
+    logs = []
+    with pytest.warns(UserWarning, match="broken.jpg"):
+        history = train(_cfg(tiny_data, tmp_path / "run"), log=logs.append)
+    m = history[0]
+    assert m["epoch"] == 1 and m["skipped_files"] == 1
+    assert m["train_images"] == 3 * 8 + 4 and m["val_images"] == 3 * 3
+    assert np.isfinite(m["train_loss"]) and 0 <= m["top1"] <= m["top5"] <= 1
+    assert any("broken.jpg" in line for line in logs)
+    out = tmp_path / "run"
+    assert sorted(os.listdir(out)) == ["checkpoint.npz", "checkpoint_epoch1.npz", "curves.png", "metrics.jsonl"]
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["top1"] == m["top1"]
+    meta = load_checkpoint(out / "checkpoint.npz").meta
+    assert meta["epoch"] == 1 and meta["variant"] == "mini" and len(meta["classes"]) == 3
+    assert Image.open(out / "curves.png").size[0] > 0
+
+
+def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tiny_data, tmp_path):
+    """Stopped after epoch 1 and resumed to epoch 3 == three epochs straight (dropout and shuffling
+    included): every parameter and the final metrics are bit-for-bit equal."""
+    straight = train(_cfg(tiny_data, tmp_path / "a", epochs=3, lr_step_size=2), log=lambda m: None)
+    train(_cfg(tiny_data, tmp_path / "b", epochs=1, lr_step_size=2), log=lambda m: None)
+    resumed = train(_cfg(tiny_data, tmp_path / "b", epochs=3, lr_step_size=2,
+                         resume=str(tmp_path / "b" / "checkpoint.npz")), log=lambda m: None)
+    a = load_checkpoint(tmp_path / "a" / "checkpoint.npz")
+    b = load_checkpoint(tmp_path / "b" / "checkpoint.npz")
+    for name in a.model_state:
+        np.testing.assert_array_equal(a.model_state[name], b.model_state[name], err_msg=name)
+    assert a.meta["lr"] == b.meta["lr"] == pytest.approx(0.001)  # the step schedule resumed too
+    assert [h["train_loss"] for h in straight] == [h["train_loss"] for h in resumed]
+    assert [h["epoch"] for h in resumed] == [1, 2, 3]
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_data, tmp_path, monkeypatch):
+    train(_cfg(tiny_data, tmp_path / "r"), log=lambda m: None)
+    good = (tmp_path / "r" / "checkpoint.npz").read_bytes()
+
+    real = train_mod.F.cross_entropy
+    calls = {"n": 0}
+
+    def diverging(logits, targets):
+        calls["n"] += 1
+        loss = real(logits, targets)
+        return loss * float("nan") if calls["n"] == 2 else loss
+
+    monkeypatch.setattr(train_mod.F, "cross_entropy", diverging)
+    with pytest.raises(TrainingDiverged, match=r"nan at epoch 2, step 2 \(learning rate 0\.01\).*smaller --lr"):
+        train(_cfg(tiny_data, tmp_path / "r", epochs=2, resume=str(tmp_path / "r" / "checkpoint.npz")),
+              log=lambda m: None)
+    assert (tmp_path / "r" / "checkpoint.npz").read_bytes() == good
+    assert not (tmp_path / "r" / "checkpoint_epoch2.npz").exists()
+
+
+def test_a_checkpoint_of_another_variant_or_class_list_is_refused(tiny_data, tmp_path):
+    train(_cfg(tiny_data, tmp_path / "r"), log=lambda m: None)
+    ckpt = str(tmp_path / "r" / "checkpoint.npz")
+    with pytest.raises(CheckpointError, match="variant 'mini', not 'seed'"):
+        train(_cfg(tiny_data, tmp_path / "s", variant="seed", image_size=None, resume=ckpt), log=lambda m: None)
+    other = tmp_path / "other"
+    synth.generate(other, classes=4, per_class=2, val_per_class=1, size=32, seed=1)
+    with pytest.raises(CheckpointError, match="trained on 3 classes.*the data has 4"):
+        train(_cfg(other, tmp_path / "t", resume=ckpt), log=lambda m: None)
+
+
+def test_accuracy_counts():
+    logits = np.array([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.2, 0.3, 0.5]])
+    assert accuracy_counts(logits, np.array([1, 2, 1]), ks=(1, 2)) == [1, 2]
+
+
+def test_cli_synth_train_eval_predict_filters(tmp_path, capsys):
+    """The whole command line on a tiny set: synth -> one epoch -> eval (and ten-crop) -> predict -> filters."""
+    data, run = tmp_path / "data", tmp_path / "run"
+    assert cli.main(["data", "synth", "--out", str(data), "--classes", "3", "--per-class", "6",
+                     "--val-per-class", "2", "--size", "32"]) == 0
+    assert cli.main(["train", "--data-path", str(data), "--variant", "mini", "--image-size", "32", "-b", "6",
+                     "--epochs", "1", "-j", "0", "--output-dir", str(run), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1/1" in out and "top-1" in out
+    ckpt = str(run / "checkpoint.npz")
+    assert cli.main(["eval", "--checkpoint", ckpt, "--data-path", str(data)]) == 0
+    assert "6 images" in capsys.readouterr().out
+    assert cli.main(["eval", "--checkpoint", ckpt, "--data-path", str(data), "--ten-crop"]) == 0
+    assert "(ten-crop)" in capsys.readouterr().out
+    image = next((data / "val").rglob("*.png"))
+    assert cli.main(["predict", "--checkpoint", ckpt, str(image), str(tmp_path / "missing.png")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{image}: ") and captured.out.count("%") == 3  # top-5 of 3 classes: all 3
+    assert "missing.png: can't read this image" in captured.err
+    assert cli.main(["filters", "--checkpoint", ckpt, "--out", str(tmp_path / "conv1.png")]) == 0
+    assert Image.open(tmp_path / "conv1.png").mode == "RGB"
+    assert cli.main(["eval", "--checkpoint", str(tmp_path / "nope.npz"), "--data-path", str(data)]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_main_job_generates_its_data_once_in_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYNET_CACHE", str(tmp_path))
+    monkeypatch.setattr(train_mod, "SYNTH_DEFAULTS", dict(classes=2, per_class=2, val_per_class=1, size=32, seed=0))
+    logs = []
+    first = train_mod.default_data_path(logs.append)
+    assert os.path.isdir(os.path.join(first, "train")) and any("generating" in m for m in logs)
+    logs.clear()
+    assert train_mod.default_data_path(logs.append) == first and logs == []
+    assert [p for p in os.listdir(tmp_path) if ".tmp" in p] == []
+
+
+def test_main_job_defaults():
+    """`tinynet train` with no flags: the mini AlexNet on the CPU, on the generated set."""
+    cfg = TrainConfig()
+    assert (cfg.data_path, cfg.variant, cfg.device, cfg.model) == (None, "mini", "cpu", "alexnet")
+    assert tinynet.models.VARIANTS[cfg.variant].input_size == 64

@@ -1,0 +1,25 @@
+"""tinynet.data: image folders decoded with Pillow, AlexNet's transforms, a parallel loader, a synthetic set.
+
+    ImageFolder(root, transform)       root/<class>/<image>, as torchvision lays it out
+    transforms                         Resize, RandomCrop, CenterCrop, RandomHorizontalFlip, ToArray,
+                                       Normalize, PCALighting (AlexNet's colour augmentation), TenCrop
+    DataLoader(dataset, batch_size)    batches of NumPy arrays, seeded shuffling, worker processes
+    synth.generate(out, ...)           a small generated classification set written as image files
+
+Every random transform draws from a generator passed in per sample, seeded from
+(seed, epoch, index), so a run is reproducible whatever the number of workers.
+"""
+import importlib
+
+from tinynet.data import transforms
+from tinynet.data.folder import CorruptImageError, ImageFolder
+from tinynet.data.loader import DataLoader
+
+__all__ = ["ImageFolder", "CorruptImageError", "DataLoader", "transforms", "synth"]
+
+
+def __getattr__(name):
+    # tinynet.data.synth is imported on first use, not with the package.
+    if name == "synth":
+        return importlib.import_module("tinynet.data.synth")
+    raise AttributeError(f"module 'tinynet.data' has no attribute {name!r}")

@@ -1,0 +1,256 @@
+"""Image transforms for AlexNet-style training and evaluation: Pillow for geometry, NumPy after.
+
+Every transform is called as ``t(img, rng)``: ``rng`` is a ``np.random.Generator`` that the random
+ones draw from (the loader seeds one per sample from (seed, epoch, index)) and the others ignore.
+They are plain top-level classes, so a dataset holding them can be pickled into worker processes.
+
+    PIL stage (RGB image, size W x H)           array stage (float32, channels first)
+    Resize, CenterCrop, RandomCrop,      ToArray     Normalize, PCALighting       (3, H, W)
+    RandomHorizontalFlip              ---------->   TenCrop -> (10, 3, s, s), Normalize can follow
+
+The training pipeline (train_transform) is the one most reimplementations of AlexNet use:
+shorter side to 256, a random 224 x 224 crop, a random mirror, PCA colour noise ("lighting",
+section 4.1 of the paper), then per-channel mean/std normalisation with ImageNet's statistics.
+Evaluation uses the centre crop, or the paper's ten crops (four corners and the centre, mirrored).
+"""
+import numpy as np
+from PIL import Image
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# Eigen-decomposition of the covariance of ImageNet's RGB pixels (in [0, 1]); columns are eigenvectors.
+IMAGENET_EIGVAL = (0.2175, 0.0188, 0.0045)
+IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009),
+                   (-0.5808, -0.0045, -0.8140),
+                   (-0.5836, -0.6948, 0.4203))
+
+
+def _pair(size, name):
+    """An int or (h, w) as (h, w), both positive."""
+    h, w = (size, size) if np.ndim(size) == 0 else tuple(size)
+    if int(h) != h or int(w) != w or h <= 0 or w <= 0:
+        raise ValueError(f"{name}: size must be a positive int or (h, w), got {size!r}")
+    return int(h), int(w)
+
+
+def _check_pil(img, name):
+    if not isinstance(img, Image.Image):
+        raise TypeError(f"{name} works on PIL images; apply it before ToArray (got {type(img).__name__})")
+
+
+def _check_fits(img, h, w, name):
+    if img.height < h or img.width < w:
+        raise ValueError(f"{name}: image of {img.height}x{img.width} (H x W) is smaller than the "
+                         f"{h}x{w} crop; Resize it first")
+
+
+class Compose:
+    """Apply ``transforms`` in order, passing the same generator to each."""
+
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+
+    def __call__(self, img, rng=None):
+        for t in self.transforms:
+            img = t(img, rng)
+        return img
+
+    def __repr__(self):
+        return "Compose([" + ", ".join(repr(t) for t in self.transforms) + "])"
+
+
+class Resize:
+    """Resize a PIL image with bilinear interpolation (antialiased when shrinking).
+
+    ``size`` an int: the shorter side becomes ``size`` and the longer keeps the aspect ratio,
+    ``long * size / short`` truncated to an int (torchvision's rule); (h, w): exactly that size.
+    """
+
+    def __init__(self, size):
+        self.size = _pair(size, "Resize") if np.ndim(size) else _pair(size, "Resize")[0]
+
+    def __call__(self, img, rng=None):
+        _check_pil(img, "Resize")
+        w, h = img.size
+        if np.ndim(self.size):
+            oh, ow = self.size
+        elif w <= h:
+            ow, oh = self.size, int(self.size * h / w)
+        else:
+            oh, ow = self.size, int(self.size * w / h)
+        if (oh, ow) == (h, w):
+            return img
+        return img.resize((ow, oh), Image.BILINEAR)
+
+    def __repr__(self):
+        return f"Resize({self.size!r})"
+
+
+class CenterCrop:
+    """The central ``size`` (int or (h, w)) crop of a PIL image: top = round((H - h) / 2), likewise left."""
+
+    def __init__(self, size):
+        self.size = _pair(size, "CenterCrop")
+
+    def __call__(self, img, rng=None):
+        _check_pil(img, "CenterCrop")
+        h, w = self.size
+        _check_fits(img, h, w, "CenterCrop")
+        top, left = round((img.height - h) / 2), round((img.width - w) / 2)
+        return img.crop((left, top, left + w, top + h))
+
+    def __repr__(self):
+        return f"CenterCrop({self.size!r})"
+
+
+class RandomCrop:
+    """A ``size`` (int or (h, w)) crop of a PIL image at a uniform random position (top drawn, then left)."""
+
+    def __init__(self, size):
+        self.size = _pair(size, "RandomCrop")
+
+    def __call__(self, img, rng):
+        _check_pil(img, "RandomCrop")
+        h, w = self.size
+        _check_fits(img, h, w, "RandomCrop")
+        top = int(rng.integers(0, img.height - h + 1))
+        left = int(rng.integers(0, img.width - w + 1))
+        return img.crop((left, top, left + w, top + h))
+
+    def __repr__(self):
+        return f"RandomCrop({self.size!r})"
+
+
+class RandomHorizontalFlip:
+    """Mirror a PIL image left-right with probability ``p`` (one uniform draw per call, whatever p)."""
+
+    def __init__(self, p=0.5):
+        if not 0 <= p <= 1:
+            raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
+        self.p = p
+
+    def __call__(self, img, rng):
+        _check_pil(img, "RandomHorizontalFlip")
+        return img.transpose(Image.FLIP_LEFT_RIGHT) if rng.random() < self.p else img
+
+    def __repr__(self):
+        return f"RandomHorizontalFlip(p={self.p})"
+
+
+class ToArray:
+    """PIL RGB image (W x H) -> float32 array (3, H, W) with values k / 255 in [0, 1]."""
+
+    def __call__(self, img, rng=None):
+        _check_pil(img, "ToArray")
+        if img.mode != "RGB":
+            img = img.convert("RGB")
+        a = np.asarray(img, dtype=np.float32).transpose(2, 0, 1)
+        return np.ascontiguousarray(a / np.float32(255))
+
+    def __repr__(self):
+        return "ToArray()"
+
+
+class Normalize:
+    """Per-channel ``(x - mean[c]) / std[c]`` on float arrays (..., 3, H, W): one image or TenCrop's ten."""
+
+    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        self.mean = np.asarray(mean, dtype=np.float32).reshape(-1, 1, 1)
+        self.std = np.asarray(std, dtype=np.float32).reshape(-1, 1, 1)
+        if self.mean.shape != self.std.shape or np.any(self.std == 0):
+            raise ValueError(f"Normalize: need one mean and one nonzero std per channel, got {mean}, {std}")
+
+    def __call__(self, x, rng=None):
+        if not isinstance(x, np.ndarray) or x.ndim < 3 or x.shape[-3] != len(self.mean):
+            raise TypeError(f"Normalize expects an array (..., {len(self.mean)}, H, W) (apply ToArray first), "
+                            f"got {getattr(x, 'shape', type(x).__name__)}")
+        return ((x - self.mean) / self.std).astype(np.float32, copy=False)
+
+    def __repr__(self):
+        return f"Normalize(mean={self.mean.ravel().tolist()}, std={self.std.ravel().tolist()})"
+
+
+class PCALighting:
+    """AlexNet's PCA colour augmentation on float arrays (..., 3, H, W) with RGB values in [0, 1].
+
+    Draws alpha ~ N(0, alphastd^2), one per principal component (3 draws from ``rng``), and adds to
+    every pixel of channel c the same offset
+
+        delta[c] = sum_k eigvec[c, k] * alpha[k] * eigval[k]        (delta = eigvec @ (alpha * eigval))
+
+    so the image's colour shifts along the principal axes of natural-image colour. The eigenvalues
+    and eigenvectors are ImageNet's (for [0, 1] pixels); alphastd = 0.1 as in the paper.
+    """
+
+    def __init__(self, alphastd=0.1, eigval=IMAGENET_EIGVAL, eigvec=IMAGENET_EIGVEC):
+        self.alphastd = float(alphastd)
+        self.eigval = np.asarray(eigval, dtype=np.float64)
+        self.eigvec = np.asarray(eigvec, dtype=np.float64)
+        if self.eigvec.shape != (len(self.eigval), len(self.eigval)):
+            raise ValueError(f"PCALighting: eigvec must be {len(self.eigval)}x{len(self.eigval)}, "
+                             f"got {self.eigvec.shape}")
+
+    def offset(self, rng):
+        """The per-channel offset delta, shape (3,), drawn from ``rng``."""
+        alpha = rng.normal(0.0, self.alphastd, size=len(self.eigval))
+        return self.eigvec @ (alpha * self.eigval)
+
+    def __call__(self, x, rng):
+        if not isinstance(x, np.ndarray) or x.ndim < 3 or x.shape[-3] != len(self.eigval):
+            raise TypeError(f"PCALighting expects an array (..., 3, H, W) (apply ToArray first), "
+                            f"got {getattr(x, 'shape', type(x).__name__)}")
+        if self.alphastd == 0:
+            return x
+        delta = self.offset(rng).astype(x.dtype).reshape(-1, 1, 1)
+        return x + delta
+
+    def __repr__(self):
+        return f"PCALighting(alphastd={self.alphastd})"
+
+
+class TenCrop:
+    """PIL image -> float32 (10, 3, h, w): the paper's ten evaluation crops, as ToArray would give them.
+
+    Crops 0-4: top-left, top-right, bottom-left, bottom-right, centre (as CenterCrop places it);
+    crops 5-9: crops 0-4 mirrored left-right, in the same order. (torchvision instead five-crops the
+    mirrored image, so its crops 5 and 6, 7 and 8 are swapped; averaging the ten predictions is the same.)
+    """
+
+    def __init__(self, size):
+        self.size = _pair(size, "TenCrop")
+
+    def __call__(self, img, rng=None):
+        _check_pil(img, "TenCrop")
+        h, w = self.size
+        _check_fits(img, h, w, "TenCrop")
+        a = ToArray()(img)
+        H, W = a.shape[1:]
+        top, left = round((H - h) / 2), round((W - w) / 2)
+        corners = [(0, 0), (0, W - w), (H - h, 0), (H - h, W - w), (top, left)]
+        five = np.stack([a[:, y:y + h, x:x + w] for y, x in corners])
+        return np.concatenate([five, five[..., ::-1]])
+
+    def __repr__(self):
+        return f"TenCrop({self.size!r})"
+
+
+def _resize_for(size):
+    return round(size * 256 / 224)  # 224 -> 256, as AlexNet's crops come from 256-pixel images
+
+
+def train_transform(size=224):
+    """AlexNet-style training pipeline: PIL image -> float32 (3, size, size).
+
+    Resize(size*256/224), RandomCrop(size), RandomHorizontalFlip(), ToArray(), PCALighting(), Normalize().
+    """
+    return Compose([Resize(_resize_for(size)), RandomCrop(size), RandomHorizontalFlip(), ToArray(),
+                    PCALighting(), Normalize()])
+
+
+def eval_transform(size=224, ten_crop=False):
+    """Evaluation pipeline: PIL image -> float32 (3, size, size), or (10, 3, size, size) with ``ten_crop``.
+
+    Resize(size*256/224), CenterCrop(size) (or TenCrop(size)), ToArray(), Normalize().
+    """
+    crop = [TenCrop(size)] if ten_crop else [CenterCrop(size), ToArray()]
+    return Compose([Resize(_resize_for(size))] + crop + [Normalize()])
