@@ -43,6 +43,42 @@ def _weighted_sum(outs, upstream) -> float:
     return float(sum(np.sum(backend.host(o.data).astype(np.float64) * g) for o, g in zip(outs, upstream)))
 
 
+def _checked_inputs(inputs, name):
+    """Indices of the inputs that require grad, all of which must be float64."""
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError(f"{name}: no input requires grad; pass Tensors created with requires_grad=True")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(
+                f"{name}: input {i} is {inputs[i].dtype}; gradient checks need float64 "
+                "(use Tensor(..., dtype='float64') or module.double())"
+            )
+    return checked
+
+
+def _analytic_gradients(fn, inputs, checked, rng):
+    """Draw random upstream gradients G for fn's outputs and backpropagate them.
+
+    Returns (upstream, {i: dL/dx_i as a float64 host array}); the inputs' own .grad are left as they were.
+    """
+    outs = _outputs(fn, inputs)
+    upstream = [rng.standard_normal(o.shape) for o in outs]
+    saved = [inputs[i].grad for i in checked]
+    for i in checked:
+        inputs[i].grad = None
+    for o, g in zip(outs, upstream):  # outputs may share a graph: keep it until the last one
+        if o.requires_grad:
+            o.backward(backend.to_device(g.astype(o.dtype), o.device), retain_graph=True)
+    grads = {}
+    for i in checked:
+        x = inputs[i]
+        grads[i] = np.zeros(x.shape) if x.grad is None else backend.host(x.grad.data).astype(np.float64)
+    for i, g in zip(checked, saved):
+        inputs[i].grad = g
+    return upstream, grads
+
+
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, max_elements=None):
     """Compare the analytic gradient of ``fn`` with central differences for every input that requires grad.
 
@@ -65,33 +101,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, max_elements=N
         analytic and numeric values there.
     """
     inputs = list(inputs)
-    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input requires grad; pass Tensors created with requires_grad=True")
-    for i in checked:
-        if inputs[i].dtype != np.float64:
-            raise TypeError(
-                f"gradcheck: input {i} is {inputs[i].dtype}; gradient checks need float64 "
-                "(use Tensor(..., dtype='float64') or module.double())"
-            )
-
+    checked = _checked_inputs(inputs, "gradcheck")
     rng = np.random.default_rng(seed)
-    outs = _outputs(fn, inputs)
-    upstream = [rng.standard_normal(o.shape) for o in outs]
-
-    # Analytic: accumulate dL/dx_i into fresh .grad fields.
-    saved = [inputs[i].grad for i in checked]
-    for i in checked:
-        inputs[i].grad = None
-    for o, g in zip(outs, upstream):  # outputs may share a graph: keep it until the last one
-        if o.requires_grad:
-            o.backward(backend.to_device(g.astype(o.dtype), o.device), retain_graph=True)
-    analytic = {}
-    for i in checked:
-        x = inputs[i]
-        analytic[i] = np.zeros(x.shape) if x.grad is None else backend.host(x.grad.data).astype(np.float64)
-    for i, g in zip(checked, saved):
-        inputs[i].grad = g
+    upstream, analytic = _analytic_gradients(fn, inputs, checked, rng)
 
     # Numeric: central differences, one element at a time.
     with no_grad():
@@ -138,25 +150,9 @@ def gradcheck_directional(fn, inputs, directions=3, eps=1e-6, atol=1e-5, rtol=1e
     Returns True, or raises GradcheckError naming the direction and both values.
     """
     inputs = list(inputs)
-    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck_directional: no input requires grad")
-    for i in checked:
-        if inputs[i].dtype != np.float64:
-            raise TypeError(f"gradcheck_directional: input {i} is {inputs[i].dtype}; use float64")
+    checked = _checked_inputs(inputs, "gradcheck_directional")
     rng = np.random.default_rng(seed)
-    outs = _outputs(fn, inputs)
-    upstream = [rng.standard_normal(o.shape) for o in outs]
-    saved = [inputs[i].grad for i in checked]
-    for i in checked:
-        inputs[i].grad = None
-    for o, g in zip(outs, upstream):  # outputs may share a graph: keep it until the last one
-        if o.requires_grad:
-            o.backward(backend.to_device(g.astype(o.dtype), o.device), retain_graph=True)
-    grads = {i: (np.zeros(inputs[i].shape) if inputs[i].grad is None else backend.host(inputs[i].grad.data))
-             for i in checked}
-    for i, g in zip(checked, saved):
-        inputs[i].grad = g
+    upstream, grads = _analytic_gradients(fn, inputs, checked, rng)
 
     originals = {i: inputs[i].data.copy() for i in checked}
     try:
