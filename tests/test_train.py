@@ -60,9 +60,9 @@ def test_pipeline_with_odd_images_and_a_corrupt_file(tiny_data, tmp_path):
 def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tiny_data, tmp_path):
     """Stopped after epoch 1 and resumed to epoch 3 == three epochs straight (dropout and shuffling
     included): every parameter and the final metrics are bit-for-bit equal."""
-    straight = train(_cfg(tiny_data, tmp_path / "a", epochs=3, lr_step_size=2), log=lambda m: None)
-    train(_cfg(tiny_data, tmp_path / "b", epochs=1, lr_step_size=2), log=lambda m: None)
-    resumed = train(_cfg(tiny_data, tmp_path / "b", epochs=3, lr_step_size=2,
+    straight = train(_cfg(tiny_data, tmp_path / "a", epochs=3, lr_step_size=2, lr_scheduler="step"), log=lambda m: None)
+    train(_cfg(tiny_data, tmp_path / "b", epochs=1, lr_step_size=2, lr_scheduler="step"), log=lambda m: None)
+    resumed = train(_cfg(tiny_data, tmp_path / "b", epochs=3, lr_step_size=2, lr_scheduler="step",
                          resume=str(tmp_path / "b" / "checkpoint.npz")), log=lambda m: None)
     a = load_checkpoint(tmp_path / "a" / "checkpoint.npz")
     b = load_checkpoint(tmp_path / "b" / "checkpoint.npz")

@@ -51,8 +51,8 @@ class TrainConfig:
     lr: float = 0.02
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    lr_scheduler: str = "step"  # "step" or "plateau"
-    lr_step_size: int = 8
+    lr_scheduler: str = "plateau"  # "plateau" (the paper's rule) or "step" (torchvision's)
+    lr_step_size: int = 30
     lr_gamma: float = 0.1
     output_dir: str = "runs/alexnet"
     resume: str = None
