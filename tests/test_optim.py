@@ -113,6 +113,25 @@ def test_step_lr():
     np.testing.assert_allclose(lrs, [1.0, 0.1, 0.1, 0.01, 0.01])
 
 
+def test_cosine_annealing_follows_half_a_cosine_then_stays_at_eta_min():
+    from tinynet.optim import CosineAnnealingLR
+
+    opt = SGD([Parameter(np.ones(1))], lr=1.0)
+    sched = CosineAnnealingLR(opt, T_max=4, eta_min=0.2)
+    lrs = []
+    for _ in range(6):
+        sched.step()
+        lrs.append(opt.lr)
+    c = np.cos(np.pi * np.arange(1, 5) / 4)
+    np.testing.assert_allclose(lrs, list(0.2 + 0.8 * (1 + c) / 2) + [0.2, 0.2])
+    restored = CosineAnnealingLR(SGD([Parameter(np.ones(1))], lr=5.0), T_max=1)
+    restored.load_state_dict(sched.state_dict())
+    restored.step()
+    assert restored.optimizer.lr == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="T_max"):
+        CosineAnnealingLR(opt, T_max=0)
+
+
 def test_reduce_on_plateau_divides_by_ten_when_accuracy_stops_improving():
     from tinynet.optim import ReduceLROnPlateau
 

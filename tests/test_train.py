@@ -32,7 +32,7 @@ def tiny_data(tmp_path_factory):
 
 def _cfg(data, out, **kw):
     base = dict(data_path=str(data), variant="mini", image_size=32, batch_size=8, epochs=1, workers=0,
-                lr=0.01, output_dir=str(out), progress=False, seed=0)
+                lr=0.01, lr_scheduler="step", output_dir=str(out), progress=False, seed=0)
     base.update(kw)
     return TrainConfig(**base)
 
@@ -57,18 +57,34 @@ def test_pipeline_with_odd_images_and_a_corrupt_file(tiny_data, tmp_path):
     assert Image.open(out / "curves.png").size[0] > 0
 
 
-def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tiny_data, tmp_path):
-    """Stopped after epoch 1 and resumed to epoch 3 == three epochs straight (dropout and shuffling
-    included): every parameter and the final metrics are bit-for-bit equal."""
-    straight = train(_cfg(tiny_data, tmp_path / "a", epochs=3, lr_step_size=2, lr_scheduler="step"), log=lambda m: None)
-    train(_cfg(tiny_data, tmp_path / "b", epochs=1, lr_step_size=2, lr_scheduler="step"), log=lambda m: None)
-    resumed = train(_cfg(tiny_data, tmp_path / "b", epochs=3, lr_step_size=2, lr_scheduler="step",
-                         resume=str(tmp_path / "b" / "checkpoint.npz")), log=lambda m: None)
+@pytest.mark.parametrize("schedule, last_lr", [(dict(lr_scheduler="step", lr_step_size=2), 0.001),
+                                             (dict(lr_scheduler="cosine"), 0.0)])
+def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tiny_data, tmp_path, monkeypatch, schedule,
+                                                                   last_lr):
+    """A three-epoch run killed during epoch 2 and resumed from its checkpoint == three epochs straight
+    (dropout, shuffling and the schedule included): every parameter and the final metrics are
+    bit-for-bit equal."""
+    kw = dict(schedule, dropout=0.5)
+    straight = train(_cfg(tiny_data, tmp_path / "a", epochs=3, **kw), log=lambda m: None)
+
+    real_epoch = train_mod._train_epoch
+
+    def killed_in_epoch_2(model, optimizer, loader, epoch, cfg):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return real_epoch(model, optimizer, loader, epoch, cfg)
+
+    monkeypatch.setattr(train_mod, "_train_epoch", killed_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(tiny_data, tmp_path / "b", epochs=3, **kw), log=lambda m: None)
+    monkeypatch.setattr(train_mod, "_train_epoch", real_epoch)
+    resumed = train(_cfg(tiny_data, tmp_path / "b", epochs=3, resume=str(tmp_path / "b" / "checkpoint.npz"), **kw),
+                    log=lambda m: None)
     a = load_checkpoint(tmp_path / "a" / "checkpoint.npz")
     b = load_checkpoint(tmp_path / "b" / "checkpoint.npz")
     for name in a.model_state:
         np.testing.assert_array_equal(a.model_state[name], b.model_state[name], err_msg=name)
-    assert a.meta["lr"] == b.meta["lr"] == pytest.approx(0.001)  # the step schedule resumed too
+    assert a.meta["lr"] == b.meta["lr"] == pytest.approx(last_lr, abs=1e-12)  # the schedule resumed too
     assert [h["train_loss"] for h in straight] == [h["train_loss"] for h in resumed]
     assert [h["epoch"] for h in resumed] == [1, 2, 3]
 

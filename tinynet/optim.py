@@ -11,6 +11,7 @@ SGD. For each parameter p with gradient g:
 Schedules change ``optimizer.lr`` once per epoch:
 
     StepLR(opt, step_size, gamma=0.1)      lr = base_lr * gamma ** (epoch // step_size)
+    CosineAnnealingLR(opt, T_max, eta_min=0) lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2
     ReduceLROnPlateau(opt, mode="min", factor=0.1, patience=10, threshold=1e-4, min_lr=0)
         lr *= factor once the monitored metric has not improved by a relative ``threshold``
         for more than ``patience`` epochs: the paper's "divide the learning rate by 10 when
@@ -107,6 +108,34 @@ class StepLR:
 
     def load_state_dict(self, state):
         self.step_size, self.gamma = state["step_size"], state["gamma"]
+        self.base_lr, self.last_epoch = state["base_lr"], state["last_epoch"]
+
+
+class CosineAnnealingLR:
+    """Lower the learning rate along half a cosine, from its starting value at epoch 0 to ``eta_min``
+    at epoch ``T_max``, and there after (PyTorch would climb back up the cosine); call ``step()`` once
+    per epoch.
+
+        lr(e) = eta_min + (base_lr - eta_min) * (1 + cos(pi * e / T_max)) / 2
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0):
+        if T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max}")
+        self.optimizer, self.T_max, self.eta_min = optimizer, int(T_max), float(eta_min)
+        self.base_lr, self.last_epoch = optimizer.lr, 0
+
+    def step(self, metric=None):
+        self.last_epoch += 1
+        phase = math.pi * min(self.last_epoch, self.T_max) / self.T_max
+        self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(phase)) / 2
+
+    def state_dict(self):
+        return {"kind": "cosine", "T_max": self.T_max, "eta_min": self.eta_min,
+                "base_lr": self.base_lr, "last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state):
+        self.T_max, self.eta_min = state["T_max"], state["eta_min"]
         self.base_lr, self.last_epoch = state["base_lr"], state["last_epoch"]
 
 

@@ -29,7 +29,7 @@ from tinynet.autograd import no_grad
 from tinynet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from tinynet.data import DataLoader, ImageFolder, transforms
 from tinynet.models import VARIANTS, alexnet
-from tinynet.optim import SGD, ReduceLROnPlateau, StepLR
+from tinynet.optim import SGD, CosineAnnealingLR, ReduceLROnPlateau, StepLR
 from tinynet.tensor import Tensor
 
 
@@ -45,20 +45,21 @@ class TrainConfig:
     model: str = "alexnet"
     variant: str = "mini"
     device: str = "cpu"
-    batch_size: int = 64
-    epochs: int = 12
+    batch_size: int = 32
+    epochs: int = 15
     workers: int = 2
-    lr: float = 0.02
+    lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    lr_scheduler: str = "plateau"  # "plateau" (the paper's rule) or "step" (torchvision's)
+    lr_scheduler: str = "cosine"  # "cosine", "step" (torchvision's) or "plateau" (the paper's rule)
     lr_step_size: int = 30
     lr_gamma: float = 0.1
     output_dir: str = "runs/alexnet"
     resume: str = None
     seed: int = 0
     test_only: bool = False
-    init: str = None  # "pytorch" or "paper"; default: the variant's
+    init: str = None  # "pytorch", "paper" or "kaiming"; default: the variant's
+    dropout: float = None  # default: the variant's
     image_size: int = None  # default: the variant's input size
     progress: bool = True
 
@@ -124,7 +125,7 @@ def default_data_path(log=print):
     cache = os.environ.get("TINYNET_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tinynet")
     d = SYNTH_DEFAULTS
-    root = os.path.join(cache, f"synth-v1-{d['classes']}x{d['per_class']}-{d['size']}px-seed{d['seed']}")
+    root = os.path.join(cache, f"synth-v2-{d['classes']}x{d['per_class']}-{d['size']}px-seed{d['seed']}")
     if os.path.isdir(root):
         return root
     log(f"generating the synthetic training set in {root} (once) ...")
@@ -137,16 +138,18 @@ def default_data_path(log=print):
     return root
 
 
-def build_model(variant, num_classes, image_size, init=None):
-    return alexnet(variant, num_classes=num_classes, init=init, input_size=image_size)
+def build_model(variant, num_classes, image_size, init=None, dropout=None):
+    return alexnet(variant, num_classes=num_classes, init=init, dropout=dropout, input_size=image_size)
 
 
 def _make_scheduler(cfg, optimizer):
     if cfg.lr_scheduler == "step":
         return StepLR(optimizer, cfg.lr_step_size, cfg.lr_gamma)
+    if cfg.lr_scheduler == "cosine":
+        return CosineAnnealingLR(optimizer, T_max=cfg.epochs)
     if cfg.lr_scheduler == "plateau":
         return ReduceLROnPlateau(optimizer, mode="max", factor=cfg.lr_gamma, patience=2)
-    raise ValueError(f"unknown --lr-scheduler {cfg.lr_scheduler!r}: use 'step' or 'plateau'")
+    raise ValueError(f"unknown --lr-scheduler {cfg.lr_scheduler!r}: use 'cosine', 'step' or 'plateau'")
 
 
 def _plot(history, path):
@@ -187,7 +190,7 @@ def train(cfg: TrainConfig, log=print):
     classes = train_set.classes
 
     backend.manual_seed(cfg.seed)
-    model = build_model(cfg.variant, len(classes), size, cfg.init).to(cfg.device)
+    model = build_model(cfg.variant, len(classes), size, cfg.init, cfg.dropout).to(cfg.device)
     optimizer = SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     scheduler = _make_scheduler(cfg, optimizer)
     history, start_epoch = [], 0

@@ -132,32 +132,47 @@ def test_foreign_files_are_never_overwritten_or_deleted(tmp_path):
 
 
 def nearest_mean_accuracy(train_x, train_y, val_x, val_y):
+    """Accuracy on val of assigning each row to the class whose mean (standardised) training row is nearest."""
+    mu, sd = train_x.mean(axis=0), train_x.std(axis=0) + 1e-9
+    train_x, val_x = (train_x - mu) / sd, (val_x - mu) / sd
     means = np.stack([train_x[train_y == c].mean(axis=0) for c in np.unique(train_y)])
     dist = ((val_x[:, None, :] - means[None]) ** 2).sum(axis=-1)
     return float((dist.argmin(axis=1) == val_y).mean())
 
 
-def spectrum(images):
-    """Translation-invariant shape features: |FFT| of the grey-level gradient magnitude, flattened."""
+def radial_power(images):
+    """Log power spectrum of each (n, S, S) image summed over rings of equal frequency, normalised:
+    a signature of scale and texture that does not change when the object moves or turns."""
+    n = images.shape[-1]
+    freq = np.fft.fftfreq(n)
+    ring = np.minimum((np.hypot(freq[:, None], freq[None, :]) * n).astype(int), n // 2).ravel()
+    power = np.abs(np.fft.fft2(images)) ** 2
+    rings = np.stack([np.bincount(ring, p.ravel(), minlength=n // 2 + 1) for p in power])
+    return np.log(rings / rings.sum(axis=1, keepdims=True) + 1e-6)
+
+
+def shape_features(images):
+    """Rotation- and translation-invariant features of the grey image and of its edges."""
     grey = images.mean(axis=-1)
+    grey = grey - grey.mean(axis=(1, 2), keepdims=True)
     gy, gx = np.gradient(grey, axis=(1, 2))
-    mag = np.abs(np.fft.fft2(np.hypot(gx, gy)))
-    return np.log1p(mag).reshape(len(images), -1)
+    return np.concatenate([radial_power(grey), radial_power(np.hypot(gx, gy))], axis=1)
 
 
 def test_classes_differ_in_shape_not_in_colour(every_kind):
-    """A nearest-class-mean classifier on a translation-invariant edge spectrum beats chance by far;
-    one on the mean colour of the image does not: colour and position are not what makes a class."""
+    """A nearest-class-mean classifier on rotation- and translation-invariant spectra beats chance
+    by far; one on the image's mean colour does not: colour is not what makes a class."""
     root, summary = every_kind
     x_train, y_train = load(root, "train", summary["classes"])
     x_val, y_val = load(root, "val", summary["classes"])
     chance = 1 / len(summary["classes"])
 
-    shape_acc = nearest_mean_accuracy(spectrum(x_train), y_train, spectrum(x_val), y_val)
+    shape_acc = nearest_mean_accuracy(shape_features(x_train), y_train, shape_features(x_val), y_val)
     colour_acc = nearest_mean_accuracy(x_train.mean(axis=(1, 2)), y_train, x_val.mean(axis=(1, 2)), y_val)
-    # A nearest-mean rule on a fixed spectrum is a crude classifier (about 2x chance here); indistinct
-    # classes would leave it at chance. The real measure of learnability is training the mini AlexNet.
-    assert shape_acc >= 1.5 * chance, shape_acc
+    # A nearest-mean rule on fixed spectra is a crude classifier (2.5-3.5x chance on such small sets);
+    # indistinct classes would leave it at chance. The real measure of learnability is training the
+    # mini AlexNet on the full set (see the module docstring of tinynet.data.synth).
+    assert shape_acc >= 2 * chance, shape_acc
     assert colour_acc <= 2 * chance, colour_acc
 
     class_means = np.stack([x_train[y_train == c].mean(axis=0) for c in range(len(summary["classes"]))])

@@ -237,6 +237,31 @@ def test_paper_initialisation(models):
     assert abs(w.mean()) < 1e-4 and abs(w.std() - 0.01) < 1e-4
 
 
+def test_kaiming_initialisation_keeps_the_signal_through_the_mini_net():
+    """He init: weight std sqrt(2 / fan_in) before each ReLU, sqrt(1 / fan_in) for the last layer,
+    zero biases; the mini variant's default. It keeps the logits' scale near the input's, where
+    PyTorch's default shrinks the second moment by about 6 per layer (see the module docstring)."""
+    tinynet.manual_seed(0)
+    model = alexnet("mini", num_classes=10)
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    for i, m in enumerate(layers):
+        w = m.weight.numpy()
+        fan_in = w[0].size
+        gain = 1.0 if i == len(layers) - 1 else 2.0
+        assert abs(w.std() / np.sqrt(gain / fan_in) - 1) < 0.1, (i, w.std())
+        assert np.all(m.bias.numpy() == 0.0)
+    assert all(d.p == 0.0 for d in model.modules() if isinstance(d, nn.Dropout))
+
+    x = tinynet.Tensor(np.random.default_rng(0).standard_normal((32, 3, 64, 64)).astype(np.float32))
+    with tinynet.no_grad():
+        kaiming = model.eval()(x).numpy().std()
+        tinynet.manual_seed(0)
+        pytorch = alexnet("mini", num_classes=10, init="pytorch").eval()(x).numpy()
+    pytorch = (pytorch - pytorch.mean(axis=0)).std()  # the part of the logits that depends on the input
+    assert kaiming > 0.2, kaiming
+    assert pytorch < kaiming / 100, (pytorch, kaiming)
+
+
 def test_init_presets_are_independent_of_the_variant():
     tinynet.manual_seed(0)
     mini_paper = alexnet("mini", init="paper")

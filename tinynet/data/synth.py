@@ -11,11 +11,12 @@ The kinds, in the order ``classes=n`` takes the first n of them:
     square        a filled square, slightly rectangular (axis ratio 0.8-1), rotated
     triangle      a filled triangle whose corners are jittered off the equilateral ones
     star          a filled five-pointed star, inner radius 0.38-0.52 of the outer one
-    cross         a filled plus sign, arm width 0.3-0.45 of its span, rotated
+    cross         a filled plus sign, its arms 0.15-0.225 of its span wide, rotated
     ring          an annulus, its hole 0.45-0.7 of the outer radius
-    stripes       parallel stripes (period 4-8 px at 64 px) filling a disc or a square patch
-    checkerboard  a checkerboard (cells 3.5-7 px) filling a disc or a square patch
-    dots          a grid of dots (spacing 5-8 px) filling a disc or a square patch
+    stripes       parallel stripes (period 6-10 px at 64 px) filling a disc or a square patch
+    checkerboard  a two-colour checkerboard (cells 6-10 px) filling a disc or a square patch
+    dots          dots (radius 0.22-0.3 of their spacing, 7-10 px), each jittered off a grid,
+                  filling a disc or a square patch
     spiral        an Archimedean spiral stroke of 1.6-2.6 turns, either handedness
     crescent      a disc with an off-centre disc cut out of it
     zigzag        a thick polyline of 4-6 segments turning back and forth
@@ -23,16 +24,17 @@ The kinds, in the order ``classes=n`` takes the first n of them:
 Only the object decides the class; everything else varies independently of it:
 
     position      anywhere that keeps the object inside the image, with a margin
-    scale         the object's radius from 0.19 to 0.36 of the image side (the textures' patch too)
+    scale         the object's radius from 0.22 to 0.38 of the image side (the textures' patch too)
     rotation      uniform over all angles (a random turn of the pattern for the textures)
-    colour        random object colour at a distance of at least 0.35 (RGB in [0, 1]) from the
-                  background under it, shaded with a linear ramp of +-15%; the textures' gaps are
-                  either transparent or a second colour
+    colour        random object colour at a distance of at least 0.4 (RGB in [0, 1]) from the
+                  background under it, shaded by a linear ramp of up to +-20%; the gaps of the stripes
+                  and dots are either transparent or a second colour, the checkerboard's always
+                  a second colour
     background    a linear gradient between two random colours in a random direction, plus
                   low-frequency colour blotches
-    distractors   1-4 thin straight strokes of random colour, length and direction behind the
-                  object, and with probability 0.4 one more over it
-    noise         per-pixel Gaussian noise, sigma 0.02-0.08, added last
+    distractors   1-3 thin straight strokes of random colour, length and direction behind the
+                  object, and with probability 0.3 one more over it
+    noise         per-pixel Gaussian noise, sigma 0.02-0.06, added last
 
 Shapes are drawn with Pillow at 4x the image size and reduced (box filter), so edges are
 anti-aliased. Each image draws from its own generator, np.random.default_rng([seed, class, k,
@@ -57,12 +59,12 @@ _NAME = re.compile(r"[0-9]+\.png")
 
 # How hard the set is: ranges drawn from per image (sizes as fractions of the image side).
 CLUTTER = dict(
-    radius=(0.19, 0.36),        # object radius
-    min_contrast=0.35,          # RGB distance of the object's colour from the background under it
-    blotches=(0.05, 0.2),       # amplitude of the low-frequency colour blotches
-    distractors=(1, 4),         # thin strokes behind the object (inclusive range)
-    over=0.4,                   # probability of one more stroke over the object
-    noise=(0.02, 0.08),         # sigma of the per-pixel Gaussian noise
+    radius=(0.22, 0.38),        # object radius
+    min_contrast=0.4,           # RGB distance of the object's colour from the background under it
+    blotches=(0.05, 0.15),      # amplitude of the low-frequency colour blotches
+    distractors=(1, 3),         # thin strokes behind the object (inclusive range)
+    over=0.3,                   # probability of one more stroke over the object
+    noise=(0.02, 0.06),         # sigma of the per-pixel Gaussian noise
 )
 
 
@@ -166,17 +168,20 @@ def _texture(kind, rng, size, cx, cy, r):
     v = -(x - cx) * np.sin(rot) + (y - cy) * np.cos(rot) + rng.uniform(0, 100)
     scale = size / 64.0
     if kind == "stripes":
-        period = rng.uniform(4.0, 8.0) * scale
+        period = rng.uniform(6.0, 10.0) * scale
         pattern = np.clip(0.5 + 2.0 * np.sin(2 * np.pi * u / period), 0, 1)
     elif kind == "checkerboard":
-        cell = rng.uniform(3.5, 7.0) * scale
-        pattern = np.clip(0.5 + 3.0 * np.sin(np.pi * u / cell) * np.sin(np.pi * v / cell), 0, 1)
+        cell = rng.uniform(6.0, 10.0) * scale
+        pattern = np.clip(0.5 + 6.0 * np.sin(np.pi * u / cell) * np.sin(np.pi * v / cell), 0, 1)
     elif kind == "dots":
-        spacing = rng.uniform(5.0, 8.0) * scale
-        du = (u / spacing + 0.5) % 1.0 - 0.5
-        dv = (v / spacing + 0.5) % 1.0 - 0.5
+        spacing = rng.uniform(7.0, 10.0) * scale
+        iu, iv = np.floor(u / spacing), np.floor(v / spacing)
+        jitter = rng.uniform(-0.2, 0.2, (2, 16, 16)).astype(np.float32)  # each dot off its cell centre
+        cell = (iu.astype(np.int64) % 16, iv.astype(np.int64) % 16)
+        du = u / spacing - iu - 0.5 - jitter[0][cell]
+        dv = v / spacing - iv - 0.5 - jitter[1][cell]
         dist = np.hypot(du, dv) * spacing
-        pattern = np.clip(rng.uniform(0.25, 0.35) * spacing - dist + 0.5, 0, 1)
+        pattern = np.clip(rng.uniform(0.22, 0.3) * spacing - dist + 0.5, 0, 1)
     else:
         raise AssertionError(kind)
     return pattern.astype(np.float32), region
@@ -238,7 +243,8 @@ def render(kind, rng, size=64):
     y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size - 0.5
     shade = 1 + rng.uniform(-0.3, 0.3) * (x * np.cos(ang) + y * np.sin(ang))
     fg = np.clip(colour * shade[..., None], 0, 1)
-    if region is not None and rng.random() < 0.5:  # textures: gaps of a second colour instead of see-through
+    two_tone = region is not None and (kind == "checkerboard" or rng.random() < 0.5)
+    if two_tone:  # textures: gaps of a second colour instead of see-through (always for the checkerboard)
         gap = _colour_far_from(rng, colour, CLUTTER["min_contrast"])
         fg = pattern[..., None] * fg + (1 - pattern[..., None]) * gap
         alpha = region
