@@ -123,7 +123,16 @@ def function(source, kernel, *dtypes):
     if fn is None:
         params = KERNELS[source][kernel]
         name = template_name(kernel, *(p[np.dtype(d)] for p, d in zip(params, dtypes)))
-        fn = module(source).get_function(name)
+        try:
+            fn = module(source).get_function(name)  # the first call compiles the whole source
+        except Exception as e:
+            if hasattr(e, "add_note"):  # Python 3.11+: keep CuPy's exception, say what to check
+                e.add_note(
+                    f"tinynet: compiling kernels/cuda/{source} for {name} failed. The sources include "
+                    "<cuda_fp16.h>, which NVRTC must find among CuPy's include paths (set CUDA_PATH to a "
+                    "CUDA toolkit if it is not found); CUPY_DUMP_CUDA_SOURCE_ON_ERROR=1 prints the source."
+                )
+            raise
         _functions[key] = fn
     return fn
 

@@ -342,6 +342,23 @@ def test_dropout(target, index, rng, dtype, p):
     assert target.index_dtypes() == [index]
 
 
+# --- the loader ------------------------------------------------------------------------------------------------
+
+def test_a_failed_compile_keeps_cupys_error_and_says_what_to_check(monkeypatch):
+    # The compile error comes through unchanged in type, with a note naming the source and the header.
+    class Module:
+        def get_function(self, name):
+            raise RuntimeError("cannot open source file \"cuda_fp16.h\"")
+
+    monkeypatch.setattr(kcuda, "_functions", {})
+    monkeypatch.setattr(kcuda, "module", lambda source: Module())
+    with pytest.raises(RuntimeError, match="cuda_fp16.h") as e:
+        kcuda.function("pool.cu", "maxpool_forward_kernel", np.float16, np.uint8, np.int32)
+    notes = "\n".join(getattr(e.value, "__notes__", []))
+    if hasattr(e.value, "add_note"):
+        assert "kernels/cuda/pool.cu" in notes and "maxpool_forward_kernel<__half, unsigned char, int>" in notes
+
+
 # --- the GPU only ----------------------------------------------------------------------------------------------
 
 needs_gpu = pytest.mark.skipif(CUDA_SKIP_REASON is not None, reason=f"needs a CUDA GPU: {CUDA_SKIP_REASON}")
