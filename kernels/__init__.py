@@ -6,19 +6,28 @@ these pieces, so the index gymnastics of a convolution or a pooling window are
 written here once and the ops above read as the math they implement.
 
 Modules:
-    array   which array library an array belongs to (numpy or cupy)
-    im2col  im2col / col2im for convolutions, column layout (C*kH*kW, N*OH*OW)
-    pool    max-pool windows: forward with argmax, backward scatter by offset;
-            adaptive average pooling matrices
-    lrn     windowed sums along the channel axis for local response norm
+    array       which array library an array belongs to (numpy or cupy)
+    im2col      im2col / col2im for convolutions, column layout (C*kH*kW, N*OH*OW)
+    pool        max-pool windows: forward with argmax, backward scatter by offset;
+                adaptive average pooling matrices
+    lrn         windowed sums along the channel axis; local response norm forward/backward
+    activation  ReLU (optionally after a bias) and dropout, each returning its mask
+    cuda        the CUDA versions, for CuPy arrays (see below)
 
 Each function here is written once against the array module of its input
-(``xp``). CUDA versions for CuPy will live beside them (``*.cu``) and be picked
-by the same function, so callers never branch on the device.
+(``xp``), and starts by handing a CuPy float16/float32/float64 array to its
+CUDA version in ``kernels.cuda``, so callers never branch on the device. The
+CUDA sources are ``kernels/cuda/*.cu``: kernel templates over the dtype
+(``__half``, ``float``, ``double``) and a 32- or 64-bit index type, compiled
+on first use into one ``cupy.RawModule`` per file (every instantiation named
+in ``name_expressions``) and cached. col2im and the max-pool backward are
+gathers (one thread per input pixel), so they are deterministic and need no
+atomics. CuPy is imported only when a CuPy array arrives.
 """
+from kernels.activation import dropout_forward, relu_forward
 from kernels.array import get_array_module, is_cupy_array
 from kernels.im2col import col2im, conv_output_size, im2col
-from kernels.lrn import channel_window_sum
+from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward
 from kernels.pool import adaptive_pool_matrix, maxpool_backward, maxpool_forward
 
 __all__ = [
@@ -31,4 +40,8 @@ __all__ = [
     "maxpool_backward",
     "adaptive_pool_matrix",
     "channel_window_sum",
+    "lrn_forward",
+    "lrn_backward",
+    "relu_forward",
+    "dropout_forward",
 ]

@@ -24,6 +24,7 @@ To make each slice copy line up with the column layout, the padded input is
 first transposed once to (C, N, H_pad, W_pad); a slice of it at offset (i, j)
 then has exactly the (C, N, OH, OW) layout of col[:, i, j].
 """
+from kernels import cuda as _cuda
 from kernels.array import get_array_module
 
 
@@ -42,6 +43,8 @@ def im2col(x, kernel_size, stride, padding):
     Returns:
         col: (C*kH*kW, N*OH*OW) array, C-contiguous, same dtype as ``x``.
     """
+    if _cuda.handles(x):  # a CuPy float array: the CUDA kernel (kernels/cuda/im2col.cu)
+        return _cuda.im2col(x, kernel_size, stride, padding)
     xp = get_array_module(x)
     N, C, H, W = x.shape
     kH, kW = kernel_size
@@ -75,6 +78,8 @@ def col2im(col, x_shape, kernel_size, stride, padding):
     Returns:
         (N, C, H, W) array, C-contiguous.
     """
+    if _cuda.handles(col):  # a CuPy float array: the CUDA gather (kernels/cuda/im2col.cu)
+        return _cuda.col2im(col, x_shape, kernel_size, stride, padding)
     xp = get_array_module(col)
     N, C, H, W = x_shape
     kH, kW = kernel_size

@@ -16,6 +16,7 @@ a window wins it, so NaN propagates as in PyTorch.
 """
 import numpy as np
 
+from kernels import cuda as _cuda
 from kernels.array import get_array_module
 from kernels.im2col import conv_output_size
 
@@ -39,6 +40,8 @@ def maxpool_forward(x, kernel_size, stride, padding):
         y: (N, C, OH, OW), the window maxima.
         argmax: (N, C, OH, OW) unsigned ints, the winning offset i*kW + j.
     """
+    if _cuda.handles(x):  # a CuPy float array: the CUDA kernel (kernels/cuda/pool.cu)
+        return _cuda.maxpool_forward(x, kernel_size, stride, padding, _offset_dtype(kernel_size[0] * kernel_size[1]))
     xp = get_array_module(x)
     N, C, H, W = x.shape
     kH, kW = kernel_size
@@ -82,6 +85,8 @@ def maxpool_backward(gy, argmax, x_shape, kernel_size, stride, padding):
     Returns:
         gx: (N, C, H, W), same dtype as ``gy``.
     """
+    if _cuda.handles(gy) and argmax.dtype in _cuda.ARGMAX_TYPES:  # the CUDA gather (kernels/cuda/pool.cu)
+        return _cuda.maxpool_backward(gy, argmax, x_shape, kernel_size, stride, padding)
     xp = get_array_module(gy)
     N, C, H, W = x_shape
     kH, kW = kernel_size

@@ -7,11 +7,16 @@ import pytest
 from PIL import Image
 
 import tinynet
-from tinynet import cli
+from tinynet import backend, cli
 from tinynet import train as train_mod
 from tinynet.checkpoint import CheckpointError, load_checkpoint
-from tinynet.data import synth
-from tinynet.train import TrainConfig, TrainingDiverged, accuracy_counts, train
+from tinynet.data import DataLoader, ImageFolder, synth, transforms
+from tinynet.train import GPUOutOfMemory, TrainConfig, TrainingDiverged, accuracy_counts, evaluate, train
+from tests.conftest import CUDA_SKIP_REASON
+
+HAS_CUDA = tinynet.cuda.is_available()
+needs_gpu = pytest.mark.skipif(not HAS_CUDA, reason=f"needs a CUDA GPU: {CUDA_SKIP_REASON or 'tinynet sees none'}")
+needs_no_gpu = pytest.mark.skipif(HAS_CUDA, reason="checks the error on a machine without a GPU; this one has one")
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +171,151 @@ def test_main_job_defaults():
     cfg = TrainConfig()
     assert (cfg.data_path, cfg.variant, cfg.device, cfg.model) == (None, "mini", "cpu", "alexnet")
     assert tinynet.models.VARIANTS[cfg.variant].input_size == 64
+
+
+# --- the GPU: --tf32, the memory report, out of memory, no GPU -------------------------------------------------
+# What needs no GPU is tested everywhere (flags, messages, error paths with a stand-in exception).
+
+class FakeOutOfMemory(MemoryError):
+    """Stands in for cupy.cuda.memory.OutOfMemoryError."""
+
+
+# --- TF32 ----------------------------------------------------------------------------------------------------
+
+def test_tf32_is_a_train_and_eval_flag(monkeypatch):
+    # `tinynet train --tf32` reaches TrainConfig.tf32; eval takes the flag too; both default to off.
+    seen = {}
+    monkeypatch.setattr(train_mod, "train", lambda cfg: seen.setdefault("cfg", cfg))
+    assert cli.main(["train", "--tf32"]) == 0
+    assert seen["cfg"].tf32 is True
+    parser = cli.build_parser()
+    assert parser.parse_args(["eval", "--tf32", "--checkpoint", "c", "--data-path", "d"]).tf32 is True
+    assert parser.parse_args(["train"]).tf32 is False and TrainConfig().tf32 is False
+
+
+@pytest.mark.filterwarnings("ignore:enable_tf32")
+@pytest.mark.parametrize("command", [["train", "--data-path", "{missing}"],
+                                     ["eval", "--checkpoint", "{missing}", "--data-path", "{missing}"]])
+def test_tf32_sets_cupy_tf32_before_cupy_is_used(command, tmp_path, monkeypatch, capsys):
+    # CuPy reads CUPY_TF32 when it first picks the compute type of a float32 matrix product, so the
+    # flag sets it first of all: here the run then fails (no GPU, or no data), and it is set anyway.
+    monkeypatch.delenv("CUPY_TF32", raising=False)
+    argv = [a.format(missing=tmp_path / "missing") for a in command] + ["--device", "cuda", "--tf32"]
+    assert cli.main(argv) == 1
+    assert os.environ.get("CUPY_TF32") == "1"
+
+
+def test_tf32_on_the_cpu_is_a_note_not_a_setting(tmp_path, monkeypatch):
+    monkeypatch.delenv("CUPY_TF32", raising=False)
+    logs = []
+    with pytest.raises(FileNotFoundError):
+        train(TrainConfig(data_path=str(tmp_path / "missing"), tf32=True), log=logs.append)
+    assert "CUPY_TF32" not in os.environ
+    assert any("--tf32 only affects --device cuda" in line for line in logs)
+
+
+# --- no GPU --------------------------------------------------------------------------------------------------
+
+@needs_no_gpu
+def test_device_cuda_without_a_gpu_is_a_clear_error_before_any_work(tmp_path, monkeypatch, capsys):
+    # The existing DeviceError (how to install CuPy, or use 'cpu'), printed without a traceback, and
+    # before the synthetic set is generated or a folder is read.
+    monkeypatch.setattr(train_mod, "default_data_path", lambda log: pytest.fail("read data before the device"))
+    assert cli.main(["train", "--device", "cuda"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tinynet train: device 'cuda' was requested") and "'cpu'" in err
+    assert cli.main(["eval", "--device", "cuda", "--checkpoint", "c.npz", "--data-path", str(tmp_path)]) == 1
+    assert "device 'cuda' was requested" in capsys.readouterr().err
+    with pytest.raises(tinynet.DeviceError, match="'cpu'"):
+        backend.out_of_memory_errors("cuda")
+
+
+def test_out_of_memory_errors_on_the_cpu_is_empty():
+    # `except ():` catches nothing, so the training loop needs no device branch.
+    assert backend.out_of_memory_errors("cpu") == ()
+
+
+# --- out of memory -------------------------------------------------------------------------------------------
+
+def test_out_of_memory_in_a_training_step_names_the_batch_size(tiny_data, tmp_path, monkeypatch, capsys):
+    # The step's out-of-memory error becomes GPUOutOfMemory saying which batch size failed and what to
+    # try; the original stays attached as the cause; the command prints it and exits 1.
+    monkeypatch.setattr(backend, "out_of_memory_errors", lambda device: (FakeOutOfMemory,))
+
+    def out_of_memory(logits, targets):
+        raise FakeOutOfMemory("Out of memory allocating 1,073,741,824 bytes (allocated so far: 0 bytes).")
+
+    monkeypatch.setattr(train_mod.F, "cross_entropy", out_of_memory)
+    with pytest.raises(GPUOutOfMemory, match=r"in training \(epoch 1, step 1\) with batch size 8 .*-b 4") as e:
+        train(_cfg(tiny_data, tmp_path / "r"), log=lambda m: None)
+    assert isinstance(e.value.__cause__, FakeOutOfMemory) and "1,073,741,824 bytes" in str(e.value)
+    assert not (tmp_path / "r" / "checkpoint.npz").exists()
+    assert cli.main(["train", "--data-path", str(tiny_data), "--image-size", "32", "-b", "6", "-j", "0",
+                     "--epochs", "1", "--output-dir", str(tmp_path / "c"), "--no-progress"]) == 1
+    assert "with batch size 6" in capsys.readouterr().err
+
+
+def test_out_of_memory_in_evaluation_names_the_batch_size(tiny_data, monkeypatch):
+    monkeypatch.setattr(backend, "out_of_memory_errors", lambda device: (FakeOutOfMemory,))
+
+    class Model:
+        def eval(self):
+            return self
+
+        def train(self):
+            return self
+
+        def __call__(self, x):
+            raise FakeOutOfMemory("Out of memory")
+
+    loader = DataLoader(ImageFolder(tiny_data / "val", transforms.eval_transform(32)), batch_size=5)
+    with pytest.raises(GPUOutOfMemory, match="during evaluation with batch size 5.*-b 2"):
+        evaluate(Model(), loader, "cpu")
+
+
+def test_other_errors_pass_through(tiny_data, tmp_path, monkeypatch):
+    # Only out-of-memory errors are reworded.
+    monkeypatch.setattr(backend, "out_of_memory_errors", lambda device: (FakeOutOfMemory,))
+
+    def broken(logits, targets):
+        raise KeyError("not memory")
+
+    monkeypatch.setattr(train_mod.F, "cross_entropy", broken)
+    with pytest.raises(KeyError, match="not memory"):
+        train(_cfg(tiny_data, tmp_path / "r"), log=lambda m: None)
+
+
+# --- the memory report ---------------------------------------------------------------------------------------
+
+def test_epoch_line_reports_the_gpu_memory_pool():
+    m = {"epoch": 1, "train_loss": 1.0, "val_loss": 1.1, "top1": 0.5, "top5": 0.9, "lr": 0.01,
+         "train_seconds": 2.0, "images_per_second": 100.0}
+    assert "GPU" not in train_mod._epoch_line(m, 3)
+    m.update(gpu_memory_peak_bytes=3 * 2**29, gpu_memory_held_bytes=2 * 2**30)
+    assert "GPU memory 1.50 GiB in use at most, 2.00 GiB held by the pool" in train_mod._epoch_line(m, 3)
+
+
+# --- on a GPU ------------------------------------------------------------------------------------------------
+
+@needs_gpu
+def test_one_epoch_on_the_gpu_reports_memory(tiny_data, tmp_path):
+    # A real run: finite loss, the pool's use in the metrics and the epoch line.
+    logs = []
+    m = train(_cfg(tiny_data, tmp_path / "r", device="cuda"), log=logs.append)[0]
+    assert np.isfinite(m["train_loss"])
+    assert 0 < m["gpu_memory_peak_bytes"] <= m["gpu_memory_held_bytes"]
+    assert any("GPU memory" in line for line in logs)
+
+
+@needs_gpu
+def test_real_out_of_memory_is_explained(tiny_data, tmp_path, monkeypatch):
+    # CuPy's own OutOfMemoryError (an impossible 1 PiB allocation) becomes GPUOutOfMemory.
+    import cupy
+
+    def huge(logits, targets):
+        cupy.empty(2**50, dtype=cupy.uint8)
+
+    monkeypatch.setattr(train_mod.F, "cross_entropy", huge)
+    with pytest.raises(GPUOutOfMemory, match="batch size 8") as e:
+        train(_cfg(tiny_data, tmp_path / "r", device="cuda"), log=lambda m: None)
+    assert isinstance(e.value.__cause__, cupy.cuda.memory.OutOfMemoryError)

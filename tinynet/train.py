@@ -13,6 +13,11 @@
 
 A loss that becomes NaN or infinite stops the run with ``TrainingDiverged``
 before anything of that epoch is written, so the last good checkpoint stays.
+
+On the GPU (``device="cuda"``), ``tf32=True`` lets float32 matrix products use
+TF32 tensor cores (``backend.enable_tf32``), each epoch's line reports the
+memory pool's use, and running out of GPU memory stops the run with
+``GPUOutOfMemory`` naming the batch size that failed.
 """
 import json
 import math
@@ -35,6 +40,17 @@ from tinynet.tensor import Tensor
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
+
+
+class GPUOutOfMemory(RuntimeError):
+    """The GPU ran out of memory for a batch; the message names the batch size and what to try."""
+
+
+def _out_of_memory(error, batch_size, where):
+    return GPUOutOfMemory(
+        f"the GPU ran out of memory {where} with batch size {batch_size} ({error}). "
+        f"Try a smaller batch size, e.g. -b {max(1, batch_size // 2)}."
+    )
 
 
 @dataclass
@@ -62,6 +78,7 @@ class TrainConfig:
     dropout: float = None  # default: the variant's
     image_size: int = None  # default: the variant's input size
     progress: bool = True
+    tf32: bool = False  # float32 matrix products on TF32 tensor cores (device "cuda" only)
 
 
 def reseed(seed, epoch):
@@ -80,19 +97,23 @@ def evaluate(model, loader, device):
     """Mean cross-entropy, top-1 and top-5 accuracy on ``loader`` (ten-crop batches are averaged)."""
     model.eval()
     total_loss, n, top1, top5 = 0.0, 0, 0, 0
-    with no_grad():
-        for x, y in loader:
-            crops = x.shape[1] if x.ndim == 5 else 1
-            logits = model(Tensor(x.reshape(-1, *x.shape[-3:]), device=device))
-            if crops > 1:  # average the class probabilities of the crops
-                probs = F.softmax(logits, dim=1).reshape(len(y), crops, -1).mean(dim=1)
-                logp = backend.host(probs.data).astype(np.float64)
-                logp = np.log(np.maximum(logp, 1e-30))
-            else:
-                logp = backend.host(F.log_softmax(logits, dim=1).data).astype(np.float64)
-            total_loss += float(-logp[np.arange(len(y)), y].sum())
-            c1, c5 = accuracy_counts(logp, y)
-            top1, top5, n = top1 + c1, top5 + c5, n + len(y)
+    out_of_memory = backend.out_of_memory_errors(device)  # () on the CPU: catches nothing
+    try:
+        with no_grad():
+            for x, y in loader:
+                crops = x.shape[1] if x.ndim == 5 else 1
+                logits = model(Tensor(x.reshape(-1, *x.shape[-3:]), device=device))
+                if crops > 1:  # average the class probabilities of the crops
+                    probs = F.softmax(logits, dim=1).reshape(len(y), crops, -1).mean(dim=1)
+                    logp = backend.host(probs.data).astype(np.float64)
+                    logp = np.log(np.maximum(logp, 1e-30))
+                else:
+                    logp = backend.host(F.log_softmax(logits, dim=1).data).astype(np.float64)
+                total_loss += float(-logp[np.arange(len(y)), y].sum())
+                c1, c5 = accuracy_counts(logp, y)
+                top1, top5, n = top1 + c1, top5 + c5, n + len(y)
+    except out_of_memory as e:
+        raise _out_of_memory(e, loader.batch_size, "during evaluation") from e
     model.train()
     if n == 0:
         raise RuntimeError("evaluation saw no images (all skipped as unreadable?)")
@@ -177,8 +198,23 @@ def _plot(history, path):
     return path
 
 
+def prepare_device(device, tf32=False, log=print):
+    """Check ``device`` before any work: TF32 set up first (it must precede CuPy's first float32
+    product), then CuPy and a GPU for "cuda" (``DeviceError`` saying how to fix it otherwise)."""
+    device = backend.normalize_device(device)
+    if tf32:
+        if device == "cuda":
+            backend.enable_tf32()
+        else:
+            log("note: --tf32 only affects --device cuda; ignored on the CPU")
+    if device == "cuda":
+        backend.cupy_or_raise()
+    return device
+
+
 def train(cfg: TrainConfig, log=print):
     """Run the training described by ``cfg``; returns the list of per-epoch metrics."""
+    prepare_device(cfg.device, cfg.tf32, log)
     data_path = cfg.data_path or default_data_path(log)
     if cfg.variant not in VARIANTS:
         raise ValueError(f"unknown variant {cfg.variant!r}; choose one of {', '.join(VARIANTS)}")
@@ -212,7 +248,8 @@ def train(cfg: TrainConfig, log=print):
     os.makedirs(cfg.output_dir, exist_ok=True)
     train_loader = DataLoader(train_set, cfg.batch_size, shuffle=True, seed=cfg.seed, workers=cfg.workers)
     log(f"training {cfg.model} ({cfg.variant}) on {len(train_set)} images of {len(classes)} classes "
-        f"from {data_path}, {size}x{size}, device {cfg.device}; output in {cfg.output_dir}")
+        f"from {data_path}, {size}x{size}, device {cfg.device}{' (TF32)' if cfg.tf32 else ''}; "
+        f"output in {cfg.output_dir}")
     for epoch in range(start_epoch, cfg.epochs):
         metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg)
         metrics.update(evaluate(model, val_loader, cfg.device))
@@ -235,20 +272,32 @@ def _train_epoch(model, optimizer, loader, epoch, cfg):
     loader.set_epoch(epoch)
     model.train()
     start, seen, loss_sum = time.perf_counter(), 0, 0.0
+    # On the GPU: the pool's bytes in use, sampled after each forward and backward (reading the
+    # pool's counters does not wait for the GPU), and out-of-memory errors to explain.
+    pool = backend.gpu_memory_pool() if backend.normalize_device(cfg.device) == "cuda" else None
+    out_of_memory = backend.out_of_memory_errors(cfg.device)  # () on the CPU: catches nothing
+    peak = 0
     bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False,
                unit="batch", file=sys.stderr)
     for step, (x, y) in enumerate(bar):
-        loss = F.cross_entropy(model(Tensor(x, device=cfg.device)), Tensor(y, device=cfg.device))
-        value = loss.item()
-        if not math.isfinite(value):
-            raise TrainingDiverged(
-                f"the loss became {value} at epoch {epoch + 1}, step {step + 1} (learning rate {optimizer.lr:g}); "
-                f"nothing of this epoch was saved. Try a smaller --lr (e.g. {optimizer.lr / 10:g}) or batch size, "
-                "or check the input data for extreme values."
-            )
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        try:
+            loss = F.cross_entropy(model(Tensor(x, device=cfg.device)), Tensor(y, device=cfg.device))
+            if pool is not None:
+                peak = max(peak, pool.used_bytes())
+            value = loss.item()
+            if not math.isfinite(value):
+                raise TrainingDiverged(
+                    f"the loss became {value} at epoch {epoch + 1}, step {step + 1} (learning rate "
+                    f"{optimizer.lr:g}); nothing of this epoch was saved. Try a smaller --lr (e.g. "
+                    f"{optimizer.lr / 10:g}) or batch size, or check the input data for extreme values."
+                )
+            optimizer.zero_grad()
+            loss.backward()
+            if pool is not None:
+                peak = max(peak, pool.used_bytes())
+            optimizer.step()
+        except out_of_memory as e:
+            raise _out_of_memory(e, cfg.batch_size, f"in training (epoch {epoch + 1}, step {step + 1})") from e
         seen += len(y)
         loss_sum += value * len(y)
         elapsed = time.perf_counter() - start
@@ -257,14 +306,20 @@ def _train_epoch(model, optimizer, loader, epoch, cfg):
     elapsed = time.perf_counter() - start
     if seen == 0:
         raise RuntimeError("the training epoch saw no images (all skipped as unreadable?)")
-    return {"epoch": epoch + 1, "train_loss": loss_sum / seen, "lr": optimizer.lr, "train_images": seen,
-            "train_seconds": elapsed, "images_per_second": seen / elapsed}
+    metrics = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "lr": optimizer.lr, "train_images": seen,
+               "train_seconds": elapsed, "images_per_second": seen / elapsed}
+    if pool is not None:
+        metrics.update(gpu_memory_peak_bytes=int(peak), gpu_memory_held_bytes=int(pool.total_bytes()))
+    return metrics
 
 
 def _epoch_line(m, epochs):
     line = (f"epoch {m['epoch']}/{epochs}  train loss {m['train_loss']:.4f}  val loss {m['val_loss']:.4f}  "
             f"top-1 {m['top1']:.1%}  top-5 {m['top5']:.1%}  lr {m['lr']:.3g}  "
             f"{m['train_seconds']:.1f} s ({m['images_per_second']:.0f} img/s)")
+    if "gpu_memory_peak_bytes" in m:
+        line += (f"  GPU memory {m['gpu_memory_peak_bytes'] / 2**30:.2f} GiB in use at most, "
+                 f"{m['gpu_memory_held_bytes'] / 2**30:.2f} GiB held by the pool")
     if m.get("skipped_files"):
         line += f"  [{m['skipped_files']} unreadable files skipped]"
     return line

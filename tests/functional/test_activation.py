@@ -162,3 +162,42 @@ def test_relu_keeps_nan(device):
     y = F.relu(tensor([np.nan, -1.0, 2.0], device))
     out = host(y)
     assert np.isnan(out[0]) and out[1] == 0.0 and out[2] == 2.0
+
+
+# --- bias_relu ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (4, 6), (2, 3, 7)], ids=["conv", "linear", "3d"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bias_relu_is_relu_of_x_plus_bias(device, rng, shape, dtype):
+    """bias_relu(x, b) equals relu(x + b) with b along axis 1, exactly, in the input's dtype."""
+    x = rand(rng, shape, device, requires_grad=False, dtype=dtype)
+    b = rand(rng, (shape[1],), device, requires_grad=False, dtype=dtype)
+    y = F.bias_relu(x, b)
+    b_host = host(b).reshape((1, -1) + (1,) * (len(shape) - 2))
+    assert y.dtype == np.dtype(dtype) and y.shape == x.shape
+    np.testing.assert_array_equal(host(y), np.maximum(host(x) + b_host, 0))
+
+
+def test_bias_relu_gradients(device, rng):
+    """dx = g * [x + b > 0] and db = dx summed over every axis but 1; gradcheck away from the kink."""
+    x_host = rng.uniform(-1, 1, size=(2, 3, 4, 4))
+    b_host = rng.uniform(-0.5, 0.5, size=3)
+    z = x_host + b_host.reshape(1, 3, 1, 1)
+    x_host[np.abs(z) < 0.05] += 0.1  # keep x + b away from 0
+    x, b = tensor(x_host, device, requires_grad=True), tensor(b_host, device, requires_grad=True)
+    g = rng.standard_normal(x_host.shape)
+    F.bias_relu(x, b).backward(tensor(g, device))
+    step = (x_host + b_host.reshape(1, 3, 1, 1)) > 0
+    np.testing.assert_allclose(host(x.grad), np.where(step, g, 0.0), rtol=1e-15)
+    np.testing.assert_allclose(host(b.grad), np.where(step, g, 0.0).sum(axis=(0, 2, 3)), rtol=1e-12)
+    x.grad = b.grad = None
+    assert tinynet.gradcheck(F.bias_relu, [x, b])
+
+
+def test_bias_relu_checks_the_bias(device, rng):
+    """A bias that does not match axis 1, or of another dtype, is refused with a message saying so."""
+    x = rand(rng, (2, 3, 4), device, requires_grad=False)
+    with pytest.raises(tinynet.ShapeError, match=r"bias must have shape \(C,\) = \(3,\)"):
+        F.bias_relu(x, rand(rng, (4,), device, requires_grad=False))
+    with pytest.raises(TypeError, match="bias_relu"):
+        F.bias_relu(x, rand(rng, (3,), device, requires_grad=False, dtype="float32"))

@@ -2,13 +2,13 @@
 
 Layer ops (PyTorch's ``torch.nn.functional`` names and layouts):
     conv2d, max_pool2d, adaptive_avg_pool2d, relu, dropout, linear, local_response_norm,
-    softmax, log_softmax, cross_entropy, flatten
+    softmax, log_softmax, cross_entropy, flatten; bias_relu (relu(x + bias) in one pass)
 
 Tensor ops behind ``Tensor``'s operators live in ``arithmetic``, ``reduction``,
 ``shape`` and ``conversion``. Each module's docstring derives its backward.
 """
 from tinynet.functional._util import ShapeError
-from tinynet.functional.activation import dropout, relu
+from tinynet.functional.activation import bias_relu, dropout, relu
 from tinynet.functional.conv import conv2d
 from tinynet.functional.linear import linear
 from tinynet.functional.loss import cross_entropy, log_softmax, softmax
@@ -22,6 +22,7 @@ __all__ = [
     "max_pool2d",
     "adaptive_avg_pool2d",
     "relu",
+    "bias_relu",
     "dropout",
     "linear",
     "local_response_norm",

@@ -1,6 +1,8 @@
 """ReLU and dropout.
 
 ReLU:     y = max(x, 0)                 dx = g * [x > 0]
+BiasReLU: y = max(x + b, 0)             dx = g * [x + b > 0],  db = dx summed over all axes but 1
+          (b along axis 1; one pass instead of a bias add and a ReLU, each writing a full array)
 Dropout:  y = x * m / (1 - p)           dx = g * m / (1 - p)
           with m[i] ~ Bernoulli(1 - p) drawn once per forward ("inverted"
           dropout: the scaling happens in training, so evaluation is the identity)
@@ -9,20 +11,39 @@ ReLU keeps a boolean mask (one byte per element), not its input. The gradient
 at exactly x = 0 is taken as 0, and a NaN input stays NaN (so a diverging
 activation is not hidden), both as in PyTorch.
 """
+from kernels import dropout_forward, relu_forward
 from tinynet import backend
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
+from tinynet.functional._util import ShapeError, check_same_dtype
 
 
 class ReLU(Function):
     def forward(self, x):
-        xp = get_array_module(x)
-        self.mask = x > 0
-        return xp.maximum(x, xp.zeros((), dtype=x.dtype))  # maximum propagates NaN
+        y, self.mask = relu_forward(x)  # y = max(x, 0) (NaN stays NaN), mask = x > 0
+        return y
 
     def backward(self, g):
         xp = get_array_module(g)
         return xp.where(self.mask, g, xp.zeros((), dtype=g.dtype))
+
+
+class BiasReLU(Function):
+    """relu(x + b) for x (N, C, ...) and b (C,), in one pass; keeps only the mask."""
+
+    def forward(self, x, b):
+        if x.ndim < 2 or b.shape != (x.shape[1],):
+            raise ShapeError(f"bias_relu: bias must have shape (C,) = ({x.shape[1] if x.ndim > 1 else '?'},) "
+                             f"for input of shape {tuple(x.shape)}, got {tuple(b.shape)}")
+        check_same_dtype("bias_relu", input=x, bias=b)
+        y, self.mask = relu_forward(x, b)
+        return y
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        gx = xp.where(self.mask, g, xp.zeros((), dtype=g.dtype))
+        gb = gx.sum(axis=(0,) + tuple(range(2, gx.ndim))) if self.needs_input_grad[1] else None
+        return gx, gb
 
 
 class Dropout(Function):
@@ -42,9 +63,10 @@ class Dropout(Function):
         if self.p == 1.0:
             self.mask, self.scale = xp.zeros(x.shape, dtype=bool), 0.0
             return xp.zeros_like(x)
-        self.mask = backend.random_uniform(x.shape, x.dtype, x) >= x.dtype.type(self.p)
+        u = backend.random_uniform(x.shape, x.dtype, x)
+        y, self.mask = dropout_forward(x, u, self.p)  # mask = u >= p, y = x / (1 - p) where kept
         self.scale = x.dtype.type(1.0 / (1.0 - self.p))
-        return xp.where(self.mask, x * self.scale, xp.zeros((), dtype=x.dtype))
+        return y
 
     def backward(self, g):
         xp = get_array_module(g)
@@ -54,6 +76,15 @@ class Dropout(Function):
 def relu(x):
     """max(x, 0) elementwise."""
     return ReLU()(x)
+
+
+def bias_relu(x, bias):
+    """relu(x + bias) with ``bias`` (C,) added along axis 1 of ``x`` (N, C, ...), in one pass.
+
+    Equal to ``relu(x + bias.reshape(1, C, 1, ...))``; for a layer whose bias is
+    followed by a ReLU, pass it the layer's output without its bias.
+    """
+    return BiasReLU()(x, bias)
 
 
 def dropout(x, p=0.5, training=True):

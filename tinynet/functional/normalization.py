@@ -18,7 +18,7 @@ Backward: y_i depends on x_j through s_i for every j in i's window, so
 and "i such that j is in i's window" is the window mirrored: it reaches
 (size-1)//2 channels back and size//2 forward (the same window when size is odd).
 """
-from kernels import channel_window_sum
+from kernels import lrn_backward, lrn_forward
 from tinynet.autograd import Function
 from tinynet.functional._util import ShapeError
 
@@ -35,18 +35,14 @@ class LocalResponseNorm(Function):
                 f"local_response_norm expects an input of 3 or more dimensions (N, C, ...), got shape "
                 f"{tuple(x.shape)}"
             )
-        t = x.dtype.type
-        window = channel_window_sum(x * x, self.size // 2, (self.size - 1) // 2)
-        self.s = t(self.k) + t(self.alpha / self.size) * window
+        # s and y as above: window sums of x^2 (kernels.lrn_forward; one fused kernel on the GPU).
+        y, self.s = lrn_forward(x, self.size, self.alpha, self.beta, self.k)
         self.x = x
-        return x * self.s ** t(-self.beta)
+        return y
 
     def backward(self, g):
-        t = g.dtype.type
-        x, s = self.x, self.s
-        s_pow = s ** t(-self.beta)
-        back = channel_window_sum(g * x * s_pow / s, (self.size - 1) // 2, self.size // 2)
-        return g * s_pow - t(2 * self.alpha * self.beta / self.size) * x * back
+        # dx as above, the mirrored window summed by kernels.lrn_backward.
+        return lrn_backward(g, self.x, self.s, self.size, self.alpha, self.beta)
 
 
 def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):

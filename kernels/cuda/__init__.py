@@ -1,0 +1,324 @@
+"""CUDA versions of the kernels/ primitives, for CuPy arrays.
+
+The public functions of ``kernels`` call these when their input is a CuPy
+array of float16, float32 or float64 (see ``handles``); they take the same
+arguments and return the same arrays as the array-library versions.
+
+Sources. Each ``*.cu`` file beside this one holds kernel templates over the
+storage type T (``__half``, ``float``, ``double``) and the index type I
+(``int``, ``long long``); ``KERNELS`` lists every template with the types it
+is instantiated for. ``read_source`` pastes ``common.cuh`` in place of its
+``#include``, so the text CuPy compiles, and hashes for its on-disk cache, is
+the whole program.
+
+Loading. A source file is compiled on first use into one ``cupy.RawModule``
+whose ``name_expressions`` are all of its instantiations, and the module is
+kept for the life of the process; CuPy also keeps the binary in its kernel
+cache (``~/.cupy/kernel_cache``), so later processes skip the compile. CuPy
+is imported only then: ``import kernels`` works without it.
+
+Launching. One thread per output element in a grid-stride loop, 256 threads
+a block, at most 32 blocks per multiprocessor. Index arithmetic is 32-bit
+(``int``) when every index a kernel forms, plus the loop's stride, stays
+below 2**31 (``index_dtype`` checks), and 64-bit (``long long``) otherwise.
+"""
+import itertools
+import os
+import re
+
+import numpy as np
+
+from kernels.array import is_cupy_array
+
+SOURCE_DIR = os.path.dirname(os.path.abspath(__file__))
+COMPILE_OPTIONS = ("-std=c++14",)
+
+# C++ spelling of each NumPy dtype, per template parameter.
+FLOAT_TYPES = {np.dtype("float16"): "__half", np.dtype("float32"): "float", np.dtype("float64"): "double"}
+INDEX_TYPES = {np.dtype("int32"): "int", np.dtype("int64"): "long long"}
+# The argmax dtypes kernels.pool chooses (uint8 up to 256 window offsets, uint16 up to 65536).
+ARGMAX_TYPES = {np.dtype("uint8"): "unsigned char", np.dtype("uint16"): "unsigned short",
+                np.dtype("int64"): "long long"}
+
+# source file -> {kernel template -> its template parameters, in order}
+KERNELS = {
+    "im2col.cu": {
+        "im2col_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "col2im_kernel": (FLOAT_TYPES, INDEX_TYPES),
+    },
+    "pool.cu": {
+        "maxpool_forward_kernel": (FLOAT_TYPES, ARGMAX_TYPES, INDEX_TYPES),
+        "maxpool_backward_kernel": (FLOAT_TYPES, ARGMAX_TYPES, INDEX_TYPES),
+    },
+    "lrn.cu": {
+        "channel_window_sum_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "lrn_forward_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "lrn_backward_kernel": (FLOAT_TYPES, INDEX_TYPES),
+    },
+    "elementwise.cu": {
+        "relu_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "bias_relu_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "dropout_kernel": (FLOAT_TYPES, INDEX_TYPES),
+    },
+}
+
+THREADS = 256
+BLOCKS_PER_SM = 32
+INT32_LIMIT = 2**31 - 1  # the largest index the int instantiations may form
+
+_INCLUDE = re.compile(r'^#include "([A-Za-z0-9_]+\.cuh)"[ \t]*$', re.M)
+_modules = {}
+_functions = {}
+_sm_counts = {}
+
+
+# --- sources and modules -------------------------------------------------------------------------------------
+
+def read_source(name):
+    """The text of ``name`` (a file in this folder) with each ``#include "x.cuh"`` replaced by x.cuh's text."""
+    with open(os.path.join(SOURCE_DIR, name), encoding="utf-8") as f:
+        text = f.read()
+
+    def paste(match):
+        with open(os.path.join(SOURCE_DIR, match.group(1)), encoding="utf-8") as header:
+            return f"// ---- {match.group(1)} ----\n{header.read()}// ---- end of {match.group(1)} ----"
+
+    return _INCLUDE.sub(paste, text)
+
+
+def template_name(kernel, *types):
+    """``kernel<t1, t2, ...>`` with the C++ spelling of each template argument."""
+    return f"{kernel}<{', '.join(types)}>"
+
+
+def name_expressions(source):
+    """Every instantiation of every kernel template in ``source``, e.g. ``im2col_kernel<__half, int>``."""
+    names = []
+    for kernel, params in KERNELS[source].items():
+        for combo in itertools.product(*(p.values() for p in params)):
+            names.append(template_name(kernel, *combo))
+    return names
+
+
+def _cupy():
+    import cupy  # only reached with a CuPy array in hand, so CuPy is installed and imported
+
+    return cupy
+
+
+def module(source):
+    """The ``cupy.RawModule`` of ``source``, built once per process (compiled on first use)."""
+    mod = _modules.get(source)
+    if mod is None:
+        mod = _cupy().RawModule(code=read_source(source), options=COMPILE_OPTIONS,
+                                name_expressions=name_expressions(source))
+        _modules[source] = mod
+    return mod
+
+
+def function(source, kernel, *dtypes):
+    """The compiled ``kernel`` of ``source`` instantiated for ``dtypes`` (NumPy dtypes, one per parameter)."""
+    key = (source, kernel, dtypes)
+    fn = _functions.get(key)
+    if fn is None:
+        params = KERNELS[source][kernel]
+        name = template_name(kernel, *(p[np.dtype(d)] for p, d in zip(params, dtypes)))
+        try:
+            fn = module(source).get_function(name)  # the first call compiles the whole source
+        except Exception as e:
+            if hasattr(e, "add_note"):  # Python 3.11+: keep CuPy's exception, say what to check
+                e.add_note(
+                    f"tinynet: compiling kernels/cuda/{source} for {name} failed. The sources include "
+                    "<cuda_fp16.h>, which NVRTC must find among CuPy's include paths (set CUDA_PATH to a "
+                    "CUDA toolkit if it is not found); CUPY_DUMP_CUDA_SOURCE_ON_ERROR=1 prints the source."
+                )
+            raise
+        _functions[key] = fn
+    return fn
+
+
+# --- launch geometry -----------------------------------------------------------------------------------------
+
+def _max_blocks():
+    cupy = _cupy()
+    device = cupy.cuda.Device().id
+    if device not in _sm_counts:
+        props = cupy.cuda.runtime.getDeviceProperties(device)
+        _sm_counts[device] = int(props.get("multiProcessorCount", 80))
+    return _sm_counts[device] * BLOCKS_PER_SM
+
+
+def blocks_for(n):
+    """Blocks for a grid-stride loop over ``n`` elements (n >= 1)."""
+    return max(1, min(-(-n // THREADS), _max_blocks()))
+
+
+def index_dtype(largest, blocks):
+    """int32 if indices up to ``largest`` plus one grid stride fit below 2**31, else int64."""
+    return np.dtype("int32") if largest + blocks * THREADS <= INT32_LIMIT else np.dtype("int64")
+
+
+def _launch(source, kernel, n, largest, arrays, ints, floats=(), types=()):
+    """Run ``kernel`` over ``n`` elements: args are ``arrays``, then ``ints`` as the index type, then ``floats``.
+
+    ``types`` are the template arguments before the index type (dtypes); ``largest``
+    is the largest array size the kernel indexes. Nothing runs when ``n`` is 0.
+    """
+    if n == 0:
+        return
+    blocks = blocks_for(n)
+    idx = index_dtype(largest, blocks)
+    fn = function(source, kernel, *types, idx)
+    fn((blocks,), (THREADS,), tuple(arrays) + tuple(idx.type(v) for v in ints) + tuple(floats))
+
+
+def _acc(dtype, value):
+    """``value`` rounded to ``dtype`` (as the NumPy version's ``dtype.type(value)``), as the kernel's Acc type."""
+    dtype = np.dtype(dtype)
+    acc = np.float64 if dtype == np.float64 else np.float32
+    return acc(dtype.type(value))
+
+
+def handles(*arrays):
+    """True if every argument is a CuPy array of a dtype the kernels are built for (float16/32/64).
+
+    Other CuPy arrays (integers, say) take the array-library path, which runs on CuPy as well.
+    """
+    return all(is_cupy_array(a) and a.dtype in FLOAT_TYPES for a in arrays)
+
+
+def _out_size(size, k, s, p):
+    return (size + 2 * p - k) // s + 1
+
+
+def _contiguous(a):
+    return _cupy().ascontiguousarray(a)
+
+
+# --- im2col / col2im -----------------------------------------------------------------------------------------
+
+def im2col(x, kernel_size, stride, padding):
+    """``kernels.im2col`` on the GPU: x (N, C, H, W) -> col (C*kH*kW, N*OH*OW)."""
+    cupy = _cupy()
+    N, C, H, W = x.shape
+    (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
+    OH, OW = _out_size(H, kH, sH, pH), _out_size(W, kW, sW, pW)
+    x = _contiguous(x)
+    col = cupy.empty((C * kH * kW, N * OH * OW), dtype=x.dtype)
+    _launch("im2col.cu", "im2col_kernel", col.size, max(col.size, x.size), (x, col),
+            (N, C, H, W, kH, kW, sH, sW, pH, pW, OH, OW), types=(x.dtype,))
+    return col
+
+
+def col2im(col, x_shape, kernel_size, stride, padding):
+    """``kernels.col2im`` on the GPU, as a gather: col (C*kH*kW, N*OH*OW) -> (N, C, H, W)."""
+    cupy = _cupy()
+    N, C, H, W = x_shape
+    (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
+    OH, OW = _out_size(H, kH, sH, pH), _out_size(W, kW, sW, pW)
+    col = _contiguous(col)
+    if col.shape != (C * kH * kW, N * OH * OW):
+        raise ValueError(f"col2im: expected columns of shape {(C * kH * kW, N * OH * OW)} for input "
+                         f"{tuple(x_shape)}, got {tuple(col.shape)}")
+    x = cupy.empty((N, C, H, W), dtype=col.dtype)
+    _launch("im2col.cu", "col2im_kernel", x.size, max(col.size, x.size), (col, x),
+            (N, C, H, W, kH, kW, sH, sW, pH, pW, OH, OW), types=(col.dtype,))
+    return x
+
+
+# --- max-pool ------------------------------------------------------------------------------------------------
+
+def maxpool_forward(x, kernel_size, stride, padding, argmax_dtype):
+    """``kernels.maxpool_forward`` on the GPU: (y, argmax), argmax of ``argmax_dtype`` (uint8 for 3x3)."""
+    cupy = _cupy()
+    N, C, H, W = x.shape
+    (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
+    OH, OW = _out_size(H, kH, sH, pH), _out_size(W, kW, sW, pW)
+    x = _contiguous(x)
+    y = cupy.empty((N, C, OH, OW), dtype=x.dtype)
+    argmax = cupy.empty((N, C, OH, OW), dtype=argmax_dtype)
+    _launch("pool.cu", "maxpool_forward_kernel", y.size, max(x.size, y.size), (x, y, argmax),
+            (N, C, H, W, kH, kW, sH, sW, pH, pW, OH, OW), types=(x.dtype, argmax.dtype))
+    return y, argmax
+
+
+def maxpool_backward(gy, argmax, x_shape, kernel_size, stride, padding):
+    """``kernels.maxpool_backward`` on the GPU, as a gather: gx (N, C, H, W)."""
+    cupy = _cupy()
+    N, C, H, W = x_shape
+    (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
+    OH, OW = gy.shape[2], gy.shape[3]
+    gy, argmax = _contiguous(gy), _contiguous(argmax)
+    gx = cupy.empty((N, C, H, W), dtype=gy.dtype)
+    _launch("pool.cu", "maxpool_backward_kernel", gx.size, max(gx.size, gy.size), (gy, argmax, gx),
+            (N, C, H, W, kH, kW, sH, sW, pH, pW, OH, OW), types=(gy.dtype, argmax.dtype))
+    return gx
+
+
+# --- local response norm -------------------------------------------------------------------------------------
+
+def _ncs(a):
+    """(N, C, S) of an (N, C, ...) array, S the product of the trailing dimensions."""
+    return a.shape[0], a.shape[1], int(np.prod(a.shape[2:], dtype=np.int64))
+
+
+def channel_window_sum(a, before, after):
+    """``kernels.channel_window_sum`` on the GPU."""
+    a = _contiguous(a)
+    out = _cupy().empty_like(a)
+    N, C, S = _ncs(a)
+    _launch("lrn.cu", "channel_window_sum_kernel", a.size, a.size, (a, out), (N, C, S, before, after),
+            types=(a.dtype,))
+    return out
+
+
+def lrn_forward(x, size, alpha, beta, k):
+    """``kernels.lrn_forward`` on the GPU, one fused pass: (y, s)."""
+    cupy = _cupy()
+    x = _contiguous(x)
+    y, s = cupy.empty_like(x), cupy.empty_like(x)
+    N, C, S = _ncs(x)
+    t = x.dtype
+    _launch("lrn.cu", "lrn_forward_kernel", x.size, x.size, (x, y, s), (N, C, S, size // 2, (size - 1) // 2),
+            (_acc(t, k), _acc(t, alpha / size), _acc(t, -beta)), types=(t,))
+    return y, s
+
+
+def lrn_backward(g, x, s, size, alpha, beta):
+    """``kernels.lrn_backward`` on the GPU, one fused pass: dx."""
+    g, x, s = _contiguous(g), _contiguous(x), _contiguous(s)
+    gx = _cupy().empty_like(g)
+    N, C, S = _ncs(g)
+    t = g.dtype
+    _launch("lrn.cu", "lrn_backward_kernel", g.size, g.size, (g, x, s, gx), (N, C, S, (size - 1) // 2, size // 2),
+            (_acc(t, -beta), _acc(t, 2 * alpha * beta / size)), types=(t,))
+    return gx
+
+
+# --- element-wise --------------------------------------------------------------------------------------------
+
+def bias_relu(x, bias=None):
+    """``kernels.bias_relu`` on the GPU, one pass: (max(x + bias, 0), x + bias > 0)."""
+    cupy = _cupy()
+    x = _contiguous(x)
+    y = cupy.empty_like(x)
+    mask = cupy.empty(x.shape, dtype=bool)
+    if bias is None:
+        _launch("elementwise.cu", "relu_kernel", x.size, x.size, (x, y, mask), (x.size,), types=(x.dtype,))
+    else:
+        N, C, S = _ncs(x)
+        _launch("elementwise.cu", "bias_relu_kernel", x.size, x.size, (x, _contiguous(bias), y, mask),
+                (x.size, C, S), types=(x.dtype,))
+    return y, mask
+
+
+def dropout(x, u, p):
+    """``kernels.dropout`` on the GPU, one pass: (y, mask) from uniform samples ``u``."""
+    cupy = _cupy()
+    x, u = _contiguous(x), _contiguous(u)
+    y = cupy.empty_like(x)
+    mask = cupy.empty(x.shape, dtype=bool)
+    t = x.dtype
+    _launch("elementwise.cu", "dropout_kernel", x.size, x.size, (x, u, y, mask), (x.size,),
+            (_acc(t, p), _acc(t, 1.0 / (1.0 - p))), types=(t,))
+    return y, mask

@@ -1,0 +1,51 @@
+// Fused element-wise kernels, the CUDA twins of kernels/activation.py: one
+// pass over the data where the array-library version makes several (compare,
+// multiply, select), each writing a temporary.
+#include "common.cuh"
+
+using namespace tinynet;
+
+// ReLU of z, keeping the mask z > 0: y = max(z, 0) as NumPy's maximum computes
+// it (a NaN stays NaN, -0 becomes +0).
+template <typename T>
+__device__ __forceinline__ void relu_store(const T z, T* y, bool* mask, long long at) {
+    const typename Acc<T>::type v = to_acc(z);
+    const bool positive = v > 0;
+    mask[at] = positive;
+    y[at] = (positive || is_nan(v)) ? z : from_acc<T>(0);
+}
+
+// y = max(x, 0), mask = x > 0, for x of any shape (flat, `total` elements).
+template <typename T, typename I>
+__global__ void relu_kernel(const T* __restrict__ x, T* __restrict__ y, bool* __restrict__ mask, const I total) {
+    for (I idx = first<I>(); idx < total; idx += step<I>()) relu_store<T>(x[idx], y, mask, idx);
+}
+
+// z = x + bias[c] for x (N, C, S) C-contiguous (bias along axis 1: channels of
+// a convolution's output, features of a linear layer's with S = 1), rounded to
+// T as NumPy's x + bias is; then y = max(z, 0), mask = z > 0.
+template <typename T, typename I>
+__global__ void bias_relu_kernel(const T* __restrict__ x, const T* __restrict__ bias, T* __restrict__ y,
+                                 bool* __restrict__ mask, const I total, const I C, const I S) {
+    for (I idx = first<I>(); idx < total; idx += step<I>()) {
+        const T z = from_acc<T>(add_rn(to_acc(x[idx]), to_acc(bias[(idx / S) % C])));
+        relu_store<T>(z, y, mask, idx);
+    }
+}
+
+// Inverted dropout from uniform samples u in [0, 1): keep where u >= p,
+//     mask = u >= p,   y = mask ? x * scale : 0,   scale = 1 / (1 - p)
+// with p and scale already rounded to T by the caller (as NumPy compares and
+// multiplies in T). The samples come from tinynet's generator for the device
+// (tinynet.backend.random_uniform), so tinynet.manual_seed fixes the mask and
+// the mask equals the one the array-library version draws from the same u.
+template <typename T, typename I>
+__global__ void dropout_kernel(const T* __restrict__ x, const T* __restrict__ u, T* __restrict__ y,
+                               bool* __restrict__ mask, const I total,
+                               const typename Acc<T>::type p, const typename Acc<T>::type scale) {
+    for (I idx = first<I>(); idx < total; idx += step<I>()) {
+        const bool keep = to_acc(u[idx]) >= p;
+        mask[idx] = keep;
+        y[idx] = keep ? from_acc<T>(mul_rn(to_acc(x[idx]), scale)) : from_acc<T>(0);
+    }
+}

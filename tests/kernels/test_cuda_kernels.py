@@ -1,0 +1,398 @@
+"""The CUDA kernels (kernels/cuda/*.cu, launched by kernels.cuda) against the NumPy versions.
+
+Every test runs on two targets, each skipped with its reason where it can't run:
+
+    "emulated"  the .cu sources compiled with g++ against tests/kernels/cuda_host_shim.h and run
+                on the CPU thread by thread (a small grid, so each thread loops several times),
+                launched through kernels.cuda's own Python code - argument order, scalar types,
+                dtype and index-type choice - with NumPy arrays standing in for CuPy arrays.
+                Needs a C++ compiler and the CUDA headers (cuda_fp16.h), not a GPU.
+    "cuda"      CuPy on a GPU: the same kernels compiled by NVRTC.
+
+dtypes: float32 and float64 against NumPy in the same dtype - exactly where the kernel adds in
+the NumPy version's order, closely where pow() is involved; float16 against NumPy in float64
+on the same half inputs (the kernels widen halves to float and round once, where NumPy rounds
+at every step). Both index widths: the 32-bit instantiations, and the 64-bit ones forced by
+lowering the 2**31 limit.
+"""
+import numpy as np
+import pytest
+
+import kernels
+from kernels import cuda as kcuda
+from tests.conftest import CUDA_SKIP_REASON
+from tests.kernels import cuda_tools
+from tests.kernels.test_im2col import CASES as CONV_CASES
+from tests.kernels.test_pool import CASES as POOL_CASES
+
+
+def _emulation_skip_reason():
+    if cuda_tools.find_cxx() is None:
+        return "no C++ compiler (g++) to build the CPU emulation of the CUDA kernels"
+    if cuda_tools.find_cuda_include() is None:
+        return "no CUDA headers (cuda_fp16.h in $CUDA_PATH/include or /usr/local/cuda/include)"
+    return None
+
+
+EMULATION_SKIP_REASON = _emulation_skip_reason()
+TARGETS = [
+    pytest.param("emulated", marks=pytest.mark.skipif(EMULATION_SKIP_REASON is not None,
+                                                      reason=str(EMULATION_SKIP_REASON))),
+    pytest.param("cuda", marks=pytest.mark.skipif(CUDA_SKIP_REASON is not None,
+                                                  reason=f"needs a CUDA GPU: {CUDA_SKIP_REASON}")),
+]
+DTYPES = ["float32", "float64", "float16"]
+
+
+@pytest.fixture(scope="session")
+def host_modules(tmp_path_factory):
+    """Every .cu source built for the CPU, once per session."""
+    workdir = str(tmp_path_factory.mktemp("cuda_host"))
+    return {source: cuda_tools.build_host_module(source, workdir) for source in kcuda.KERNELS}
+
+
+class Target:
+    """Runs ``kernels.cuda.<name>`` on host NumPy inputs and returns host NumPy results."""
+
+    def __init__(self, name, launches):
+        self.name, self.launches = name, launches
+
+    def run(self, fn, *args, **kwargs):
+        if self.name == "cuda":
+            import cupy
+
+            args = [cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
+            out = getattr(kcuda, fn)(*args, **kwargs)
+            return tuple(o.get() for o in out) if isinstance(out, tuple) else out.get()
+        return getattr(kcuda, fn)(*args, **kwargs)
+
+    def index_dtypes(self):
+        """The index dtype of every launch so far."""
+        return [launch[-1] for launch in self.launches]
+
+
+@pytest.fixture(params=TARGETS)
+def target(request, monkeypatch):
+    launches = []
+    monkeypatch.setattr(kcuda, "_functions", {})
+    if request.param == "emulated":
+        modules = request.getfixturevalue("host_modules")
+        monkeypatch.setattr(kcuda, "_cupy", lambda: np)  # empty, empty_like, ascontiguousarray
+        monkeypatch.setattr(kcuda, "module", lambda source: modules[source])
+        monkeypatch.setattr(kcuda, "THREADS", 32)
+        monkeypatch.setattr(kcuda, "_max_blocks", lambda: 3)  # 96 threads: most loop several times
+    original = kcuda.function
+
+    def recording(source, kernel, *dtypes):
+        launches.append((source, kernel) + tuple(np.dtype(d).name for d in dtypes))
+        return original(source, kernel, *dtypes)
+
+    monkeypatch.setattr(kcuda, "function", recording)
+    return Target(request.param, launches)
+
+
+@pytest.fixture(params=["int32", "int64"])
+def index(request, monkeypatch):
+    """The index width to test; int64 is forced by pretending 2**31 is 0."""
+    if request.param == "int64":
+        monkeypatch.setattr(kcuda, "INT32_LIMIT", 0)
+    return request.param
+
+
+def _inputs(dtype, *arrays):
+    """The arrays in ``dtype``, and the NumPy reference's inputs: the same values, widened to float64 for half."""
+    typed = [a.astype(dtype) for a in arrays]
+    ref = [t.astype(np.float64) if dtype == "float16" else t for t in typed]
+    return typed, ref
+
+
+def assert_matches(got, ref, dtype, exact=False, rtol=None):
+    """float32/float64: equal to the NumPy result in the same dtype (exactly, or to ``rtol``).
+    float16: within half precision of the float64 NumPy result on the same inputs."""
+    assert got.dtype == np.dtype(dtype), (got.dtype, dtype)
+    assert got.shape == ref.shape
+    if dtype == "float16":
+        scale = max(1.0, float(np.max(np.abs(ref))) if ref.size else 1.0)
+        np.testing.assert_allclose(got.astype(np.float64), ref, rtol=2e-3, atol=2e-3 * scale)
+    elif exact:
+        np.testing.assert_array_equal(got, ref)
+    else:
+        rtol = rtol if rtol is not None else (1e-5 if dtype == "float32" else 1e-12)
+        np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol)
+
+
+# --- im2col / col2im -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, kernel, stride, padding", CONV_CASES)
+def test_im2col(target, index, rng, dtype, x_shape, kernel, stride, padding):
+    # A copy: every entry, including the zeros of the padding, equals NumPy's in every dtype.
+    x = rng.standard_normal(x_shape).astype(dtype)
+    got = target.run("im2col", x, kernel, stride, padding)
+    np.testing.assert_array_equal(got, kernels.im2col(x, kernel, stride, padding))
+    assert got.dtype == x.dtype
+    assert target.index_dtypes() == [index]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, kernel, stride, padding", CONV_CASES)
+def test_col2im(target, index, rng, dtype, x_shape, kernel, stride, padding):
+    # The gather adds the same column entries in the same order as NumPy's slice additions.
+    rows = x_shape[1] * kernel[0] * kernel[1]
+    OH = kernels.conv_output_size(x_shape[2], kernel[0], stride[0], padding[0])
+    OW = kernels.conv_output_size(x_shape[3], kernel[1], stride[1], padding[1])
+    (col,), (col_ref,) = _inputs(dtype, rng.standard_normal((rows, x_shape[0] * OH * OW)))
+    got = target.run("col2im", col, x_shape, kernel, stride, padding)
+    assert_matches(got, kernels.col2im(col_ref, x_shape, kernel, stride, padding), dtype, exact=True)
+    assert target.index_dtypes() == [index]
+
+
+def test_col2im_is_deterministic(target, rng):
+    # No atomics: two runs give the same bits.
+    x_shape, kernel, stride, padding = (2, 3, 9, 9), (3, 3), (2, 2), (1, 1)
+    col = rng.standard_normal((3 * 9, 2 * 5 * 5)).astype(np.float32)
+    a = target.run("col2im", col, x_shape, kernel, stride, padding)
+    b = target.run("col2im", col, x_shape, kernel, stride, padding)
+    assert a.tobytes() == b.tobytes()
+
+
+def test_im2col_of_a_non_contiguous_input(target, rng):
+    # A transposed view is read as the array it shows, not as its memory.
+    x = rng.standard_normal((3, 2, 6, 5)).astype(np.float32).transpose(1, 0, 3, 2)
+    got = target.run("im2col", x, (3, 2), (1, 2), (1, 0))
+    np.testing.assert_array_equal(got, kernels.im2col(np.ascontiguousarray(x), (3, 2), (1, 2), (1, 0)))
+
+
+def test_empty_batch_launches_nothing(target):
+    # N = 0: the right (empty) shapes and no kernel launch (a grid of 0 blocks is an error).
+    col = target.run("im2col", np.zeros((0, 2, 5, 5), np.float32), (3, 3), (1, 1), (1, 1))
+    assert col.shape == (18, 0)
+    x = target.run("col2im", np.zeros((18, 0), np.float32), (0, 2, 5, 5), (3, 3), (1, 1), (1, 1))
+    assert x.shape == (0, 2, 5, 5)
+    assert target.launches == []
+
+
+# --- max-pool --------------------------------------------------------------------------------------------------
+
+def _tie_free(rng, shape):
+    # Distinct, mostly negative values, exactly representable in float16 (multiples of 1/64, |x| < 8).
+    n = int(np.prod(shape))
+    return (rng.permutation(n).reshape(shape) - (6 * n) // 10) / 64.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, kernel, stride, padding", POOL_CASES)
+def test_maxpool_forward(target, index, rng, dtype, x_shape, kernel, stride, padding):
+    # Maxima and the winning offsets, exactly, in NumPy's argmax dtype (uint8 here).
+    x = _tie_free(rng, x_shape).astype(dtype)
+    y, arg = target.run("maxpool_forward", x, kernel, stride, padding, np.dtype("uint8"))
+    y_ref, arg_ref = kernels.maxpool_forward(x, kernel, stride, padding)
+    np.testing.assert_array_equal(y, y_ref)
+    assert y.dtype == x.dtype and arg.dtype == arg_ref.dtype == np.uint8
+    np.testing.assert_array_equal(arg, arg_ref)
+    assert target.index_dtypes() == [index]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_maxpool_forward_special_values(target, dtype):
+    # NaN wins its window (the first NaN), -inf and all-negative windows with -inf padding,
+    # ties to the first cell: whatever NumPy's version returns, the kernel returns.
+    x = -np.arange(1.0, 1.0 + 2 * 6 * 6).reshape(1, 2, 6, 6)
+    x[0, 0, 1, 1] = np.nan
+    x[0, 0, 1, 3] = np.nan
+    x[0, 0, 4, 4] = -np.inf
+    x[0, 1, :3, :3] = 7.0  # a tie over a whole window
+    x[0, 1, 5, :] = -np.inf  # a row of -inf on the edge
+    x = x.astype(dtype)
+    for kernel, stride, padding in [((3, 3), (2, 2), (1, 1)), ((2, 2), (2, 2), (0, 0)), ((3, 3), (1, 1), (1, 1))]:
+        y, arg = target.run("maxpool_forward", x, kernel, stride, padding, np.dtype("uint8"))
+        y_ref, arg_ref = kernels.maxpool_forward(x, kernel, stride, padding)
+        np.testing.assert_array_equal(y, y_ref)
+        np.testing.assert_array_equal(arg, arg_ref)
+
+
+@pytest.mark.parametrize("window, arg_dtype", [(17, "uint16"), (257, "int64")])
+def test_maxpool_large_windows(target, rng, window, arg_dtype):
+    # More offsets than a uint8 (17x17) or a uint16 (257x257) holds: the wider argmax instantiations.
+    # Two overlapping windows side by side; the reference is np.argmax over each flattened window
+    # (NumPy's kernel would loop over all 66,049 offsets).
+    x = rng.standard_normal((1, 1, window, window + 1)).astype(np.float32)
+    y, arg = target.run("maxpool_forward", x, (window, window), (1, 1), (0, 0), np.dtype(arg_dtype))
+    windows = [x[0, 0, :, ow:ow + window].ravel() for ow in range(2)]
+    assert arg.dtype == np.dtype(arg_dtype) and arg.shape == y.shape == (1, 1, 1, 2)
+    np.testing.assert_array_equal(y.ravel(), [w.max() for w in windows])
+    np.testing.assert_array_equal(arg.ravel(), [np.argmax(w) for w in windows])
+    gy = np.array([[[[1.5, -2.0]]]], np.float32)
+    gx = target.run("maxpool_backward", gy, arg, x.shape, (window, window), (1, 1), (0, 0))
+    expected = np.zeros_like(x)
+    for ow in range(2):
+        i, j = divmod(int(np.argmax(windows[ow])), window)
+        expected[0, 0, i, ow + j] += gy[0, 0, 0, ow]
+    np.testing.assert_array_equal(gx, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, kernel, stride, padding", POOL_CASES)
+def test_maxpool_backward(target, index, rng, dtype, x_shape, kernel, stride, padding):
+    # Each gradient goes to its window's winner; overlapping windows that share one add up.
+    x = _tie_free(rng, x_shape)
+    y_ref, arg = kernels.maxpool_forward(x, kernel, stride, padding)
+    (gy,), (gy_ref,) = _inputs(dtype, rng.standard_normal(y_ref.shape))
+    got = target.run("maxpool_backward", gy, arg, x_shape, kernel, stride, padding)
+    assert_matches(got, kernels.maxpool_backward(gy_ref, arg, x_shape, kernel, stride, padding), dtype, exact=True)
+    assert target.index_dtypes() == [index]
+
+
+def test_maxpool_backward_sums_a_shared_winner(target):
+    # The centre of a 5x5 input wins all four 3x3/stride-2 windows: it gets 1 + 2 + 3 + 4.
+    x = -np.ones((1, 1, 5, 5), np.float32)
+    x[0, 0, 2, 2] = 5.0
+    _, arg = target.run("maxpool_forward", x, (3, 3), (2, 2), (0, 0), np.dtype("uint8"))
+    gy = np.array([[[[1.0, 2.0], [3.0, 4.0]]]], np.float32)
+    gx = target.run("maxpool_backward", gy, arg, x.shape, (3, 3), (2, 2), (0, 0))
+    expected = np.zeros((1, 1, 5, 5), np.float32)
+    expected[0, 0, 2, 2] = 10.0
+    np.testing.assert_array_equal(gx, expected)
+
+
+# --- local response norm ---------------------------------------------------------------------------------------
+
+LRN_SHAPES = [(2, 7, 3, 4), (3, 5), (2, 6, 5)]
+WINDOWS = [(0, 0), (1, 1), (2, 1), (0, 3), (9, 2)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("before, after", WINDOWS)
+@pytest.mark.parametrize("shape", LRN_SHAPES, ids=["4d", "2d", "3d"])
+def test_channel_window_sum(target, index, rng, dtype, shape, before, after):
+    (a,), (a_ref,) = _inputs(dtype, rng.standard_normal(shape))
+    got = target.run("channel_window_sum", a, before, after)
+    assert_matches(got, kernels.channel_window_sum(a_ref, before, after), dtype, exact=True)
+    assert target.index_dtypes() == [index]
+
+
+LRN_PARAMS = [dict(size=5, alpha=5e-4, beta=0.75, k=2.0), dict(size=2, alpha=0.3, beta=0.5, k=1.0),
+              dict(size=3, alpha=1.0, beta=1.5, k=0.5), dict(size=1, alpha=1e-4, beta=0.75, k=1.0)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("params", LRN_PARAMS, ids=["paper", "even", "strong", "size1"])
+@pytest.mark.parametrize("shape", LRN_SHAPES, ids=["4d", "2d", "3d"])
+def test_lrn_forward_and_backward(target, index, rng, dtype, shape, params):
+    # y and s of the forward, dx of the backward; the kernels differ from NumPy only in pow().
+    (x, g), (x_ref, g_ref) = _inputs(dtype, rng.standard_normal(shape), rng.standard_normal(shape))
+    y, s = target.run("lrn_forward", x, **params)
+    y_ref, s_ref = kernels.lrn_forward(x_ref, **params)
+    assert_matches(y, y_ref, dtype)
+    assert_matches(s, s_ref, dtype)
+    p = {k: v for k, v in params.items() if k != "k"}
+    gx = target.run("lrn_backward", g, x, s, **p)
+    # The reference backward takes the kernel's own s (as the op does), widened for half.
+    gx_ref = kernels.lrn_backward(g_ref, x_ref, s.astype(np.float64) if dtype == "float16" else s, **p)
+    assert_matches(gx, gx_ref, dtype)
+    assert target.index_dtypes() == [index, index]
+
+
+# --- element-wise ----------------------------------------------------------------------------------------------
+
+def _with_special_values(rng, shape, dtype):
+    x = rng.standard_normal(shape)
+    flat = x.reshape(-1)
+    flat[:5] = [0.0, -0.0, np.nan, np.inf, -np.inf]
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu(target, index, rng, dtype):
+    # max(x, 0) and x > 0, exactly as NumPy (NaN stays NaN and is not in the mask; -0 becomes 0).
+    x = _with_special_values(rng, (3, 4, 5), dtype)
+    y, mask = target.run("bias_relu", x)
+    y_ref, mask_ref = kernels.relu_forward(x)
+    np.testing.assert_array_equal(y, y_ref)
+    assert y.dtype == x.dtype and mask.dtype == np.bool_
+    np.testing.assert_array_equal(mask, mask_ref)
+    assert not np.signbit(y[~np.isnan(y)]).any()
+    assert target.index_dtypes() == [index]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (6, 7), (2, 3, 5)], ids=["conv", "linear", "3d"])
+def test_bias_relu(target, index, rng, dtype, shape):
+    # The bias is added along axis 1 and rounded to the dtype before the ReLU, as NumPy does.
+    x = _with_special_values(rng, shape, dtype)
+    b = rng.standard_normal(shape[1]).astype(dtype)
+    y, mask = target.run("bias_relu", x, b)
+    y_ref, mask_ref = kernels.relu_forward(x, b)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(mask, mask_ref)
+    assert target.index_dtypes() == [index]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_dropout(target, index, rng, dtype, p):
+    # Same uniform samples, same mask; kept values x * (1 / (1 - p)) rounded to the dtype, as NumPy.
+    x = rng.standard_normal((4, 50)).astype(dtype)
+    u = rng.random((4, 50)).astype(dtype)
+    y, mask = target.run("dropout", x, u, p)
+    y_ref, mask_ref = kernels.dropout_forward(x, u, p)
+    np.testing.assert_array_equal(mask, mask_ref)
+    np.testing.assert_array_equal(y, y_ref)
+    assert y.dtype == x.dtype
+    assert target.index_dtypes() == [index]
+
+
+# --- the loader ------------------------------------------------------------------------------------------------
+
+def test_a_failed_compile_keeps_cupys_error_and_says_what_to_check(monkeypatch):
+    # The compile error comes through unchanged in type, with a note naming the source and the header.
+    class Module:
+        def get_function(self, name):
+            raise RuntimeError("cannot open source file \"cuda_fp16.h\"")
+
+    monkeypatch.setattr(kcuda, "_functions", {})
+    monkeypatch.setattr(kcuda, "module", lambda source: Module())
+    with pytest.raises(RuntimeError, match="cuda_fp16.h") as e:
+        kcuda.function("pool.cu", "maxpool_forward_kernel", np.float16, np.uint8, np.int32)
+    notes = "\n".join(getattr(e.value, "__notes__", []))
+    if hasattr(e.value, "add_note"):
+        assert "kernels/cuda/pool.cu" in notes and "maxpool_forward_kernel<__half, unsigned char, int>" in notes
+
+
+# --- the GPU only ----------------------------------------------------------------------------------------------
+
+needs_gpu = pytest.mark.skipif(CUDA_SKIP_REASON is not None, reason=f"needs a CUDA GPU: {CUDA_SKIP_REASON}")
+
+
+@needs_gpu
+def test_public_functions_dispatch_to_the_kernels(rng, monkeypatch):
+    # kernels.<fn> on a CuPy float array launches the CUDA kernel; on an integer array it takes the
+    # array-library path (which CuPy also runs).
+    import cupy
+
+    launched = []
+    original = kcuda.function
+    monkeypatch.setattr(kcuda, "function", lambda s, k, *d: launched.append(k) or original(s, k, *d))
+    x = cupy.asarray(rng.standard_normal((2, 3, 6, 6)).astype(np.float32))
+    kernels.im2col(x, (3, 3), (1, 1), (1, 1))
+    y, arg = kernels.maxpool_forward(x, (3, 3), (2, 2), (0, 0))
+    kernels.maxpool_backward(y, arg, x.shape, (3, 3), (2, 2), (0, 0))
+    kernels.lrn_forward(x, 5, 1e-4, 0.75, 2.0)
+    kernels.relu_forward(x)
+    assert launched == ["im2col_kernel", "maxpool_forward_kernel", "maxpool_backward_kernel",
+                        "lrn_forward_kernel", "relu_kernel"]
+    launched.clear()
+    kernels.im2col(cupy.ones((1, 1, 4, 4), dtype=cupy.int32), (2, 2), (1, 1), (0, 0))
+    assert launched == []
+
+
+@needs_gpu
+def test_each_source_is_compiled_once(rng):
+    # The RawModule of a source is built once and reused.
+    import cupy
+
+    x = cupy.asarray(rng.standard_normal((1, 2, 5, 5)).astype(np.float32))
+    kernels.im2col(x, (3, 3), (1, 1), (0, 0))
+    first = kcuda.module("im2col.cu")
+    kernels.col2im(kernels.im2col(x, (3, 3), (1, 1), (0, 0)), x.shape, (3, 3), (1, 1), (0, 0))
+    assert kcuda.module("im2col.cu") is first
