@@ -205,7 +205,8 @@ def im2col(x, kernel_size, stride, padding):
     OH, OW = _out_size(H, kH, sH, pH), _out_size(W, kW, sW, pW)
     x = _contiguous(x)
     col = cupy.empty((C * kH * kW, N * OH * OW), dtype=x.dtype)
-    _launch("im2col.cu", "im2col_kernel", col.size, max(col.size, x.size), (x, col),
+    # One thread per (channel, output pixel); each writes its kH*kW column entries.
+    _launch("im2col.cu", "im2col_kernel", C * N * OH * OW, max(col.size, x.size), (x, col),
             (N, C, H, W, kH, kW, sH, sW, pH, pW, OH, OW), types=(x.dtype,))
     return col
 

@@ -12,30 +12,35 @@
 
 using namespace tinynet;
 
-// One thread per column entry; consecutive threads write consecutive ow, so
-// stores are coalesced.
+// One thread per (channel, output pixel) pair: the thread splits its index
+// into (c, n, oh, ow) once, then copies the kH*kW entries of that column
+// position, one per kernel offset (i, j). For a fixed offset, consecutive
+// threads write consecutive ow, so stores are coalesced; the index arithmetic
+// (integer divisions, the costly part) is paid once per kH*kW entries.
 template <typename T, typename I>
 __global__ void im2col_kernel(const T* __restrict__ x, T* __restrict__ col,
                               const I N, const I C, const I H, const I W,
                               const I kH, const I kW, const I sH, const I sW,
                               const I pH, const I pW, const I OH, const I OW) {
     const I cols = N * OH * OW;
-    const I total = C * kH * kW * cols;
+    const I total = C * cols;
     for (I idx = first<I>(); idx < total; idx += step<I>()) {
-        I q = idx % cols;
-        I row = idx / cols;
+        const I q = idx % cols;  // (n, oh, ow) flattened: the column
+        const I c = idx / cols;
         const I ow = q % OW;
-        q /= OW;
-        const I oh = q % OH;
-        const I n = q / OH;
-        const I j = row % kW;
-        row /= kW;
-        const I i = row % kH;
-        const I c = row / kH;
-        const I h = oh * sH + i - pH;
-        const I w = ow * sW + j - pW;
-        const bool inside = h >= 0 && h < H && w >= 0 && w < W;
-        col[idx] = inside ? x[((n * C + c) * H + h) * W + w] : from_acc<T>(0);
+        const I oh = (q / OW) % OH;
+        const I n = q / (OW * OH);
+        const T* x_nc = x + (n * C + c) * H * W;
+        T* col_c = col + c * kH * kW * cols + q;
+        for (I i = 0; i < kH; ++i) {
+            const I h = oh * sH + i - pH;
+            const bool row_inside = h >= 0 && h < H;
+            for (I j = 0; j < kW; ++j) {
+                const I w = ow * sW + j - pW;
+                const bool inside = row_inside && w >= 0 && w < W;
+                col_c[(i * kW + j) * cols] = inside ? x_nc[h * W + w] : from_acc<T>(0);
+            }
+        }
     }
 }
 

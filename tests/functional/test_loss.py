@@ -8,6 +8,7 @@ import pytest
 
 import tinynet
 import tinynet.functional as F
+from tests.conftest import CUDA_SKIP_REASON
 from tests.helpers import host, rand, tensor
 
 
@@ -70,36 +71,36 @@ def test_softmax_large_logits_are_finite(device, dtype):
 # --- cross_entropy --------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_cross_entropy_value(device, rng, reduction):
+def test_cross_entropy_value(device, xp, rng, reduction):
     """Loss equals -log_softmax(z)[n, t_n], averaged, summed or per sample."""
     z = rand(rng, (5, 4), device, requires_grad=False, low=-3.0, high=3.0)
     t = np.array([0, 3, 1, 3, 2])
-    loss = F.cross_entropy(z, t, reduction=reduction)
+    loss = F.cross_entropy(z, xp.asarray(t), reduction=reduction)  # targets on the logits' device
     expected = cross_entropy_reference(host(z), t, reduction)
     assert loss.shape == np.shape(expected)
     np.testing.assert_allclose(host(loss), expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_cross_entropy_gradcheck(device, rng, reduction):
+def test_cross_entropy_gradcheck(device, xp, rng, reduction):
     """dL/dz = (softmax - onehot) (/N for mean) agrees with central differences."""
     z = rand(rng, (4, 3), device, low=-2.0, high=2.0)
-    t = np.array([2, 0, 0, 1])
+    t = xp.asarray(np.array([2, 0, 0, 1]))
     assert tinynet.gradcheck(lambda z: F.cross_entropy(z, t, reduction=reduction), [z])
 
 
-def test_cross_entropy_gradient_closed_form(device, rng):
+def test_cross_entropy_gradient_closed_form(device, xp, rng):
     """With mean reduction and upstream 1, dz[n, k] = (p[n, k] - [k == t_n]) / N exactly as derived."""
     z = rand(rng, (3, 4), device, low=-2.0, high=2.0)
     t = np.array([1, 3, 1])
-    F.cross_entropy(z, t).backward()
+    F.cross_entropy(z, xp.asarray(t)).backward()
     onehot = np.eye(4)[t]
     expected = (softmax_reference(host(z), 1) - onehot) / 3
     np.testing.assert_allclose(host(z.grad), expected, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_cross_entropy_extreme_logits(device, dtype):
+def test_cross_entropy_extreme_logits(device, xp, dtype):
     """Logits of +-1e4 give a finite loss and finite gradients with the exact expected values.
 
     Row 0: target is the runaway winner -> loss 0, gradient 0.
@@ -108,7 +109,7 @@ def test_cross_entropy_extreme_logits(device, dtype):
     """
     z = tensor(np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [1e4, -1e4, 0.0]]), device, dtype=dtype,
                requires_grad=True)
-    t = np.array([0, 2, 1])
+    t = xp.asarray(np.array([0, 2, 1]))
     loss = F.cross_entropy(z, t)
     assert loss.dtype == np.dtype(dtype)
     assert np.isfinite(host(loss)).all()
@@ -133,6 +134,15 @@ def test_cross_entropy_targets_array_or_tensor(device, xp, rng, as_tensor, targe
     loss.backward()
     expected = (softmax_reference(z_host, 1) - np.eye(5)[t_host]) / 4
     np.testing.assert_allclose(host(z.grad), expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.skipif(CUDA_SKIP_REASON is not None, reason=f"needs a CUDA GPU: {CUDA_SKIP_REASON}")
+def test_cross_entropy_host_targets_with_gpu_logits_name_both_devices(rng):
+    """Targets left in host memory while the logits are on the GPU: a DeviceError naming both devices
+    (as PyTorch refuses tensors on two devices), not a failure inside CuPy."""
+    z = rand(rng, (3, 4), "cuda", requires_grad=False)
+    with pytest.raises(tinynet.DeviceError, match=r"CrossEntropy.*cuda.*cpu"):
+        F.cross_entropy(z, np.array([0, 1, 2]))
 
 
 @pytest.mark.parametrize("bad", [5, 7, -1])

@@ -9,7 +9,7 @@ Forward
     col = im2col(x)                        (C*kH*kW, N*OH*OW)
     for each group g (a block of C/G channels in, OC/G channels out):
         Y_g = W_g @ col_g                  (OC/G, C/G*kH*kW) @ (C/G*kH*kW, N*OH*OW)
-    y = Y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3) + bias
+    y = Y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3) + bias     (one pass)
 
 Backward, with G = dL/dy laid out as (OC, N*OH*OW):
     dW_g   = G_g @ col_g^T                 (OC/G, C/G*kH*kW) -> reshape to (OC/G, C/G, kH, kW)
@@ -17,10 +17,17 @@ Backward, with G = dL/dy laid out as (OC, N*OH*OW):
     dx     = col2im(dcol)                  (N, C, H, W): overlapping windows add up
     dbias  = G summed over N, OH, OW
 
-The op keeps x and W, not the column matrix: backward rebuilds ``col`` from x
-(only when dW is needed), so the C*kH*kW-fold expansion is not held between
-forward and backward. dx is not computed for an input that needs no gradient
-(the image fed to the first layer).
+Every product is one plain 2-D matrix product per group on contiguous row
+blocks (groups slice rows of ``col`` and ``W``, never columns). The
+transposes W_g^T and col_g^T are views that BLAS (and cuBLAS) read with a
+transpose flag, so no operand is copied; a batched 3-D ``matmul`` would make
+CuPy copy a transposed operand and skip TF32.
+
+The op keeps ``col`` from forward for dW (only when dW is needed), rather
+than x: rebuilding it in backward would repeat the forward's im2col, about a
+tenth of the layer's time. ``col`` is kH*kW/(sH*sW) times the size of x (a
+few hundred MB for the seed AlexNet at batch 32). dx is not computed for an
+input that needs no gradient (the image fed to the first layer).
 """
 from kernels import col2im, conv_output_size, im2col
 from tinynet.autograd import Function
@@ -80,13 +87,15 @@ class Conv2d(Function):
         OW = conv_output_size(W, kW, self.stride[1], self.padding[1])
 
         col = im2col(x, (kH, kW), self.stride, self.padding)  # (C*kH*kW, N*OH*OW)
-        w_mat = w.reshape(G, OC // G, Cg * kH * kW)
-        col_g = col.reshape(G, Cg * kH * kW, N * OH * OW)  # a view: groups are row blocks
-        y = xp.matmul(w_mat, col_g)  # (G, OC/G, N*OH*OW), one product per group
-        y = xp.ascontiguousarray(y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3))
-        if b is not None:
-            y += b.reshape(1, OC, 1, 1)
-        self.x = x if self.needs_input_grad[1] else None  # only dW needs x
+        y_mat = _grouped_matmul(w.reshape(OC, Cg * kH * kW), col, G)  # (OC, N*OH*OW)
+        # (OC, N, OH, OW) -> (N, OC, OH, OW), adding the bias in the same pass.
+        y_cn = y_mat.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)
+        if b is None:
+            y = xp.ascontiguousarray(y_cn)
+        else:
+            y = xp.empty((N, OC, OH, OW), dtype=y_mat.dtype)
+            xp.add(y_cn, b.reshape(1, OC, 1, 1), out=y)
+        self.col = col if self.needs_input_grad[1] else None  # only dW needs the columns
         self.x_shape = x.shape
         self.w = w if self.needs_input_grad[0] else None  # only dx needs W
         self.w_shape = w.shape
@@ -98,21 +107,40 @@ class Conv2d(Function):
         OC, Cg, kH, kW = self.w_shape
         G = self.groups
         OH, OW = gy.shape[2], gy.shape[3]
-        # (N, OC, OH, OW) -> (G, OC/G, N*OH*OW), the layout of Y in forward.
-        g_mat = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(G, OC // G, N * OH * OW)
+        # (N, OC, OH, OW) -> (OC, N*OH*OW), the layout of Y in forward.
+        g_mat = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(OC, N * OH * OW)
 
         gx = gw = gb = None
         if self.needs_input_grad[0]:
-            w_mat = self.w.reshape(G, OC // G, Cg * kH * kW)
-            dcol = xp.matmul(w_mat.transpose(0, 2, 1), g_mat)  # (G, Cg*kH*kW, N*OH*OW)
-            gx = col2im(dcol.reshape(C * kH * kW, N * OH * OW), self.x_shape, (kH, kW), self.stride, self.padding)
+            w_t = self.w.reshape(OC, Cg * kH * kW).T  # (Cg*kH*kW, OC), a view
+            dcol = _grouped_matmul(w_t, g_mat, G, a_axis=1)  # (C*kH*kW, N*OH*OW)
+            gx = col2im(dcol, self.x_shape, (kH, kW), self.stride, self.padding)
         if self.needs_input_grad[1]:
-            col_g = im2col(self.x, (kH, kW), self.stride, self.padding).reshape(G, Cg * kH * kW, N * OH * OW)
-            gw = xp.matmul(g_mat, col_g.transpose(0, 2, 1)).reshape(self.w_shape)
+            gw = _grouped_matmul(g_mat, self.col.T, G, b_axis=1).reshape(self.w_shape)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return (gx, gw, gb)[:len(self.needs_input_grad)]
 
+
+def _grouped_matmul(a, b, groups, a_axis=0, b_axis=0):
+    """Row block g of the result is a_g @ b_g: a_g is the g-th of ``groups`` equal blocks of ``a``
+    along ``a_axis``, b_g that of ``b`` along ``b_axis``. One 2-D product per group, each written
+    straight into its rows of the result; with one group, a single plain product.
+
+        forward  W @ col      blocks of W's rows,    col's rows
+        dcol     W^T @ G      blocks of W^T's columns, G's rows
+        dW       G @ col^T    blocks of G's rows,    col^T's columns
+    """
+    xp = get_array_module(a)
+    if groups == 1:
+        return xp.matmul(a, b)
+    a_blocks = xp.split(a, groups, axis=a_axis)  # views
+    b_blocks = xp.split(b, groups, axis=b_axis)
+    rows = a_blocks[0].shape[0]
+    out = xp.empty((rows * groups, b_blocks[0].shape[1]), dtype=xp.result_type(a.dtype, b.dtype))
+    for g, (a_g, b_g) in enumerate(zip(a_blocks, b_blocks)):
+        xp.matmul(a_g, b_g, out=out[g * rows:(g + 1) * rows])
+    return out
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, groups=1):
     """2-D convolution over an (N, C, H, W) input, PyTorch's ``F.conv2d``.
