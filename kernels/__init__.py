@@ -12,6 +12,7 @@ Modules:
                 adaptive average pooling matrices
     lrn         windowed sums along the channel axis; local response norm forward/backward
     activation  ReLU (optionally after a bias) and dropout, each returning its mask
+    workspace   recycled host buffers for the large arrays every training step allocates
     cuda        the CUDA versions, for CuPy arrays (see below)
 
 Each function here is written once against the array module of its input

@@ -25,6 +25,7 @@ first transposed once to (C, N, H_pad, W_pad); a slice of it at offset (i, j)
 then has exactly the (C, N, OH, OW) layout of col[:, i, j].
 """
 from kernels import cuda as _cuda
+from kernels import workspace
 from kernels.array import get_array_module
 
 
@@ -54,10 +55,13 @@ def im2col(x, kernel_size, stride, padding):
     OW = conv_output_size(W, kW, sW, pW)
 
     # One copy: pad and move channels in front of the batch, (C, N, Hp, Wp).
-    x_cn = xp.zeros((C, N, H + 2 * pH, W + 2 * pW), dtype=x.dtype)
+    # Both buffers come from kernels.workspace: recycled from earlier steps once free.
+    x_cn = workspace.empty((C, N, H + 2 * pH, W + 2 * pW), x.dtype, xp)
+    if pH or pW:
+        x_cn.fill(0)
     x_cn[:, :, pH:pH + H, pW:pW + W] = x.transpose(1, 0, 2, 3)
 
-    col = xp.empty((C, kH, kW, N, OH, OW), dtype=x.dtype)
+    col = workspace.empty((C, kH, kW, N, OH, OW), x.dtype, xp)
     for i in range(kH):
         for j in range(kW):
             col[:, i, j] = x_cn[:, :, i:i + sH * OH:sH, j:j + sW * OW:sW]
@@ -89,7 +93,8 @@ def col2im(col, x_shape, kernel_size, stride, padding):
     OW = conv_output_size(W, kW, sW, pW)
 
     col = col.reshape(C, kH, kW, N, OH, OW)
-    x_cn = xp.zeros((C, N, H + 2 * pH, W + 2 * pW), dtype=col.dtype)
+    x_cn = workspace.empty((C, N, H + 2 * pH, W + 2 * pW), col.dtype, xp)
+    x_cn.fill(0)
     for i in range(kH):
         for j in range(kW):
             x_cn[:, :, i:i + sH * OH:sH, j:j + sW * OW:sW] += col[:, i, j]

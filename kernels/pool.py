@@ -11,8 +11,11 @@ The argmax is stored as the kernel offset k = i*kW + j of the winning cell
 inside its window, in the smallest unsigned integer type that holds kH*kW
 (uint8 for 3x3): one byte per output instead of a copy of the input.
 
-Ties: the first cell in row-major window order wins (strict ``>``); a NaN in
-a window wins it, so NaN propagates as in PyTorch.
+Ties: the first cell in row-major window order wins; a NaN in a window wins
+it, so NaN propagates as in PyTorch. The NumPy version takes the maxima first
+(a running ``maximum`` over the offsets) and then the first offset that holds
+the maximum: two passes per offset, about a third of the work of tracking a
+"better" mask per offset.
 """
 import numpy as np
 
@@ -56,17 +59,25 @@ def maxpool_forward(x, kernel_size, stride, padding):
     else:
         x_pad = x
 
-    y = None
+    def window(k):  # the cells at offset k = i*kW + j of every window: one strided view
+        i, j = divmod(k, kW)
+        return x_pad[:, :, i:i + sH * OH:sH, j:j + sW * OW:sW]
+
+    # The maxima: a running maximum over the kH*kW offsets (np.maximum propagates NaN).
+    y = window(0).copy()
+    for k in range(1, kH * kW):
+        xp.maximum(y, window(k), out=y)
+    # The argmax: the first offset, in row-major order, whose cell equals the maximum.
+    # Visiting the offsets last to first and overwriting leaves the first match.
     argmax = xp.zeros((N, C, OH, OW), dtype=_offset_dtype(kH * kW))
-    for i in range(kH):
-        for j in range(kW):
-            window = x_pad[:, :, i:i + sH * OH:sH, j:j + sW * OW:sW]
-            if y is None:
-                y = window.copy()
-                continue
-            better = (window > y) | (xp.isnan(window) & ~xp.isnan(y))
-            xp.copyto(y, window, where=better)
-            xp.copyto(argmax, argmax.dtype.type(i * kW + j), where=better)
+    for k in reversed(range(kH * kW)):
+        xp.copyto(argmax, argmax.dtype.type(k), where=window(k) == y)
+    # A NaN maximum equals nothing: its argmax is the window's first NaN cell. Rare (a NaN
+    # activation means a diverging run), so it costs one check in the common case.
+    nan = xp.isnan(y)
+    if nan.any():
+        for k in reversed(range(kH * kW)):
+            xp.copyto(argmax, argmax.dtype.type(k), where=nan & xp.isnan(window(k)))
     return y, argmax
 
 

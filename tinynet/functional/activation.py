@@ -10,6 +10,12 @@ Dropout:  y = x * m / (1 - p)           dx = g * m / (1 - p)
 ReLU keeps a boolean mask (one byte per element), not its input. The gradient
 at exactly x = 0 is taken as 0, and a NaN input stays NaN (so a diverging
 activation is not hidden), both as in PyTorch.
+
+The backward passes multiply by the mask, ``g * mask``, exactly the formulas
+above: in NumPy that is about five times faster than ``where(mask, g, 0)``
+(measured on the seed AlexNet's conv1 output). One difference from PyTorch,
+which selects: an infinite or NaN upstream gradient at a masked position gives
+NaN (inf * 0) instead of 0 - a gradient that is already non-finite.
 """
 from kernels import dropout_forward, relu_forward
 from tinynet import backend
@@ -24,8 +30,7 @@ class ReLU(Function):
         return y
 
     def backward(self, g):
-        xp = get_array_module(g)
-        return xp.where(self.mask, g, xp.zeros((), dtype=g.dtype))
+        return g * self.mask  # bool mask: g where x > 0, 0 elsewhere
 
 
 class BiasReLU(Function):
@@ -40,8 +45,7 @@ class BiasReLU(Function):
         return y
 
     def backward(self, g):
-        xp = get_array_module(g)
-        gx = xp.where(self.mask, g, xp.zeros((), dtype=g.dtype))
+        gx = g * self.mask
         gb = gx.sum(axis=(0,) + tuple(range(2, gx.ndim))) if self.needs_input_grad[1] else None
         return gx, gb
 
@@ -69,8 +73,9 @@ class Dropout(Function):
         return y
 
     def backward(self, g):
-        xp = get_array_module(g)
-        return xp.where(self.mask, g * g.dtype.type(self.scale), xp.zeros((), dtype=g.dtype))
+        gx = g * self.mask  # g where kept, 0 where dropped
+        gx *= g.dtype.type(self.scale)  # then g / (1 - p), rounded as forward's x / (1 - p)
+        return gx
 
 
 def relu(x):

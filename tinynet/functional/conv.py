@@ -29,7 +29,7 @@ tenth of the layer's time. ``col`` is kH*kW/(sH*sW) times the size of x (a
 few hundred MB for the seed AlexNet at batch 32). dx is not computed for an
 input that needs no gradient (the image fed to the first layer).
 """
-from kernels import col2im, conv_output_size, im2col
+from kernels import col2im, conv_output_size, im2col, workspace
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, check_same_dtype, pair
@@ -125,19 +125,21 @@ class Conv2d(Function):
 def _grouped_matmul(a, b, groups, a_axis=0, b_axis=0):
     """Row block g of the result is a_g @ b_g: a_g is the g-th of ``groups`` equal blocks of ``a``
     along ``a_axis``, b_g that of ``b`` along ``b_axis``. One 2-D product per group, each written
-    straight into its rows of the result; with one group, a single plain product.
+    straight into its rows of the result; with one group, a single plain product. The result
+is a kernels.workspace buffer (recycled from earlier steps once nothing uses it).
 
         forward  W @ col      blocks of W's rows,    col's rows
         dcol     W^T @ G      blocks of W^T's columns, G's rows
         dW       G @ col^T    blocks of G's rows,    col^T's columns
     """
     xp = get_array_module(a)
+    dtype = xp.result_type(a.dtype, b.dtype)
     if groups == 1:
-        return xp.matmul(a, b)
+        return xp.matmul(a, b, out=workspace.empty((a.shape[0], b.shape[1]), dtype, xp))
     a_blocks = xp.split(a, groups, axis=a_axis)  # views
     b_blocks = xp.split(b, groups, axis=b_axis)
     rows = a_blocks[0].shape[0]
-    out = xp.empty((rows * groups, b_blocks[0].shape[1]), dtype=xp.result_type(a.dtype, b.dtype))
+    out = workspace.empty((rows * groups, b_blocks[0].shape[1]), dtype, xp)
     for g, (a_g, b_g) in enumerate(zip(a_blocks, b_blocks)):
         xp.matmul(a_g, b_g, out=out[g * rows:(g + 1) * rows])
     return out
