@@ -363,7 +363,8 @@ def print_result(res, peak_gflops):
             print(f"{key:26} {r['train_ms_per_image']:12.2f} {r['forward_ms_per_image']:11.2f} "
                   f"{r['train_images_per_s']:11.1f} {r['ratio_train']:11.2f} {r['ratio_forward']:10.2f}")
     floor = res["gflop_per_image_train"] / peak_gflops * 1e3
-    print(f"floor at this device's measured float32 matmul rate ({peak_gflops:.0f} GFLOP/s): {floor:.2f} ms/image "
+    rate = "TF32" if res["precision"] == "tf32" else "float32"
+    print(f"floor at this device's measured {rate} matmul rate ({peak_gflops:.0f} GFLOP/s): {floor:.2f} ms/image "
           f"training; tinynet reaches {t['train_gflops']:.0f} GFLOP/s = {t['train_gflops'] / peak_gflops:.0%} of it")
     if "peak_rss_gib_after_train" in t:
         print(f"peak resident memory after the training steps: {t['peak_rss_gib_after_train']:.2f} GiB")
