@@ -64,14 +64,10 @@ def held_bytes():
 
 
 def _calibrate():
-    """The reference count of a buffer that only the list holds, seen inside ``_is_free``."""
-    global _FREE_REFCOUNT
-    _FREE_REFCOUNT = sys.maxsize
-    probe = [np.empty(1)]
-    seen = []
-    for buf in probe:  # the same shape of code as ``empty``: list + loop variable + calls
-        seen.append(_count(buf))
-    return seen[0]
+    """The reference count of a buffer that only a list holds, seen the way ``_is_free`` sees it:
+    a list entry, a loop variable, a function argument and getrefcount's own argument."""
+    for buf in [np.empty(1)]:
+        return _count(buf)
 
 
 def _count(buf):
