@@ -143,9 +143,11 @@ def optional_torch():
 class Clock:
     """Milliseconds of a callable: host clock, with the device synchronized on both sides on the GPU."""
 
-    def __init__(self, device, warmup, repeat):
+    def __init__(self, device, warmup, repeat, sync=None):
         self.warmup, self.repeat = warmup, repeat
-        if device == "cuda":
+        if sync is not None:  # another library's synchronize (PyTorch's)
+            self.sync = sync
+        elif device == "cuda":
             import cupy
 
             self.sync = cupy.cuda.Device().synchronize
@@ -247,8 +249,8 @@ def layer_table(device, batch, clock):
 
 
 def conv_split(m, x, clock, xp):
-    """The three parts of a convolution, each timed alone on this layer's shapes (one group's worth
-    of products for grouped convolutions is not separated: the seed net has no groups)."""
+    """The three parts of a convolution, each timed alone on this layer's shapes (the seed net has
+    no groups, so each product is the layer's whole GEMM)."""
     k, s, p = m.kernel_size, m.stride, m.padding
     col = kernels.im2col(x, k, s, p)
     w = m.weight.data.reshape(m.out_channels, -1)
@@ -304,8 +306,7 @@ def torch_times(torch, device, batch, clock, tf32=False, cudnn_benchmark=False):
         with torch.no_grad():
             net(x)
 
-    torch_clock = Clock("cpu", clock.warmup, clock.repeat)
-    torch_clock.sync = sync
+    torch_clock = Clock(device, clock.warmup, clock.repeat, sync=sync)
     net.train()
     train_ms = torch_clock.median_ms(step)
     net.eval()
@@ -317,8 +318,9 @@ def torch_times(torch, device, batch, clock, tf32=False, cudnn_benchmark=False):
 
 def run_one(device, batch, precision, clock, layers, use_torch):
     """Every figure for one (device, batch, precision); returns a dict."""
-    total_fwd = sum(f for _, f, _ in layer_flops(alexnet("seed", NUM_CLASSES)))
-    total_train = sum(f + b for _, f, b in layer_flops(alexnet("seed", NUM_CLASSES)))
+    flops = layer_flops(alexnet("seed", NUM_CLASSES))
+    total_fwd = sum(f for _, f, _ in flops)
+    total_train = sum(f + b for _, f, b in flops)
     res = {"device": device, "batch": batch, "precision": precision,
            "gflop_per_image_train": total_train / 1e9, "gflop_per_image_forward": total_fwd / 1e9}
     t = tinynet_times(device, batch, clock)
