@@ -30,12 +30,11 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import kernels  # noqa: E402
+import kernels  # noqa: E402  before NumPy: it sets OpenBLAS's thread timeout (kernels/__init__.py)
+import numpy as np  # noqa: E402
 import tinynet  # noqa: E402
 from tinynet import functional as F  # noqa: E402
 from tinynet import nn  # noqa: E402
@@ -96,6 +95,19 @@ def blas_info():
         return "unknown"
 
 
+def git_commit():
+    """The checkout's commit, with "+changes" when the working tree differs from it (None outside git)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True)
+    except OSError:
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
 def machine(device):
     info = {
         "cpu": cpu_model(),
@@ -104,6 +116,8 @@ def machine(device):
         "numpy": np.__version__,
         "blas": blas_info(),
         "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or "default",
+        "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
+        "tinynet_threads": kernels.parallel.num_threads(),
     }
     if device == "cuda":
         import cupy
@@ -429,6 +443,7 @@ def main():
     report = {"benchmark": "seed AlexNet, 1000 classes, 224x224, SGD momentum 0.9 wd 5e-4",
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+              "commit": git_commit(),
               "warmup": args.warmup, "repeat": args.repeat, "machine": machine(args.device), "runs": []}
     precisions = ["fp32", "tf32"] if args.precision == "both" else [args.precision]
     for prec in precisions:

@@ -13,6 +13,7 @@ Modules:
     lrn         windowed sums along the channel axis; local response norm forward/backward
     activation  ReLU (optionally after a bias) and dropout, each returning its mask
     workspace   recycled host buffers for the large arrays every training step allocates
+    parallel    host work in cache-sized blocks on every core (pooling, im2col, ReLU, SGD)
     cuda        the CUDA versions, for CuPy arrays (see below)
 
 Each function here is written once against the array module of its input
@@ -25,11 +26,19 @@ in ``name_expressions``) and cached. col2im and the max-pool backward are
 gathers (one thread per input pixel), so they are deterministic and need no
 atomics. CuPy is imported only when a CuPy array arrives.
 """
-from kernels.activation import dropout_forward, relu_forward
-from kernels.array import get_array_module, is_cupy_array
-from kernels.im2col import col2im, conv_output_size, im2col
-from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward
-from kernels.pool import adaptive_pool_matrix, maxpool_backward, maxpool_forward
+import os
+
+# Before NumPy loads OpenBLAS (the imports below do, unless the caller already has): OpenBLAS's
+# idle worker threads busy-wait up to 2**28 cycles (about 0.1 s) for the next matrix product,
+# on the very cores kernels.parallel uses for the work between two products; with 2**4 they go
+# to sleep at once. A value the user set wins. See kernels/parallel.py.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+from kernels.activation import dropout_forward, relu_forward  # noqa: E402
+from kernels.array import get_array_module, is_cupy_array  # noqa: E402
+from kernels.im2col import col2im, conv_output_size, im2col  # noqa: E402
+from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward  # noqa: E402
+from kernels.pool import adaptive_pool_matrix, maxpool_backward, maxpool_forward  # noqa: E402
 
 __all__ = [
     "get_array_module",

@@ -25,7 +25,7 @@ first transposed once to (C, N, H_pad, W_pad); a slice of it at offset (i, j)
 then has exactly the (C, N, OH, OW) layout of col[:, i, j].
 """
 from kernels import cuda as _cuda
-from kernels import workspace
+from kernels import parallel, workspace
 from kernels.array import get_array_module
 
 
@@ -54,17 +54,22 @@ def im2col(x, kernel_size, stride, padding):
     OH = conv_output_size(H, kH, sH, pH)
     OW = conv_output_size(W, kW, sW, pW)
 
-    # One copy: pad and move channels in front of the batch, (C, N, Hp, Wp).
-    # Both buffers come from kernels.workspace: recycled from earlier steps once free.
+    # One copy: pad and move channels in front of the batch, (C, N, Hp, Wp); then one strided
+    # copy per kernel offset. Both buffers come from kernels.workspace (recycled from earlier
+    # steps once free). The channels are independent: they go in blocks small enough for a
+    # core's cache, on every core (kernels.parallel), each block writing only its own rows.
     x_cn = workspace.empty((C, N, H + 2 * pH, W + 2 * pW), x.dtype, xp)
-    if pH or pW:
-        x_cn.fill(0)
-    x_cn[:, :, pH:pH + H, pW:pW + W] = x.transpose(1, 0, 2, 3)
-
     col = workspace.empty((C, kH, kW, N, OH, OW), x.dtype, xp)
-    for i in range(kH):
-        for j in range(kW):
-            col[:, i, j] = x_cn[:, :, i:i + sH * OH:sH, j:j + sW * OW:sW]
+
+    def block(c0, c1, n0, n1):
+        if pH or pW:
+            x_cn[c0:c1, n0:n1].fill(0)
+        x_cn[c0:c1, n0:n1, pH:pH + H, pW:pW + W] = x[n0:n1, c0:c1].transpose(1, 0, 2, 3)
+        for i in range(kH):
+            for j in range(kW):
+                col[c0:c1, i, j, n0:n1] = x_cn[c0:c1, n0:n1, i:i + sH * OH:sH, j:j + sW * OW:sW]
+
+    _run_blocks(C, N, x.itemsize * (H + 2 * pH) * (W + 2 * pW), block, xp)
     return col.reshape(C * kH * kW, N * OH * OW)
 
 
@@ -94,8 +99,34 @@ def col2im(col, x_shape, kernel_size, stride, padding):
 
     col = col.reshape(C, kH, kW, N, OH, OW)
     x_cn = workspace.empty((C, N, H + 2 * pH, W + 2 * pW), col.dtype, xp)
-    x_cn.fill(0)
-    for i in range(kH):
-        for j in range(kW):
-            x_cn[:, :, i:i + sH * OH:sH, j:j + sW * OW:sW] += col[:, i, j]
-    return xp.ascontiguousarray(x_cn[:, :, pH:pH + H, pW:pW + W].transpose(1, 0, 2, 3))
+    gx = workspace.empty((N, C, H, W), col.dtype, xp)
+
+    def block(c0, c1, n0, n1):  # cache-sized blocks of (channel, sample) on every core, as in im2col
+        acc = x_cn[c0:c1, n0:n1]
+        acc.fill(0)
+        for i in range(kH):
+            for j in range(kW):
+                acc[:, :, i:i + sH * OH:sH, j:j + sW * OW:sW] += col[c0:c1, i, j, n0:n1]
+        gx[n0:n1, c0:c1] = acc[:, :, pH:pH + H, pW:pW + W].transpose(1, 0, 2, 3)
+
+    _run_blocks(C, N, col.itemsize * (H + 2 * pH) * (W + 2 * pW), block, xp)
+    return gx
+
+
+def _run_blocks(C, N, sample_bytes, fn, xp):
+    """Call ``fn(c0, c1, n0, n1)`` over blocks of (channel, sample) pairs that fit a core's cache,
+    on every core (kernels.parallel): whole channels c0..c1-1 when one channel's N padded maps fit
+    in a block (conv2-5 of AlexNet), else runs of samples n0..n1-1 of one channel (conv1, whose 3
+    channels are 227x227 maps). Blocks never overlap, so each writes only its own part."""
+    per_block = parallel.items_per_block(sample_bytes)  # padded (H, W) maps that fit in a block
+    if per_block >= N:
+        parallel.run_blocks(C, lambda c0, c1: fn(c0, c1, 0, N), per_block // max(N, 1), xp)
+        return
+    chunks = -(-N // per_block)  # sample runs per channel
+
+    def runs(t0, t1):
+        for t in range(t0, t1):
+            c, r = divmod(t, chunks)
+            fn(c, c + 1, r * per_block, min(N, (r + 1) * per_block))
+
+    parallel.run_blocks(C * chunks, runs, 1, xp)

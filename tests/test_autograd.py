@@ -108,6 +108,26 @@ def test_no_grad_records_nothing(device, rng):
     assert x.grad is None
 
 
+def test_forward_sees_no_input_needing_a_gradient_under_no_grad(device, rng):
+    # needs_input_grad tells an op what backward will ask for: under no_grad, nothing, so the op
+    # can skip what only backward uses (max-pool's argmax, ReLU's mask).
+    seen = []
+
+    class Probe(tinynet.Function):
+        def forward(self, a, b):
+            seen.append(self.needs_input_grad)
+            return a + b
+
+        def backward(self, g):
+            return g, g
+
+    x, c = rand(rng, (3,), device), rand(rng, (3,), device, requires_grad=False)
+    Probe()(x, c)
+    with tinynet.no_grad():
+        Probe()(x, c)
+    assert seen == [(True, False), (False, False)]
+
+
 def test_no_grad_as_decorator(rng):
     # @no_grad() wraps a function; grad mode is back on afterwards, and the name survives.
     @tinynet.no_grad()

@@ -143,3 +143,28 @@ def test_reduce_on_plateau_divides_by_ten_when_accuracy_stops_improving():
     restored = ReduceLROnPlateau(SGD([Parameter(np.ones(1))], lr=1.0), mode="max")
     restored.load_state_dict(sched.state_dict())
     assert (restored.best, restored.bad_epochs, restored.patience) == (sched.best, sched.bad_epochs, 1)
+
+
+@pytest.mark.parametrize("nesterov, dampening", [(False, 0.0), (False, 0.25), (True, 0.0)])
+def test_step_in_many_blocks_on_several_threads_equals_the_whole_array_formula(monkeypatch, nesterov, dampening):
+    """On the host the update runs block by block (kernels.parallel); in float32 every element must come
+    out bit for bit as the formula applied to whole arrays, operation by operation, over three steps."""
+    from kernels import parallel
+
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 1024)
+    monkeypatch.setattr(parallel, "_num_threads", 3)
+    rng = np.random.default_rng(7)
+    lr, m, wd = np.float32(0.05), np.float32(0.9), np.float32(5e-4)
+    p0 = rng.standard_normal((37, 53)).astype(np.float32)
+    p = Parameter(p0.copy())
+    opt = SGD([p], lr=0.05, momentum=0.9, dampening=dampening, weight_decay=5e-4, nesterov=nesterov)
+    ref, buf = p0.copy(), None
+    for _ in range(3):
+        g = rng.standard_normal(p0.shape).astype(np.float32)
+        p.grad = tensor(g)
+        opt.step()
+        d = ref * wd + g
+        buf = d.copy() if buf is None else buf * m + (np.float32(1 - dampening) * d if dampening else d)
+        ref = ref - (d + m * buf if nesterov else buf) * lr
+        np.testing.assert_array_equal(host(p), ref)
+        np.testing.assert_array_equal(opt.buffers[0], buf)

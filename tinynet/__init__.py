@@ -12,7 +12,9 @@
 Layers (bottom to top): kernels (array primitives) -> backend -> autograd ->
 functional (ops) -> nn (modules).
 """
-# autograd first: it defines Function, then loads tinynet.tensor, which loads
+import kernels  # noqa: F401  first, before NumPy loads OpenBLAS: see kernels/__init__.py
+
+# autograd next: it defines Function, then loads tinynet.tensor, which loads
 # the ops behind Tensor's operators (tinynet.functional), which subclass Function.
 from tinynet.autograd import Function, enable_grad, is_grad_enabled, no_grad  # isort: skip
 from tinynet.tensor import Tensor  # isort: skip

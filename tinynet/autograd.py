@@ -138,7 +138,7 @@ class Function:
 
     During ``forward``, ``self.needs_input_grad`` is a tuple of bools, one per
     input, so an op can skip work (and saved arrays) for inputs that need no
-    gradient.
+    gradient; under ``no_grad`` every entry is False (no backward will follow).
     """
 
     inputs = ()
@@ -165,8 +165,9 @@ class Function:
         tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
         arrays = tuple(t.data for t in tensors)
         backend.check_same_device(arrays, self.name)
-        self.needs_input_grad = tuple(t._node.requires_grad for t in tensors)
-        record = _grad_enabled and any(self.needs_input_grad)
+        # Under no_grad nothing is recorded, so no input will get a gradient from this op.
+        self.needs_input_grad = tuple(_grad_enabled and t._node.requires_grad for t in tensors)
+        record = any(self.needs_input_grad)
 
         ys = self.forward(*arrays)
         single = not isinstance(ys, tuple)

@@ -164,6 +164,18 @@ def test_relu_keeps_nan(device):
     assert np.isnan(out[0]) and out[1] == 0.0 and out[2] == 2.0
 
 
+def test_relu_keeps_no_mask_when_no_backward_follows(device, rng):
+    """Under no_grad ReLU makes and keeps no mask; the output is the same."""
+    from tinynet.functional.activation import ReLU
+
+    x = rand(rng, (4, 5), device)
+    op = ReLU()
+    with tinynet.no_grad():
+        y = op(x)
+    assert op.mask is None
+    np.testing.assert_array_equal(host(y), np.maximum(host(x), 0))
+
+
 # --- bias_relu ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("shape", [(2, 3, 4, 5), (4, 6), (2, 3, 7)], ids=["conv", "linear", "3d"])

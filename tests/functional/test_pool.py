@@ -238,3 +238,18 @@ def test_adaptive_avg_pool2d_same_size_is_identity_and_float32_stays_float32(dev
     y = F.adaptive_avg_pool2d(x, 6)
     assert y.dtype == np.float32
     np.testing.assert_allclose(host(y), host(x), rtol=1e-6)
+
+
+def test_max_pool2d_keeps_no_argmax_when_no_backward_follows(device, rng):
+    """Under no_grad the op keeps nothing for a backward (and skips computing the argmax); same output."""
+    from tinynet.functional.pool import MaxPool2d
+
+    x = tie_free(rng, (2, 3, 7, 7), device)
+    with_grad = MaxPool2d(3, 2)
+    y = with_grad(x)
+    assert with_grad.argmax is not None
+    op = MaxPool2d(3, 2)
+    with tinynet.no_grad():
+        y_inference = op(x)
+    assert op.argmax is None
+    np.testing.assert_array_equal(host(y_inference), host(y))

@@ -93,7 +93,7 @@ class Conv2d(Function):
         if b is None:
             y = xp.ascontiguousarray(y_cn)
         else:
-            y = xp.empty((N, OC, OH, OW), dtype=y_mat.dtype)
+            y = workspace.empty((N, OC, OH, OW), y_mat.dtype, xp)
             xp.add(y_cn, b.reshape(1, OC, 1, 1), out=y)
         self.col = col if self.needs_input_grad[1] else None  # only dW needs the columns
         self.x_shape = x.shape
@@ -108,7 +108,9 @@ class Conv2d(Function):
         G = self.groups
         OH, OW = gy.shape[2], gy.shape[3]
         # (N, OC, OH, OW) -> (OC, N*OH*OW), the layout of Y in forward.
-        g_mat = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(OC, N * OH * OW)
+        g_mat = workspace.empty((OC, N, OH, OW), gy.dtype, xp)
+        g_mat[...] = gy.transpose(1, 0, 2, 3)
+        g_mat = g_mat.reshape(OC, N * OH * OW)
 
         gx = gw = gb = None
         if self.needs_input_grad[0]:

@@ -48,7 +48,9 @@ class MaxPool2d(Function):
                 f"(input shape {tuple(x.shape)})"
             )
         self.x_shape = x.shape
-        y, self.argmax = maxpool_forward(x, self.kernel_size, self.stride, self.padding)
+        # Without a backward to come (no_grad, or an input that needs no gradient), only the maxima.
+        y, self.argmax = maxpool_forward(x, self.kernel_size, self.stride, self.padding,
+                                         with_argmax=self.needs_input_grad[0])
         return y
 
     def backward(self, gy):
