@@ -5,15 +5,15 @@ NumPy step is a chain of element-wise passes and strided copies, each over a
 whole array of tens or hundreds of MB, on one core. Two things are lost:
 
 * the cache: nine passes of a 3x3 max-pool over a 37 MB input each stream it
-  from main memory, where the same nine passes over 64 planes at a time
-  (0.8 MB, which stays in a core's L2 cache) read it from memory once;
+  from main memory, where the same nine passes over about 80 planes at a time
+  (1 MB, which stays in a core's L2 cache) read it from memory once;
 * the other cores: NumPy releases the GIL inside a ufunc or a copy, so two
   threads working on different blocks of the same arrays run side by side.
 
-Measured on the project's 2-core machine, the seed AlexNet's pool1 forward at
-batch 32 (maxima and argmax) took 87 ms as whole-array passes, 63 ms in blocks
-of 64 planes on one thread and 36 ms on two; conv2's col2im 48 ms, and 22 ms
-in blocks of 8 channels on two threads.
+Measured with benchmarks/blocks.py on the project's 2-core machine, the seed
+AlexNet at batch 32: pool1's forward (maxima and argmax) 53 ms as whole-array
+passes, 27 ms in blocks on one thread, 20 ms on two; conv2's col2im 66, 47 and
+28 ms; the SGD update of fc6's 37.7M weights 87, 46 and 24 ms.
 
 How. ``run_blocks(n, fn, block)`` calls ``fn(start, stop)`` for the blocks
 [0, block), [block, 2*block), ... of ``range(n)``; the calling thread and
@@ -34,7 +34,7 @@ there).
 """
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -83,15 +83,15 @@ def _executor(workers):
     global _pool, _pool_threads
     with _lock:
         if _pool is None or _pool_threads < workers:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
+            # A larger pool replaces the old one, which is not shut down: another thread may be
+            # using it right now. Its idle threads end when it is garbage-collected.
             _pool, _pool_threads = ThreadPoolExecutor(workers, thread_name_prefix="tinynet-kernels"), workers
         return _pool
 
 
-def _forget_pool():  # in a forked child: the parent's pool threads were not copied
-    global _pool, _pool_threads
-    _pool, _pool_threads = None, 0
+def _forget_pool():  # in a forked child: the parent's pool threads (and a lock they held) were not copied
+    global _pool, _pool_threads, _lock
+    _pool, _pool_threads, _lock = None, 0, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -105,6 +105,10 @@ def run_blocks(n: int, fn, block: int, xp=np):
     array library of the arrays ``fn`` works on: for any but NumPy (CuPy) there is one call
     ``fn(0, n)`` on the calling thread, since a GPU has no use for host cache blocks and
     CuPy's current device belongs to the thread.
+
+    Returns only once no block is running any more, even when a block raised or the caller
+    was interrupted (Ctrl-C): the callers' arrays are never written after it returns. The
+    first exception of any block is raised here.
     """
     if xp is not np:
         fn(0, n)
@@ -116,31 +120,58 @@ def run_blocks(n: int, fn, block: int, xp=np):
         for s in starts:
             fn(s, min(s + block, n))
         return
-    todo = iter(starts)  # next() on it is atomic under the GIL: each block is taken once
-    failed = []
+    todo = iter(starts)
+    take = threading.Lock()  # hands out each block once (needed without a GIL; cheap with one)
+    errors = []  # the first failure stops every thread before its next block
 
     def work():
         _inside.active = True
         try:
-            for s in todo:
-                if failed:
+            while not errors:
+                with take:
+                    s = next(todo, None)
+                if s is None:
                     return
                 fn(s, min(s + block, n))
-        except BaseException as e:  # stop the other threads early, report in the caller
-            failed.append(e)
-            raise
+        except BaseException as e:  # reported by the caller, once every thread has stopped
+            errors.append(e)
         finally:
             _inside.active = False
 
-    pool = _executor(threads - 1)
-    helpers = [pool.submit(work) for _ in range(threads - 1)]
+    helpers = []
     try:
+        try:
+            pool = _executor(threads - 1)
+            for _ in range(threads - 1):
+                helpers.append(pool.submit(work))
+        except RuntimeError:  # no new threads at interpreter exit: the caller takes the remaining blocks
+            pass
         work()
+    except BaseException as e:  # an interrupt between blocks: stop the helpers too
+        errors.append(e)
+        raise
     finally:
-        for h in helpers:
-            h.exception()  # wait for every helper before the caller's arrays may go away
-    if failed:
-        raise failed[0]
+        _wait(helpers, errors)
+    if errors:
+        raise errors[0]
+
+
+def _wait(helpers, errors):
+    """Wait until no helper runs a block. One that has not started is cancelled (the caller took
+    its blocks). A Ctrl-C while waiting stops the helpers before their next block, and is raised
+    once they have."""
+    interrupt = None
+    for h in helpers:
+        h.cancel()
+    for h in helpers:
+        while not h.done():
+            try:
+                wait([h])
+            except KeyboardInterrupt as e:
+                interrupt = interrupt or e
+                errors.append(e)
+    if interrupt is not None:
+        raise interrupt
 
 
 def items_per_block(bytes_per_item: int) -> int:

@@ -168,3 +168,18 @@ def test_step_in_many_blocks_on_several_threads_equals_the_whole_array_formula(m
         ref = ref - (d + m * buf if nesterov else buf) * lr
         np.testing.assert_array_equal(host(p), ref)
         np.testing.assert_array_equal(opt.buffers[0], buf)
+
+
+def test_a_failed_first_step_leaves_no_momentum_buffer():
+    """A first step that raises (here: a gradient of the wrong size) must not leave an uninitialised
+    momentum buffer behind for the next step to use."""
+    p = _param("cpu", [1.0, 2.0, 3.0], [1.0, 1.0, 1.0])
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    p.grad = tensor(np.ones(4))
+    with pytest.raises(ValueError):
+        opt.step()
+    assert opt.buffers[0] is None
+    p.data[...] = [1.0, 2.0, 3.0]
+    p.grad = tensor(np.ones(3))
+    opt.step()
+    np.testing.assert_allclose(host(p), [0.9, 1.9, 2.9])

@@ -59,11 +59,13 @@ class SGD:
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            first = self.momentum and self.buffers[i] is None
-            if first:
-                self.buffers[i] = backend.get_array_module(p.data).empty_like(p.data)
-            arrays = (p.data, p.grad.data) + ((self.buffers[i],) if self.momentum else ())
+            buf = self.buffers[i]
+            first = self.momentum and buf is None
+            if first:  # filled by the first update; kept only once that has run through
+                buf = backend.get_array_module(p.data).empty_like(p.data)
+            arrays = (p.data, p.grad.data) + ((buf,) if self.momentum else ())
             parallel.blockwise(lambda *blocks: self._update(*blocks, first=first), *arrays)
+            self.buffers[i] = buf
 
     def _update(self, p, g, buf=None, first=False):
         """The SGD update of one block: p and buf (the momentum buffer) in place, g read only."""

@@ -69,6 +69,38 @@ def test_an_error_in_a_block_reaches_the_caller(monkeypatch):
     assert (out == 1).all()
 
 
+def test_after_an_error_no_block_is_still_running(monkeypatch):
+    # Block 0 fails at once while another thread is inside a slow block: run_blocks must wait
+    # for that block before raising (the caller's arrays may be recycled right after), and the
+    # blocks not yet started never run.
+    import time
+
+    monkeypatch.setattr(parallel, "_num_threads", 2)
+    started, finished = [], []
+
+    def fn(start, stop):
+        started.append(start)
+        if start == 0:
+            while len(started) < 2:  # let the other thread enter its block first
+                time.sleep(0.001)
+            raise RuntimeError("block 0")
+        time.sleep(0.2)
+        finished.append(start)
+
+    with pytest.raises(RuntimeError, match="block 0"):
+        parallel.run_blocks(10, fn, 1)
+    assert finished == [s for s in started if s != 0]
+    assert len(started) == 2
+
+
+def test_more_threads_later_gets_a_larger_pool(monkeypatch):
+    out = np.zeros(12)
+    for threads in (2, 4, 3):
+        monkeypatch.setattr(parallel, "_num_threads", threads)
+        parallel.run_blocks(12, lambda a, b: out.__setitem__(slice(a, b), out[a:b] + 1), 1)
+    assert (out == 3).all()
+
+
 def test_a_call_inside_a_block_runs_on_that_thread(monkeypatch):
     monkeypatch.setattr(parallel, "_num_threads", 2)
     inner_threads = []
