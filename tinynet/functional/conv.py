@@ -90,10 +90,10 @@ class Conv2d(Function):
         y_mat = _grouped_matmul(w.reshape(OC, Cg * kH * kW), col, G)  # (OC, N*OH*OW)
         # (OC, N, OH, OW) -> (N, OC, OH, OW), adding the bias in the same pass.
         y_cn = y_mat.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)
+        y = workspace.empty((N, OC, OH, OW), y_mat.dtype, xp)
         if b is None:
-            y = xp.ascontiguousarray(y_cn)
+            y[...] = y_cn
         else:
-            y = workspace.empty((N, OC, OH, OW), y_mat.dtype, xp)
             xp.add(y_cn, b.reshape(1, OC, 1, 1), out=y)
         self.col = col if self.needs_input_grad[1] else None  # only dW needs the columns
         self.x_shape = x.shape
