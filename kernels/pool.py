@@ -14,10 +14,10 @@ inside its window, in the smallest unsigned integer type that holds kH*kW
 Ties: the first cell in row-major window order wins; a NaN in a window wins
 it, so NaN propagates as in PyTorch. The NumPy version takes the maxima first
 (a running ``maximum`` over the offsets) and then the first offset that holds
-the maximum: two passes per offset, about a third of the work of tracking a
-"better" mask per offset. It runs on blocks of (n, c) planes small enough to
-stay in a core's cache, on all cores (kernels.parallel), so the input is read
-from memory once rather than once per pass.
+the maximum (an equality test per offset, the write done as integer
+arithmetic). It runs on blocks of (n, c) planes small enough to stay in a
+core's cache, on all cores (kernels.parallel), so the input is read from
+memory once rather than once per pass.
 """
 import numpy as np
 
