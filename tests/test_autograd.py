@@ -552,3 +552,51 @@ def test_each_input_gets_a_gradient_of_its_own_dtype(rng):
     (a * b).sum().backward()
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
     np.testing.assert_allclose(host(a.grad), host(b), rtol=1e-6)
+
+
+# --- bad input at the engine's edges --------------------------------------------------------------
+
+
+def _accumulate_into(grad):
+    """backward() into a leaf of shape (3,) whose .grad was set by hand to ``grad``."""
+    x = tinynet.Tensor(np.ones(3), requires_grad=True)
+    x.grad = grad
+    (x * 2.0).sum().backward()
+
+
+class _Square(tinynet.Function):
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, g):
+        return 2 * self.x * g
+
+
+ENGINE_BAD_INPUT = [
+    # A .grad of another shape would be broadcast into a gradient of the wrong shape, silently.
+    pytest.param(lambda: _accumulate_into(tinynet.Tensor(np.zeros((3, 1)))), ValueError,
+                 r"^backward: the \.grad of a tensor of shape \(3,\) is a Tensor of shape \(3, 1\); ", id="grad-3x1"),
+    pytest.param(lambda: _accumulate_into(tinynet.Tensor(np.zeros(1))), ValueError,
+                 r"^backward: the \.grad of a tensor of shape \(3,\) is a Tensor of shape \(1,\)", id="grad-1"),
+    pytest.param(lambda: _accumulate_into(np.zeros(3)), ValueError,
+                 r"^backward: the \.grad of a tensor of shape \(3,\) is of type ndarray", id="grad-ndarray"),
+    # A Function applied to what a Tensor can't hold names the op and the input.
+    pytest.param(lambda: F.relu("a"), TypeError, r"^ReLU: input 0: Tensor: data must be numbers .*got a str 'a'$",
+                 id="relu-str"),
+    pytest.param(lambda: F.linear(tinynet.Tensor(np.ones((1, 2))), [[1.0, None]]), TypeError,
+                 r"^Linear: input 1: Tensor: data must be numbers .*holding a NoneType None$", id="linear-weight-None"),
+    pytest.param(lambda: _Square()([[1.0, 2.0], [3.0]]), ValueError,
+                 r"^_Square: input 0: Tensor: nested lists must be rectangular", id="user-op-ragged"),
+    # no_grad(x) decorates a function; anything else used to come back as a "decorated" object.
+    pytest.param(lambda: tinynet.no_grad(5), TypeError, r"^no_grad: a decorator for a function, got 5; ",
+                 id="no_grad-of-an-int"),
+    pytest.param(lambda: tinynet.enable_grad("on"), TypeError, r"^enable_grad: a decorator for a function, got 'on'",
+                 id="enable_grad-of-a-str"),
+]
+
+
+@pytest.mark.parametrize("action, error, message", ENGINE_BAD_INPUT)
+def test_bad_input_at_the_engines_edges_names_what_and_where(action, error, message):
+    with pytest.raises(error, match=message):
+        action()

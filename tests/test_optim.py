@@ -183,3 +183,147 @@ def test_a_failed_first_step_leaves_no_momentum_buffer():
     p.grad = tensor(np.ones(3))
     opt.step()
     np.testing.assert_allclose(host(p), [0.9, 1.9, 2.9])
+
+
+# --- SGD given bad input ---------------------------------------------------------------------------
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _sgd(params=None, **settings):
+    settings.setdefault("lr", 0.1)
+    return SGD([Parameter(np.zeros(3))] if params is None else params, **settings)
+
+
+def _twice():
+    p = Parameter(np.zeros(3))
+    return [p, Parameter(np.zeros(2)), p]
+
+
+def _non_leaf():
+    return [Parameter(np.zeros(3)) * 2.0]
+
+
+def _sgd_of_a_module():
+    from tinynet import nn  # only this case needs a Module
+
+    return SGD(nn.Linear(2, 2), lr=0.1)
+
+
+SGD_ARGUMENTS = [
+    # params: an iterable of distinct leaf Tensors
+    pytest.param(_sgd_of_a_module, TypeError,
+                 r"^SGD: got a Module \(Linear\); pass model.parameters\(\)$", id="a-Module"),
+    pytest.param(lambda: SGD(Parameter(np.zeros(3)), lr=0.1), TypeError,
+                 r"^SGD: params argument given to the optimizer should be an iterable of Tensors, but got Parameter",
+                 id="a-single-Tensor"),
+    pytest.param(lambda: _sgd(5), TypeError, r"should be an iterable of Tensors, but got int$", id="an-int"),
+    pytest.param(lambda: _sgd("weight"), TypeError, r"should be an iterable of Tensors, but got str$", id="a-str"),
+    pytest.param(lambda: _sgd({"weight": Parameter(np.zeros(3))}), TypeError,
+                 r"should be an iterable of Tensors, but got dict$", id="a-dict"),
+    pytest.param(lambda: _sgd([Parameter(np.zeros(3)), 3]), TypeError, r"^SGD: parameter 1 has type int, not a Tensor$",
+                 id="an-int-element"),
+    pytest.param(lambda: _sgd([np.zeros(3)]), TypeError, r"^SGD: parameter 0 has type ndarray, not a Tensor$",
+                 id="an-array-element"),
+    pytest.param(lambda: _sgd(_twice()), ValueError,
+                 r"^SGD: parameter 2 is the same tensor as parameter 0 \(given twice\)$", id="given-twice"),
+    pytest.param(lambda: _sgd(_non_leaf()), ValueError, r"^SGD: parameter 0 is not a leaf tensor \(it was computed by Mul\)",
+                 id="non-leaf"),
+    # hyper-parameters: finite real numbers in range
+    pytest.param(lambda: _sgd(lr=NAN), ValueError, r"^SGD: lr must be a finite number >= 0, got nan$", id="lr-nan"),
+    pytest.param(lambda: _sgd(lr=INF), ValueError, r"^SGD: lr must be a finite number >= 0, got inf$", id="lr-inf"),
+    pytest.param(lambda: _sgd(lr="0.1"), TypeError, r"^SGD: lr must be a finite number >= 0, got '0.1'$", id="lr-str"),
+    pytest.param(lambda: _sgd(lr=True), TypeError, r"^SGD: lr must be a finite number >= 0, got True$", id="lr-bool"),
+    pytest.param(lambda: _sgd(lr=None), TypeError, r"^SGD: lr must be a finite number >= 0, got None$", id="lr-None"),
+    pytest.param(lambda: _sgd(momentum=NAN), ValueError, r"^SGD: momentum must be a finite number >= 0, got nan$",
+                 id="momentum-nan"),
+    pytest.param(lambda: _sgd(momentum=0.9, dampening=NAN), ValueError, r"^SGD: dampening must be a finite number",
+                 id="dampening-nan"),
+    pytest.param(lambda: _sgd(momentum=0.9, dampening=1.5), ValueError,
+                 r"^SGD: dampening must be a finite number >= 0 and <= 1, got 1.5$", id="dampening-above-1"),
+    pytest.param(lambda: _sgd(weight_decay="0"), TypeError, r"^SGD: weight_decay must be a finite number", id="wd-str"),
+    pytest.param(lambda: _sgd(momentum=0.9, nesterov="yes"), TypeError, r"^SGD: nesterov must be True or False, got 'yes'$",
+                 id="nesterov-str"),
+]
+
+
+@pytest.mark.parametrize("build, error, message", SGD_ARGUMENTS)
+def test_sgd_refuses_bad_arguments_when_built(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def _step_with_grad(grad):
+    """One step on a (2, 3) parameter whose .grad was set by hand to ``grad``."""
+    p = Parameter(np.zeros((2, 3)))
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    p.grad = grad
+    opt.step()
+
+
+SGD_STEP = [
+    # The same number of elements in another layout would update the wrong elements, silently.
+    pytest.param(lambda: _step_with_grad(tensor(np.ones((3, 2)))), ValueError,
+                 r"^SGD.step: parameter 0 has shape \(2, 3\) but its .grad has shape \(3, 2\)", id="grad-transposed"),
+    pytest.param(lambda: _step_with_grad(tensor(np.ones((2, 3, 1)))), ValueError,
+                 r"^SGD.step: parameter 0 has shape \(2, 3\) but its .grad has shape \(2, 3, 1\)", id="grad-extra-dim"),
+    pytest.param(lambda: _step_with_grad(tensor(np.ones(4))), ValueError,
+                 r"^SGD.step: parameter 0 has shape \(2, 3\) but its .grad has shape \(4,\)", id="grad-other-size"),
+    pytest.param(lambda: _step_with_grad(np.ones((2, 3))), TypeError,
+                 r"^SGD.step: parameter 0's .grad has type ndarray, expected a Tensor or None$", id="grad-ndarray"),
+]
+
+
+@pytest.mark.parametrize("step, error, message", SGD_STEP)
+def test_sgd_step_refuses_a_gradient_that_does_not_fit_its_parameter(step, error, message):
+    with pytest.raises(error, match=message):
+        step()
+
+
+_DELETE = object()
+
+
+def _load_sgd_state(**changes):
+    """Load into SGD a valid state of one (3,) parameter with momentum, changed by ``changes``
+    (``_DELETE`` removes a key), or ``changes["state"]`` instead of the state."""
+    p = Parameter(np.zeros(3))
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    p.grad = tensor(np.ones(3))
+    opt.step()
+    state = changes.pop("state", opt.state_dict())
+    for key, value in changes.items():
+        if value is _DELETE:
+            del state[key]
+        else:
+            state[key] = value
+    SGD([p], lr=0.1).load_state_dict(state)
+
+
+SGD_LOAD = [
+    pytest.param(lambda: _load_sgd_state(state=[0.1, 0.9]), TypeError, r"^SGD.load_state_dict: expected a dict, got list$",
+                 id="a-list"),
+    pytest.param(lambda: _load_sgd_state(buffers=_DELETE), ValueError, r"^SGD.load_state_dict: the state lacks buffers$",
+                 id="no-buffers"),
+    pytest.param(lambda: _load_sgd_state(lr=_DELETE, momentum=_DELETE), ValueError,
+                 r"^SGD.load_state_dict: the state lacks lr, momentum$", id="no-lr-momentum"),
+    pytest.param(lambda: _load_sgd_state(lr="0.1"), TypeError, r"^SGD.load_state_dict: lr must be a finite number",
+                 id="lr-str"),
+    pytest.param(lambda: _load_sgd_state(lr=NAN), ValueError, r"^SGD.load_state_dict: lr must be a finite number >= 0, got nan$",
+                 id="lr-nan"),
+    pytest.param(lambda: _load_sgd_state(momentum=-1.0), ValueError, r"^SGD.load_state_dict: momentum must be",
+                 id="momentum-negative"),
+    pytest.param(lambda: _load_sgd_state(nesterov="no"), TypeError, r"^SGD.load_state_dict: nesterov must be True or False",
+                 id="nesterov-str"),
+    pytest.param(lambda: _load_sgd_state(buffers=5), TypeError,
+                 r"^SGD.load_state_dict: buffers must be a list \(an array or None per parameter\), got int$", id="buffers-int"),
+    pytest.param(lambda: _load_sgd_state(buffers=[[1.0, 2.0, 3.0]]), TypeError,
+                 r"^SGD.load_state_dict: buffers\[0\] has type list, expected an array or None$", id="buffer-a-list"),
+    pytest.param(lambda: _load_sgd_state(buffers=[np.array(["a", "b", "c"])]), TypeError,
+                 r"^SGD.load_state_dict: buffers\[0\] has dtype <U1, expected a floating-point array$", id="buffer-str"),
+]
+
+
+@pytest.mark.parametrize("load, error, message", SGD_LOAD)
+def test_sgd_load_state_dict_refuses_a_bad_state_naming_the_key(load, error, message):
+    with pytest.raises(error, match=message):
+        load()

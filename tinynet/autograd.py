@@ -71,6 +71,10 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}: a decorator for a function, got {fn!r}; as a context "
+                            f"manager it takes no argument: with {type(self).__name__}(): ...")
+
         def wrapper(*args, **kwargs):
             with self.__class__():
                 return fn(*args, **kwargs)
@@ -162,7 +166,7 @@ class Function:
             )
         self._called = True
         self._config_keys = frozenset(self.__dict__)  # what __init__ set: kept when saved arrays are released
-        tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        tensors = tuple(x if isinstance(x, Tensor) else self._as_input(i, x) for i, x in enumerate(inputs))
         arrays = tuple(t.data for t in tensors)
         backend.check_same_device(arrays, self.name)
         # Under no_grad nothing is recorded, so no input will get a gradient from this op.
@@ -187,6 +191,15 @@ class Function:
                 out._node = Node(out, requires_grad=True, creator=self)
             self.outputs = tuple(weakref.ref(out._node) for out in outputs)
         return outputs[0] if single else outputs
+
+    def _as_input(self, i, x):
+        """Input ``i``, not a Tensor, as one; what a Tensor can't hold is refused naming this op."""
+        try:
+            return Tensor(x)
+        except TypeError as e:
+            raise TypeError(f"{self.name}: input {i}: {e}") from None
+        except ValueError as e:  # ragged nested lists
+            raise ValueError(f"{self.name}: input {i}: {e}") from None
 
     _ENGINE_KEYS = frozenset(
         {"needs_input_grad", "inputs", "_input_meta", "_output_meta", "generation", "outputs", "_released"}
@@ -232,7 +245,15 @@ def _deliver(node, g, delivered):
         delivered.add(id(_memory_owner(g)))
         tensor.grad = Tensor._wrap(g)
     else:
-        tensor.grad.data = tensor.grad.data + g
+        # A .grad set by the user: adding would broadcast a wrong shape silently (or fail on a non-Tensor).
+        old = tensor.grad
+        if not isinstance(old, Tensor) or old.shape != tuple(g.shape):
+            given = f"a Tensor of shape {old.shape}" if isinstance(old, Tensor) else f"of type {type(old).__name__}"
+            raise ValueError(
+                f"backward: the .grad of a tensor of shape {tensor.shape} is {given}; a gradient is accumulated "
+                f"into .grad, which must be a Tensor of the tensor's shape (or None)"
+            )
+        tensor.grad.data = old.data + g
 
 
 def run_backward(root: Node, grad, retain_graph=False) -> None:

@@ -12,14 +12,76 @@ from tinynet.autograd import Node, _is_array, run_backward
 
 __all__ = ["Tensor"]
 
+NUMBER_KINDS = "biufc"  # the dtype kinds a Tensor may hold: bool, int, unsigned int, float, complex
+
+
+def _first_non_number(data):
+    """The first leaf of nested lists/tuples ``data`` that is not a number (for an error message)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        elif not isinstance(item, (bool, int, float, complex, np.number, np.bool_)):
+            return item
+    return None
+
+
+def _refuse_non_numbers(data, array, what):
+    """Raise TypeError naming ``what`` and the offending value unless ``array`` (made from ``data``) holds numbers."""
+    if array.dtype.kind in NUMBER_KINDS:
+        return
+    if isinstance(data, (list, tuple)):
+        leaf = _first_non_number(data)
+        given = f"a {type(data).__name__} holding a {type(leaf).__name__} {leaf!r:.40}"
+    elif _is_array(data):
+        given = f"an array of dtype {array.dtype}"
+    elif data is None:
+        given = "None"
+    else:
+        given = f"a {type(data).__name__} {data!r:.40}"
+    raise TypeError(f"{what}: data must be numbers (bool, int, float), got {given}")
+
+
+def as_number_array(data, what):
+    """``data`` (a number, nested lists of numbers, any array-like) as a NumPy array of numbers.
+
+    A str, None, a dict, nested lists of mixed or ragged rows, arrays of strings or objects or
+    records: a TypeError (ragged rows: ValueError) whose message starts with ``what``.
+    """
+    try:
+        array = np.asarray(data)
+    except ValueError:  # NumPy refuses ragged nested lists
+        raise ValueError(
+            f"{what}: nested lists must be rectangular (every row of one length), got {data!r:.60}"
+        ) from None
+    _refuse_non_numbers(data, array, what)
+    return array
+
+
+def number_dtype(dtype, what):
+    """``dtype`` as a NumPy dtype of numbers (bool, int, float, complex), else a TypeError naming ``what``."""
+    try:
+        dt = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None:
+        raise TypeError(f"{what}: {dtype!r} is not a dtype (e.g. 'float32', 'float64', 'int64')")
+    if dt.kind not in NUMBER_KINDS:
+        raise TypeError(f"{what}: dtype must be a number type (bool, int, float), got {dt}")
+    return dt
+
+
 class Tensor:
     """An n-dimensional array (NumPy on "cpu", CuPy on "cuda") that records the ops applied to it.
 
     Args:
         data: an ndarray of either library (kept as it is, dtype included),
             or a Python number / nested list (floats become float32, as in PyTorch).
-        requires_grad: track gradients for this tensor (floating dtypes only).
-        dtype: optional dtype to convert to, e.g. "float64".
+            Numbers only: strings, None, dicts, ragged or mixed lists, arrays of strings,
+            objects or records are refused with a TypeError (ragged lists: ValueError).
+        requires_grad: True or False: track gradients for this tensor (floating dtypes only).
+        dtype: optional dtype of numbers to convert to, e.g. "float64".
         device: optional "cpu" or "cuda".
 
     Attributes:
@@ -35,12 +97,14 @@ class Tensor:
             data = data.data
         if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
             data = np.asarray(data)
-        if not _is_array(data):
-            data = np.asarray(data)
+        if _is_array(data):
+            _refuse_non_numbers(data, data, "Tensor")  # a look at the dtype, not at the data
+        else:
+            data = as_number_array(data, "Tensor")
             if data.dtype == np.float64 and dtype is None:
                 data = data.astype(np.float32)
         if dtype is not None:
-            data = data.astype(dtype, copy=False)
+            data = data.astype(number_dtype(dtype, "Tensor"), copy=False)
         if device is not None:
             data = backend.to_device(data, device)
         self.data = data
@@ -76,7 +140,7 @@ class Tensor:
 
     def size(self, dim=None):
         """The shape (as PyTorch's ``size()``), or the length of dimension ``dim``."""
-        return self.shape if dim is None else self.shape[dim]
+        return self.shape if dim is None else self.shape[_util.check_dim("size", dim, self.ndim)]
 
     def numel(self) -> int:
         return int(self.data.size)
@@ -85,7 +149,15 @@ class Tensor:
         return self.data.ndim
 
     def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self):
+        """The sub-tensors along dimension 0, as ``self[0]``, ``self[1]``, ..."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
 
     @property
     def requires_grad(self) -> bool:
@@ -93,6 +165,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
+        if not isinstance(value, (bool, np.bool_)):  # requires_grad="no" would be truthy
+            raise TypeError(f"requires_grad must be True or False, got {value!r}")
         value = bool(value)
         if not self.is_leaf:
             raise RuntimeError(
@@ -139,6 +213,11 @@ class Tensor:
         return backend.host(self.data).tolist()
 
     def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous: only a one-element tensor "
+                "is True or False; reduce it first, e.g. bool((t > 0).sum() == t.numel())"
+            )
         return bool(self.data)
 
     __hash__ = object.__hash__
@@ -169,8 +248,10 @@ class Tensor:
             g = xp.ones_like(self.data)
         else:
             g = grad.data if isinstance(grad, Tensor) else grad
-            if not _is_array(g):
-                g = xp.asarray(g, dtype=self.data.dtype)
+            if _is_array(g):
+                _refuse_non_numbers(g, g, "backward(): grad")
+            else:
+                g = xp.asarray(as_number_array(g, "backward(): grad"), dtype=self.data.dtype)
             backend.check_same_device([self.data, g], "backward (output and grad)")
             if g.shape != self.data.shape:
                 raise ValueError(f"backward(): grad has shape {tuple(g.shape)}, the output has shape {self.shape}")
@@ -198,9 +279,12 @@ class Tensor:
 
         Returns self if nothing changes. Gradients flow back through the move.
         """
+        if target is None:  # NumPy would read None as float64
+            raise TypeError("to(None): expected a device ('cpu' or 'cuda') or a dtype ('float32', 'float64')")
         kind, value = backend.device_or_dtype(target)
         if kind == "device":
             return self if value == self.device else _conversion.ToDevice(value)(self)
+        value = number_dtype(value, f"to({target!r})")
         return self if value == self.data.dtype else _conversion.AsType(value)(self)
 
     def cpu(self):
@@ -259,27 +343,38 @@ class Tensor:
         return _arith.Log()(self)
 
     # --- comparisons (no gradient; a bool tensor) ---------------------------------
-    def _compare(self, other, op):
-        other = other.data if isinstance(other, Tensor) else other
+    def _compare(self, other, symbol, op):
+        # Something that is not numbers (a str, None) gives NotImplemented, as in PyTorch: Python then
+        # raises "'<' not supported between instances of 'Tensor' and 'str'", and == / != compare identity.
+        if isinstance(other, Tensor):
+            other = other.data
+        elif _is_array(other):
+            if other.dtype.kind not in NUMBER_KINDS:
+                return NotImplemented
+        elif not isinstance(other, (bool, int, float, np.number, np.bool_)):
+            try:
+                other = as_number_array(other, symbol)  # nested lists of numbers
+            except (TypeError, ValueError):
+                return NotImplemented
         return Tensor._wrap(op(self.data, other))
 
     def __lt__(self, other):
-        return self._compare(other, lambda a, b: a < b)
+        return self._compare(other, "<", lambda a, b: a < b)
 
     def __le__(self, other):
-        return self._compare(other, lambda a, b: a <= b)
+        return self._compare(other, "<=", lambda a, b: a <= b)
 
     def __gt__(self, other):
-        return self._compare(other, lambda a, b: a > b)
+        return self._compare(other, ">", lambda a, b: a > b)
 
     def __ge__(self, other):
-        return self._compare(other, lambda a, b: a >= b)
+        return self._compare(other, ">=", lambda a, b: a >= b)
 
     def __eq__(self, other):
-        return self._compare(other, lambda a, b: a == b)
+        return self._compare(other, "==", lambda a, b: a == b)
 
     def __ne__(self, other):
-        return self._compare(other, lambda a, b: a != b)
+        return self._compare(other, "!=", lambda a, b: a != b)
 
     # --- reductions ----------------------------------------------------------------
     def sum(self, dim=None, keepdim=False):
@@ -293,10 +388,7 @@ class Tensor:
         return _reduction.max_with_indices(self, dim, keepdim)
 
     def argmax(self, dim=None, keepdim=False):
-        xp = backend.get_array_module(self.data)
-        if dim is None:
-            return Tensor._wrap(xp.asarray(xp.argmax(self.data)))
-        return Tensor._wrap(xp.argmax(self.data, axis=dim, keepdims=keepdim))
+        return _reduction.argmax(self, dim, keepdim)
 
     # --- shape -------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -311,12 +403,7 @@ class Tensor:
 
     def transpose(self, dim0, dim1):
         """Swap two dimensions (PyTorch's meaning; see ``permute`` for a full reordering)."""
-        for d in (dim0, dim1):
-            if not -self.ndim <= d < self.ndim:
-                raise IndexError(f"transpose: dimension {d} out of range for a {self.ndim}-D tensor")
-        axes = list(range(self.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return _shape.Transpose(axes)(self)
+        return _shape.transpose(self, dim0, dim1)
 
     def permute(self, *dims):
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
@@ -333,6 +420,7 @@ class Tensor:
 
 # The ops behind Tensor's operators subclass Function and return Tensors, so
 # they can only be imported once Tensor exists: here, at the end.
+from tinynet.functional import _util  # noqa: E402
 from tinynet.functional import arithmetic as _arith  # noqa: E402
 from tinynet.functional import conversion as _conversion  # noqa: E402
 from tinynet.functional import reduction as _reduction  # noqa: E402

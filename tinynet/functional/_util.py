@@ -1,8 +1,14 @@
-"""Small helpers shared by the ops in tinynet.functional (no autograd here)."""
+"""Small helpers shared by the ops in tinynet.functional (no autograd here).
+
+The checks of user arguments live here too (``check_dim``, ``int_arg``, ``pair``), so that an op,
+the layer in tinynet.nn that calls it and the Tensor method of the same name say one thing; real
+numbers (rates, constants) go through ``tinynet.validate.check_number``.
+"""
 import numpy as np
 
 from tinynet import backend
 from tinynet.tensor import Tensor
+from tinynet.validate import check_number
 
 
 class ShapeError(ValueError):
@@ -45,15 +51,50 @@ def check_same_dtype(op: str, **arrays):
         )
 
 
-def pair(value, name: str, op: str):
-    """Turn an int or a 2-sequence of ints into a (h, w) pair, with a clear error otherwise."""
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    try:
-        h, w = value
-        return int(h), int(w)
-    except (TypeError, ValueError):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}") from None
+def is_int(value) -> bool:
+    """True for a Python or NumPy integer, False for a bool (True is not a size, a dim or a count)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def int_arg(value, name: str, where: str, low=None) -> int:
+    """``value`` as an int >= ``low`` (None: any int); a float, bool or str is a TypeError, one below
+    ``low`` a ValueError, each naming ``where`` and ``name``: "Linear: in_features must be an int >= 1, got 0".
+    """
+    if is_int(value) and (low is None or value >= low):  # the common case, without building a message
+        return int(value)
+    return int(check_number(f"{where}: {name}", value, integer=True, low=low))
+
+
+def pair(value, name: str, op: str, low=None):
+    """(h, w) from an int or a pair of ints, each >= ``low`` (None: any int).
+
+    A float, bool or str (or such an entry) is a TypeError, a sequence of another length or a value
+    below ``low`` a ValueError: "Conv2d: kernel_size must be an int >= 1 or a pair of them, got 0".
+    """
+    parts = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(parts) == 2 and is_int(parts[0]) and is_int(parts[1]) and (low is None or min(parts) >= low):
+        return int(parts[0]), int(parts[1])  # the common case, without building a message
+    rule = f"an int{'' if low is None else f' >= {low}'} or a pair of them"
+    if not all(is_int(v) for v in parts):
+        raise TypeError(f"{op}: {name} must be {rule}, got {value!r}")
+    raise ValueError(f"{op}: {name} must be {rule}, got {value!r}")
+
+
+def check_dim(op: str, dim, ndim: int) -> int:
+    """``dim`` as an axis 0..ndim-1 (a negative one counts from the end), PyTorch's rule and message.
+
+    Every op that takes a ``dim`` calls this once per call (a few Python comparisons):
+    "softmax: dim 5 is out of range for a tensor of 2 dimensions (valid: -2..1)". A 0-d tensor
+    takes dim 0 or -1, as in PyTorch; both return 0.
+    """
+    if not is_int(dim):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    low, high = (-ndim, ndim - 1) if ndim else (-1, 0)
+    if not low <= dim <= high:
+        raise IndexError(
+            f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions (valid: {low}..{high})"
+        )
+    return int(dim) % max(ndim, 1)
 
 
 def as_tensor(x, like: Tensor) -> Tensor:

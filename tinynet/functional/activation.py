@@ -22,6 +22,7 @@ from tinynet import backend
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, check_same_dtype
+from tinynet.validate import check_number
 
 
 def _times_mask(g, mask):
@@ -58,6 +59,12 @@ class BiasReLU(Function):
         return gx, gb
 
 
+def dropout_p(p, where="dropout"):
+    """``p`` as a float if it is a probability (a finite number from 0 to 1), else the error naming
+    ``where`` (nn.Dropout calls this too)."""
+    return float(check_number(f"{where}: p", p, low=0, high=1))
+
+
 class Dropout(Function):
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p).
 
@@ -66,9 +73,7 @@ class Dropout(Function):
     """
 
     def __init__(self, p=0.5):
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, got {p}")
-        self.p = float(p)
+        self.p = dropout_p(p)
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -103,8 +108,7 @@ def bias_relu(x, bias):
 def dropout(x, p=0.5, training=True):
     """Inverted dropout: in training, zero elements with probability ``p`` and scale by 1/(1-p);
     when not training, return ``x`` unchanged."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, got {p}")
+    dropout_p(p)
     if not training or p == 0.0:
         return x
     return Dropout(p)(x)

@@ -155,22 +155,22 @@ class MatMul(Function):
 
 
 def add(x, y):
-    x, y = _operands(x, y)
+    x, y = _operands("+", x, y)
     return Add()(x, y)
 
 
 def sub(x, y):
-    x, y = _operands(x, y)
+    x, y = _operands("-", x, y)
     return Sub()(x, y)
 
 
 def mul(x, y):
-    x, y = _operands(x, y)
+    x, y = _operands("*", x, y)
     return Mul()(x, y)
 
 
 def div(x, y):
-    x, y = _operands(x, y)
+    x, y = _operands("/", x, y)
     return Div()(x, y)
 
 
@@ -181,11 +181,21 @@ def pow(x, exponent):
 
 
 def matmul(x, y):
-    x, y = _operands(x, y)
+    x, y = _operands("@", x, y)
     return MatMul()(x, y)
 
 
-def _operands(x, y):
-    if isinstance(x, Tensor):
-        return x, as_tensor(y, x)
-    return as_tensor(x, y), y
+def _operands(op, x, y):
+    """(x, y) as Tensors, one of which already is; the other may be a number or an array of numbers.
+
+    Anything else (a str, None, a dict) is refused as Python refuses ``1 + "a"``, naming ``op``
+    (the operator's symbol, e.g. "+") and what was given.
+    """
+    try:
+        if isinstance(x, Tensor):
+            return x, as_tensor(y, x)
+        return as_tensor(x, y), y
+    except TypeError as e:
+        raise TypeError(
+            f"unsupported operand type(s) for {op}: {type(x).__name__!r} and {type(y).__name__!r} ({e})"
+        ) from None

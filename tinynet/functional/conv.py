@@ -32,20 +32,19 @@ input that needs no gradient (the image fed to the first layer).
 from kernels import col2im, conv_output_size, im2col, workspace
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
-from tinynet.functional._util import ShapeError, check_same_dtype, pair
+from tinynet.functional._util import ShapeError, check_same_dtype, int_arg, pair
+
+
+def conv_args(stride, padding, groups, where="conv2d"):
+    """Check and normalise a convolution's stride (ints >= 1), padding (>= 0) and groups (>= 1):
+    ((sH, sW), (pH, pW), G). ``where`` names the caller in the error (nn.Conv2d calls this too)."""
+    return (pair(stride, "stride", where, low=1), pair(padding, "padding", where, low=0),
+            int_arg(groups, "groups", where, low=1))
 
 
 class Conv2d(Function):
     def __init__(self, stride=1, padding=0, groups=1):
-        self.stride = pair(stride, "stride", "conv2d")
-        self.padding = pair(padding, "padding", "conv2d")
-        self.groups = int(groups)
-        if min(self.stride) < 1:
-            raise ValueError(f"conv2d: stride must be >= 1, got {stride}")
-        if min(self.padding) < 0:
-            raise ValueError(f"conv2d: padding must be >= 0, got {padding}")
-        if self.groups < 1:
-            raise ValueError(f"conv2d: groups must be >= 1, got {groups}")
+        self.stride, self.padding, self.groups = conv_args(stride, padding, groups)
 
     def _check(self, x, w, b):
         if x.ndim != 4:

@@ -19,7 +19,7 @@ fused into one op, so the backward is the stable closed form above.
 """
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
-from tinynet.functional._util import ShapeError
+from tinynet.functional._util import ShapeError, check_dim
 
 
 def _log_softmax(z, axis):
@@ -28,11 +28,19 @@ def _log_softmax(z, axis):
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 
+def _check_class_dim(op, z, dim):
+    """Refuse a 0-d input and a ``dim`` outside its dimensions, naming ``op``."""
+    if z.ndim == 0:
+        raise ShapeError(f"{op}: needs a tensor of 1 or more dimensions (the classes along dim), got a 0-d tensor")
+    check_dim(op, dim, z.ndim)
+
+
 class Softmax(Function):
     def __init__(self, dim=-1):
         self.dim = dim
 
     def forward(self, z):
+        _check_class_dim("softmax", z, self.dim)
         self.y = get_array_module(z).exp(_log_softmax(z, self.dim))
         return self.y
 
@@ -46,12 +54,23 @@ class LogSoftmax(Function):
         self.dim = dim
 
     def forward(self, z):
+        _check_class_dim("log_softmax", z, self.dim)
         self.y = _log_softmax(z, self.dim)
         return self.y
 
     def backward(self, g):
         xp = get_array_module(g)
         return g - xp.exp(self.y) * g.sum(axis=self.dim, keepdims=True)
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction, where="cross_entropy"):
+    """``reduction`` if it is one of REDUCTIONS, else a ValueError naming ``where`` (nn.CrossEntropyLoss too)."""
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
 
 
 class CrossEntropy(Function):
@@ -61,9 +80,7 @@ class CrossEntropy(Function):
     """
 
     def __init__(self, reduction="mean"):
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = check_reduction(reduction)
 
     def _check(self, z, t):
         xp = get_array_module(z)
@@ -128,7 +145,7 @@ def cross_entropy(logits, targets, reduction="mean"):
     ``targets`` may be an array or a Tensor of integers in [0, K). One unbatched
     sample, logits (K,) with a 0-d target, is taken as a batch of one.
     """
-    if logits.ndim == 1 and getattr(targets, "ndim", None) == 0:
+    if getattr(logits, "ndim", None) == 1 and getattr(targets, "ndim", None) == 0:
         loss = CrossEntropy(reduction)(logits.reshape(1, -1), targets.reshape(1))
         return loss.reshape(()) if reduction == "none" else loss
     return CrossEntropy(reduction)(logits, targets)

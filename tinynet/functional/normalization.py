@@ -20,14 +20,22 @@ and "i such that j is in i's window" is the window mirrored: it reaches
 """
 from kernels import lrn_backward, lrn_forward
 from tinynet.autograd import Function
-from tinynet.functional._util import ShapeError
+from tinynet.functional._util import ShapeError, int_arg
+from tinynet.validate import check_number
+
+
+def lrn_args(size, alpha, beta, k, where="local_response_norm"):
+    """Check and normalise LRN's size (an int >= 1) and alpha, beta, k (finite numbers):
+    (size, alpha, beta, k). ``where`` names the caller in the error (nn.LocalResponseNorm calls this too)."""
+    size = int_arg(size, "size", where, low=1)
+    alpha, beta, k = (float(check_number(f"{where}: {name}", value))
+                      for name, value in (("alpha", alpha), ("beta", beta), ("k", k)))
+    return size, alpha, beta, k
 
 
 class LocalResponseNorm(Function):
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
-        if int(size) < 1:
-            raise ValueError(f"local_response_norm: size must be >= 1, got {size}")
-        self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
+        self.size, self.alpha, self.beta, self.k = lrn_args(size, alpha, beta, k)
 
     def forward(self, x):
         if x.ndim < 3:

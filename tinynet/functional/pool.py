@@ -18,20 +18,24 @@ from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, pair
 
 
+def max_pool_args(kernel_size, stride=None, padding=0, where="max_pool2d"):
+    """Check and normalise max pooling's kernel_size and stride (ints >= 1; stride defaults to the
+    kernel) and padding (0 to half the kernel): ((kH, kW), (sH, sW), (pH, pW)). ``where`` names the
+    caller in the error (nn.MaxPool2d calls this too)."""
+    kernel = pair(kernel_size, "kernel_size", where, low=1)
+    stride = kernel if stride is None else pair(stride, "stride", where, low=1)
+    padding = pair(padding, "padding", where, low=0)
+    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
+        raise ValueError(
+            f"{where}: padding must be between 0 and half the kernel size, got padding {padding} "
+            f"for kernel {kernel}"
+        )
+    return kernel, stride, padding
+
+
 class MaxPool2d(Function):
     def __init__(self, kernel_size, stride=None, padding=0):
-        self.kernel_size = pair(kernel_size, "kernel_size", "max_pool2d")
-        self.stride = self.kernel_size if stride is None else pair(stride, "stride", "max_pool2d")
-        self.padding = pair(padding, "padding", "max_pool2d")
-        if min(self.kernel_size) < 1 or min(self.stride) < 1:
-            raise ValueError(f"max_pool2d: kernel_size and stride must be >= 1, got {kernel_size} and {stride}")
-        kH, kW = self.kernel_size
-        pH, pW = self.padding
-        if pH < 0 or pW < 0 or 2 * pH > kH or 2 * pW > kW:
-            raise ValueError(
-                f"max_pool2d: padding must be between 0 and half the kernel size, got padding {self.padding} "
-                f"for kernel {self.kernel_size}"
-            )
+        self.kernel_size, self.stride, self.padding = max_pool_args(kernel_size, stride, padding)
 
     def forward(self, x):
         if x.ndim != 4:
@@ -62,6 +66,11 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     return MaxPool2d(kernel_size, stride, padding)(x)
 
 
+def adaptive_pool_size(output_size, where="adaptive_avg_pool2d"):
+    """Check and normalise an adaptive pool's output size (ints >= 1): (OH, OW)."""
+    return pair(output_size, "output_size", where, low=1)
+
+
 class AdaptiveAvgPool2d(Function):
     """Average pooling to a fixed output size (OH, OW), whatever the input's H and W.
 
@@ -77,7 +86,7 @@ class AdaptiveAvgPool2d(Function):
     """
 
     def __init__(self, output_size):
-        self.output_size = pair(output_size, "output_size", "adaptive_avg_pool2d")
+        self.output_size = adaptive_pool_size(output_size)
 
     def forward(self, x):
         if x.ndim != 4:

@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, max.
+"""Reductions: sum, mean, max (and argmax, which has no gradient).
 
     Sum over axes A:   y = sum_A x          dx = g broadcast back over A
     Mean over axes A:  y = sum_A x / |A|    dx = g / |A| broadcast back over A
@@ -12,21 +12,23 @@ from collections import namedtuple
 from tinynet.autograd import Function
 from tinynet.tensor import Tensor
 from tinynet.backend import get_array_module
+from tinynet.functional._util import check_dim
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
-def _axes(dim, ndim):
-    """Normalise ``dim`` (None, int or sequence) to a sorted tuple of non-negative axes."""
+def _axes(op, dim, ndim):
+    """Normalise ``dim`` (None, int or sequence of ints) to a sorted tuple of non-negative axes.
+
+    A 0-d tensor has no axis to reduce: dim 0 or -1 (PyTorch accepts both) gives ().
+    """
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    out = []
-    for d in dims:
-        if not -ndim <= d < max(ndim, 1):
-            raise IndexError(f"dimension {d} out of range for a {ndim}-D tensor")
-        out.append(d % max(ndim, 1))
-    return tuple(sorted(set(out)))
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    axes = [check_dim(op, d, ndim) for d in dims]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: dim={dim!r} names a dimension more than once")
+    return tuple(sorted(axes)) if ndim else ()
 
 
 def _kept_shape(shape, axes):
@@ -39,7 +41,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        self.axes = _axes(self.dim, x.ndim)
+        self.axes = _axes("sum", self.dim, x.ndim)
         return x.sum(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, g):
@@ -53,7 +55,7 @@ class Mean(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        self.axes = _axes(self.dim, x.ndim)
+        self.axes = _axes("mean", self.dim, x.ndim)
         self.count = 1
         for a in self.axes:
             self.count *= x.shape[a]
@@ -88,7 +90,7 @@ class Max(Function):
                 f"max: dim must be one int for a tensor of 1 or more dimensions, got dim={self.dim!r} "
                 f"for shape {tuple(x.shape)}"
             )
-        (self.axis,) = _axes(self.dim, x.ndim)
+        (self.axis,) = _axes("max", self.dim, x.ndim)
         idx = xp.argmax(x, axis=self.axis, keepdims=True)
         y = xp.take_along_axis(x, idx, axis=self.axis)
         self.indices = idx if self.keepdim else idx.squeeze(self.axis)
@@ -105,6 +107,22 @@ class Max(Function):
         positions = xp.arange(n).reshape([n if i == self.axis else 1 for i in range(len(self.x_shape))])
         g = g.reshape(self._idx.shape)
         return xp.where(positions == self._idx, g, xp.zeros((), dtype=g.dtype))
+
+
+def argmax(x, dim=None, keepdim=False):
+    """``x.argmax()``: the flat index of the (first) maximum; with ``dim``, the indices along it.
+
+    An integer tensor, outside the graph (an index has no gradient).
+    """
+    xp = get_array_module(x.data)
+    if dim is None:
+        if x.data.size == 0:
+            raise ValueError(f"argmax of an empty tensor (shape {x.shape})")
+        return Tensor._wrap(xp.asarray(xp.argmax(x.data)))
+    axis = check_dim("argmax", dim, x.ndim)
+    if x.ndim and x.shape[axis] == 0:
+        raise ValueError(f"argmax: dim {dim} of the tensor (shape {x.shape}) is empty")
+    return Tensor._wrap(xp.argmax(x.data, axis=axis, keepdims=keepdim))
 
 
 def max_with_indices(x, dim=None, keepdim=False):

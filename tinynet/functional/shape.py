@@ -11,11 +11,18 @@ import numpy as np
 from tinynet.autograd import Function
 from tinynet.tensor import Tensor
 from tinynet.backend import get_array_module
-from tinynet.functional._util import ShapeError
+from tinynet.functional._util import ShapeError, check_dim, is_int
 
 
 class Reshape(Function):
     def __init__(self, shape):
+        shape = tuple(shape)
+        if not all(is_int(n) for n in shape):
+            raise TypeError(f"reshape: the sizes must be ints, got {shape!r}")
+        if any(n < -1 for n in shape):
+            raise ValueError(f"reshape: sizes must be >= 0 (or -1 for one size to infer), got {shape}")
+        if shape.count(-1) > 1:
+            raise ValueError(f"reshape: only one size can be inferred (-1), got {shape}")
         self.shape = tuple(int(n) for n in shape)
 
     def forward(self, x):
@@ -35,12 +42,12 @@ class Transpose(Function):
     """Reorder dimensions: output dimension i is input dimension ``axes[i]``."""
 
     def __init__(self, axes):
-        self.axes = tuple(int(a) for a in axes)
+        self.axes = tuple(axes)
 
     def forward(self, x):
-        axes = tuple(a % x.ndim for a in self.axes) if x.ndim else ()
-        if sorted(axes) != list(range(x.ndim)):
-            raise ShapeError(f"transpose/permute: {self.axes} is not a permutation of the {x.ndim} dimensions")
+        axes = tuple(check_dim("permute", a, x.ndim) for a in self.axes)
+        if len(axes) != x.ndim or sorted(axes) != list(range(x.ndim)):
+            raise ShapeError(f"permute: {self.axes} is not a permutation of the {x.ndim} dimensions")
         self.inverse = tuple(np.argsort(axes))
         return x.transpose(axes)
 
@@ -64,7 +71,12 @@ class GetItem(Function):
 
     def forward(self, x):
         self.x_shape, self.x_dtype = x.shape, x.dtype
-        return x[self.key]
+        try:
+            return x[self.key]
+        except IndexError as e:
+            key = repr(self.key)
+            key = key if len(key) <= 60 else key[:57] + "..."
+            raise IndexError(f"indexing a tensor of shape {tuple(x.shape)} with {key}: {e}") from None
 
     def backward(self, g):
         xp = get_array_module(g)
@@ -88,6 +100,15 @@ def getitem(x, key):
     return GetItem(key)(x)
 
 
+def transpose(x, dim0, dim1):
+    """Swap dimensions ``dim0`` and ``dim1`` (PyTorch's meaning; ``permute`` reorders them all)."""
+    d0, d1 = check_dim("transpose", dim0, x.ndim), check_dim("transpose", dim1, x.ndim)
+    axes = list(range(x.ndim))
+    if axes:
+        axes[d0], axes[d1] = axes[d1], axes[d0]
+    return Transpose(axes)(x)
+
+
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dimensions ``start_dim`` .. ``end_dim`` (inclusive) into one, as ``torch.flatten``.
 
@@ -96,9 +117,9 @@ def flatten(x, start_dim=0, end_dim=-1):
     """
     shape = x.shape
     ndim = len(shape)
+    start, end = check_dim("flatten", start_dim, ndim), check_dim("flatten", end_dim, ndim)
     if ndim == 0:
         return x.reshape(1)
-    start, end = start_dim % ndim, end_dim % ndim
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a {ndim}-D tensor")
     merged = 1

@@ -137,18 +137,34 @@ VARIANTS = {
 INITS = ("pytorch", "paper", "kaiming")
 
 
-def _spatial_size(variant: Variant, input_size: int) -> int:
-    """Side of the last feature map for a square input of side ``input_size`` (6 for the 224/227 variants)."""
-    if variant.adaptive_pool:
-        return 6
+def _feature_size(variant: Variant, input_size: int) -> int:
+    """Side of the convolution stack's output for a square input of side ``input_size``; 0 when some
+    layer's output vanishes (the output-size rule of tinynet.functional, written per layer here)."""
     size = input_size
     for c in variant.convs:
         size = (size + 2 * c.padding - c.kernel) // c.stride + 1
         if c.pool:
             size = (size - 3) // 2 + 1
+        if size < 1:
+            return 0
+    return size
+
+
+def min_input_size(variant: str) -> int:
+    """The smallest square input side that the variant's convolutions and pools can take."""
+    spec = VARIANTS[variant]
+    size = 1
+    while _feature_size(spec, size) < 1:
+        size += 1
+    return size
+
+
+def _spatial_size(variant: Variant, input_size: int) -> int:
+    """Side of the last feature map for a square input of side ``input_size`` (6 for the 224/227 variants)."""
+    size = _feature_size(variant, input_size)
     if size < 1:
         raise ValueError(f"an input of side {input_size} is too small for this AlexNet: the feature map vanishes")
-    return size
+    return 6 if variant.adaptive_pool else size
 
 
 class AlexNet(nn.Module):

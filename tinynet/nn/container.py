@@ -15,7 +15,7 @@ class Sequential(Module):
         else:
             for i, m in enumerate(modules):
                 if not isinstance(m, Module):
-                    raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
+                    raise TypeError(f"Sequential: argument {i} is of type {type(m).__name__}, not a Module")
                 self.add_module(str(i), m)
 
     def forward(self, x):

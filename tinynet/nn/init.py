@@ -13,15 +13,33 @@ PyTorch's default for Conv2d and Linear, which tinynet's layers use:
 """
 import math
 
+import numbers
+
 import numpy as np
 
 from tinynet import backend
+from tinynet.tensor import Tensor
+from tinynet.validate import check_number
+
+
+def _check_tensor(tensor, fn):
+    """Refuse what ``init.<fn>`` can't fill: anything but a floating-point Tensor."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"init.{fn}: expected a Tensor (e.g. a layer's weight), got type {type(tensor).__name__}")
+    if tensor.dtype.kind != "f":
+        raise TypeError(f"init.{fn}: only floating-point tensors can be initialised, got {tensor.dtype}")
+
+
+def _fan(tensor, mode, fn):
+    """fan_in or fan_out of ``tensor`` as ``mode`` says."""
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"init.{fn}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
 
 
 def _fill(tensor, values):
     values = np.asarray(values, dtype=tensor.dtype).reshape(tensor.shape)
-    if tensor.dtype.kind != "f":
-        raise TypeError(f"init: only floating-point tensors can be initialised, got {tensor.dtype}")
     tensor.data = backend.to_device(values, tensor.device)
     return tensor
 
@@ -41,15 +59,23 @@ def calculate_gain(nonlinearity, param=None):
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        a = 0.01 if param is None else param
+        a = 0.01 if param is None else check_number("init.calculate_gain: the leaky_relu slope", param)
         return math.sqrt(2.0 / (1 + a * a))
     if nonlinearity == "tanh":
         return 5.0 / 3
-    raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
+    raise ValueError(
+        f"init.calculate_gain: unsupported nonlinearity {nonlinearity!r} "
+        "(expected linear, conv2d, sigmoid, relu, leaky_relu or tanh)"
+    )
 
 
 def uniform_(tensor, a=0.0, b=1.0):
-    """Fill with U(a, b)."""
+    """Fill with U(a, b), a <= b."""
+    _check_tensor(tensor, "uniform_")
+    check_number("init.uniform_: a", a)
+    check_number("init.uniform_: b", b)
+    if a > b:
+        raise ValueError(f"init.uniform_: needs a <= b, got a={a}, b={b}")
     t = tensor.dtype.type
     u = backend.host_rng().random(tensor.shape, dtype=tensor.dtype)
     u *= t(b - a)
@@ -58,7 +84,10 @@ def uniform_(tensor, a=0.0, b=1.0):
 
 
 def normal_(tensor, mean=0.0, std=1.0):
-    """Fill with N(mean, std^2)."""
+    """Fill with N(mean, std^2), std >= 0."""
+    _check_tensor(tensor, "normal_")
+    check_number("init.normal_: mean", mean)
+    check_number("init.normal_: std", std, low=0)
     t = tensor.dtype.type
     z = backend.host_rng().standard_normal(tensor.shape, dtype=tensor.dtype)
     z *= t(std)
@@ -67,6 +96,10 @@ def normal_(tensor, mean=0.0, std=1.0):
 
 
 def constant_(tensor, value):
+    """Fill with ``value`` (any real number, inf and NaN included)."""
+    _check_tensor(tensor, "constant_")
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"init.constant_: value must be a real number, got {value!r}")
     return _fill(tensor, np.full(tensor.shape, value))
 
 
@@ -79,17 +112,27 @@ def ones_(tensor):
 
 
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
-    """U(-b, b) with b = gain * sqrt(3 / fan): He et al., 2015, uniform form."""
-    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    fan = fan_in if mode == "fan_in" else fan_out
+    """U(-b, b) with b = gain * sqrt(3 / fan): He et al., 2015, uniform form.
+
+    A tensor with no elements (fan 0) is left as it is, as in PyTorch.
+    """
+    _check_tensor(tensor, "kaiming_uniform_")
+    fan = _fan(tensor, mode, "kaiming_uniform_")
+    if tensor.numel() == 0:
+        return tensor
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform_(tensor, -bound, bound)
 
 
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
-    """N(0, std^2) with std = gain / sqrt(fan): He et al., 2015."""
-    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    fan = fan_in if mode == "fan_in" else fan_out
+    """N(0, std^2) with std = gain / sqrt(fan): He et al., 2015.
+
+    A tensor with no elements (fan 0) is left as it is, as in PyTorch.
+    """
+    _check_tensor(tensor, "kaiming_normal_")
+    fan = _fan(tensor, mode, "kaiming_normal_")
+    if tensor.numel() == 0:
+        return tensor
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
 
 

@@ -3,20 +3,30 @@
 Each layer holds its configuration and parameters; the math is in the op it
 calls (see the docstring of the matching module in tinynet.functional).
 Argument names, defaults, parameter names and shapes are PyTorch's.
+
+Each constructor checks its arguments once, with the op's own check where the op takes the same
+argument (``conv_args``, ``max_pool_args``, ...), so a bad layer fails where it is built, naming
+the layer and the argument: "Conv2d: kernel_size must be an int >= 1 or a pair of them, got 0".
 """
 import numpy as np
 
 from tinynet import functional as F
-from tinynet.functional._util import pair
+from tinynet.functional._util import int_arg, pair
+from tinynet.functional.activation import dropout_p
+from tinynet.functional.conv import conv_args
+from tinynet.functional.loss import check_reduction
+from tinynet.functional.normalization import lrn_args
+from tinynet.functional.pool import adaptive_pool_size, max_pool_args
 from tinynet.nn import init
 from tinynet.nn.module import Module
 from tinynet.nn.parameter import Parameter
+from tinynet.tensor import number_dtype
 
 
-def _dtype(dtype):
-    dtype = np.dtype(np.float32 if dtype is None else dtype)
+def _dtype(dtype, where):
+    dtype = number_dtype("float32" if dtype is None else dtype, f"{where}: dtype")
     if dtype.kind != "f":
-        raise TypeError(f"parameters must be floating point, got dtype {dtype}")
+        raise TypeError(f"{where}: parameters must be floating point, got dtype {dtype}")
     return dtype
 
 
@@ -29,16 +39,17 @@ class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1, bias=True,
                  dtype=None):
         super().__init__()
+        in_channels = int_arg(in_channels, "in_channels", "Conv2d", low=1)
+        out_channels = int_arg(out_channels, "out_channels", "Conv2d", low=1)
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d", low=1)
+        self.stride, self.padding, groups = conv_args(stride, padding, groups, "Conv2d")
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"Conv2d: groups={groups} must divide in_channels ({in_channels}) and out_channels ({out_channels})"
             )
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
-        self.stride = pair(stride, "stride", "Conv2d")
-        self.padding = pair(padding, "padding", "Conv2d")
         self.groups = groups
-        dtype = _dtype(dtype)
+        dtype = _dtype(dtype, "Conv2d")
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=dtype))
         if bias:
             self.bias = Parameter(np.empty((out_channels,), dtype=dtype))
@@ -72,11 +83,12 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
-        dtype = _dtype(dtype)
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        self.in_features = int_arg(in_features, "in_features", "Linear", low=1)
+        self.out_features = int_arg(out_features, "out_features", "Linear", low=1)
+        dtype = _dtype(dtype, "Linear")
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         if bias:
-            self.bias = Parameter(np.empty((out_features,), dtype=dtype))
+            self.bias = Parameter(np.empty((self.out_features,), dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -96,6 +108,7 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
+        max_pool_args(kernel_size, stride, padding, "MaxPool2d")  # kept as given, for the repr
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -112,6 +125,7 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size):
         super().__init__()
+        adaptive_pool_size(output_size, "AdaptiveAvgPool2d")
         self.output_size = output_size
 
     def forward(self, x):
@@ -137,8 +151,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be between 0 and 1, got {p}")
+        dropout_p(p, "Dropout")
         self.p = p
         self.inplace = inplace
 
@@ -154,7 +167,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim = int_arg(start_dim, "start_dim", "Flatten")
+        self.end_dim = int_arg(end_dim, "end_dim", "Flatten")
 
     def forward(self, x):
         return F.flatten(x, self.start_dim, self.end_dim)
@@ -168,6 +182,7 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
         super().__init__()
+        lrn_args(size, alpha, beta, k, "LocalResponseNorm")
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, x):
@@ -180,7 +195,7 @@ class LocalResponseNorm(Module):
 class Softmax(Module):
     def __init__(self, dim=-1):
         super().__init__()
-        self.dim = dim
+        self.dim = int_arg(dim, "dim", "Softmax")
 
     def forward(self, x):
         return F.softmax(x, self.dim)
@@ -191,7 +206,7 @@ class CrossEntropyLoss(Module):
 
     def __init__(self, reduction="mean"):
         super().__init__()
-        self.reduction = reduction
+        self.reduction = check_reduction(reduction, "CrossEntropyLoss")
 
     def forward(self, logits, targets):
         return F.cross_entropy(logits, targets, self.reduction)

@@ -6,6 +6,7 @@ child "0" is a Conv2d has parameters "0.weight" and "0.bias", exactly the keys
 PyTorch gives the same model, so state dicts map one to one.
 """
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -56,6 +57,16 @@ class Module:
 
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter, or None for an empty slot such as a disabled bias)."""
+        where = f"{type(self).__name__}.register_parameter"
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: a parameter's name must be a str, got {name!r}")
+        if not name or "." in name:
+            raise ValueError(f"{where}: a parameter's name must be non-empty and without '.', got {name!r}")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"{where}: {name!r} has type {type(param).__name__}; a Parameter or None is expected "
+                "(wrap the values: nn.Parameter(...))"
+            )
         if param is None:
             self._parameters[name] = None
             object.__setattr__(self, name, None)
@@ -63,6 +74,14 @@ class Module:
             setattr(self, name, param)
 
     def add_module(self, name, module):
+        """Register ``module`` (a Module, or None for an empty slot) as the child ``name``."""
+        where = f"{type(self).__name__}.add_module"
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: a child's name must be a str, got {name!r}")
+        if not name or "." in name:
+            raise ValueError(f"{where}: a child's name must be non-empty and without '.', got {name!r}")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{where}: child {name!r} has type {type(module).__name__}, not a Module")
         setattr(self, name, module)
 
     # --- traversal ------------------------------------------------------------------
@@ -106,6 +125,11 @@ class Module:
 
         Returns a handle whose ``remove()`` unregisters the hook.
         """
+        if not callable(hook):
+            raise TypeError(
+                f"{type(self).__name__}.register_forward_hook: the hook must be callable as "
+                f"hook(module, inputs, output), got {hook!r}"
+            )
         return _HookHandle(self._forward_hooks, hook)
 
     def __call__(self, *args, **kwargs):
@@ -131,6 +155,9 @@ class Module:
 
     # --- modes, devices, gradients ------------------------------------------------------
     def train(self, mode=True):
+        """Set training mode (True) or evaluation mode (False) on this module and every descendant."""
+        if not isinstance(mode, (bool, np.bool_)):  # train("no") would be truthy: training mode
+            raise ValueError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
@@ -143,6 +170,8 @@ class Module:
 
         Parameters stay the same objects (an optimizer holding them keeps working).
         """
+        if target is None:  # NumPy would read None as float64
+            raise TypeError("Module.to(None): expected a device ('cpu' or 'cuda') or a dtype ('float32', 'float64')")
         kind, value = backend.device_or_dtype(target)
         if kind == "device":
             def move(a):
@@ -189,12 +218,21 @@ class Module:
 
         Each value keeps the parameter's device and dtype. With ``strict``, the
         keys must match exactly; shapes must always match. Errors list what is
-        missing, unexpected or mismatched.
+        missing, unexpected or mismatched (RuntimeError). A value that is not
+        an array of real numbers (strings, objects, complex) is refused, naming
+        its key and dtype (TypeError), rather than cast. Values are copied as
+        given: NaN is data here (tinynet.checkpoint refuses non-finite weights).
         """
+        where = f"load_state_dict into {type(self).__name__}"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"{where}: expected a mapping of parameter name -> array (such as model.state_dict()), "
+                f"got type {type(state_dict).__name__}"
+            )
         own = dict(self.named_parameters())
         missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        problems = []
+        unexpected = [str(k) for k in state_dict if k not in own]
+        problems, not_numbers = [], []
         if strict and missing:
             problems.append(f"missing keys: {', '.join(missing)}")
         if strict and unexpected:
@@ -205,13 +243,22 @@ class Module:
                 continue
             v = state_dict[name]
             v = v.data if isinstance(v, Tensor) else v
-            v = backend.host(v) if backend.is_cupy_array(v) else np.asarray(v)
+            try:
+                v = backend.host(v) if backend.is_cupy_array(v) else np.asarray(v)
+            except ValueError:  # ragged nested lists
+                not_numbers.append(f"{name}: expected an array, got a {type(v).__name__} of ragged rows")
+                continue
+            if v.dtype.kind not in "biuf":
+                not_numbers.append(f"{name}: expected an array of real numbers, got dtype {v.dtype}")
+                continue
             if tuple(v.shape) != p.shape:
                 problems.append(f"{name}: expected shape {p.shape}, got {tuple(v.shape)}")
                 continue
             values[name] = v
+        if not_numbers:
+            raise TypeError(f"{where}: " + "; ".join(not_numbers))
         if problems:
-            raise RuntimeError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
+            raise RuntimeError(f"{where}: " + "; ".join(problems))
         for name, v in values.items():
             p = own[name]
             p.data = backend.to_device(np.array(v, dtype=p.dtype, copy=True), p.device)

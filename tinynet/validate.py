@@ -1,0 +1,37 @@
+"""Argument checks shared by the engine and the command line: one rule, one message.
+
+    check_number("--lr", lr, low=0)                          a finite real number >= 0
+    check_number("StepLR: step_size", n, integer=True, low=1)
+    check_number("--dropout", p, low=0, high=1, high_open=True)
+
+Each returns the value when it passes and raises TypeError (not a number: a str, a bool, None) or
+ValueError (NaN, infinite, out of range) whose message starts with ``what``, states the rule and
+quotes the value given, e.g. "--lr must be a finite number >= 0, got nan".
+"""
+import math
+import numbers
+
+
+def check_number(what, value, *, integer=False, low=None, high=None, low_open=False, high_open=False):
+    """``value`` if it is a finite real number (an int when ``integer``) in the bounds, else an error.
+
+    low, high    bounds (None: unbounded); low_open / high_open exclude the bound itself.
+    """
+    kind = "an int" if integer else "a finite number"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real):
+        raise TypeError(f"{what} must be {kind}{_bounds(low, high, low_open, high_open)}, got {value!r}")
+    outside = (not math.isfinite(value)
+               or (low is not None and (value <= low if low_open else value < low))
+               or (high is not None and (value >= high if high_open else value > high)))
+    if outside:
+        raise ValueError(f"{what} must be {kind}{_bounds(low, high, low_open, high_open)}, got {value!r}")
+    return value
+
+
+def _bounds(low, high, low_open, high_open):
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if low_open else '>='} {low}")
+    if high is not None:
+        parts.append(f"{'<' if high_open else '<='} {high}")
+    return (" " + " and ".join(parts)) if parts else ""
