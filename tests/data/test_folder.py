@@ -5,6 +5,7 @@ plus a corrupt and a truncated file, and returns the RGB pixels each good one mu
 """
 import os
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -205,3 +206,172 @@ def test_one_empty_class_is_named(tmp_path):
     Image.new("RGB", (2, 2)).save(tmp_path / "full" / "x.png")
     with pytest.raises(ValueError, match=r"class folder\(s\) 'hollow' .* hold no image files"):
         ImageFolder(tmp_path)
+
+
+# ------------------------------------------------------------------------------- links and hostile input
+
+def _png(path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.new("RGB", (2, 2)).save(path)
+
+
+@pytest.fixture
+def linked(tmp_path):
+    """root/circle/{a.png, sub/b.png, .stash/h.png}, root/square/c.png, and outside/o.png beside root."""
+    root = tmp_path / "root"
+    for rel in ["circle/a.png", "circle/sub/b.png", "circle/.stash/h.png", "square/c.png"]:
+        _png(root / rel)
+    _png(tmp_path / "outside" / "o.png")
+    return root
+
+
+BASE = [("circle/a.png", 0), ("circle/sub/b.png", 0), ("square/c.png", 1)]
+
+# (links to make: {path under root: target, relative to the link's folder or absolute under tmp_path
+#  when it starts with "/"}; the samples expected (relative path, class); the links expected skipped
+#  (relative path, reason regex)). Every skipped link is named, and no image is read twice or labelled
+#  with another class.
+LINKS = [
+    ({"circle/loop": ".."}, BASE, [("circle/loop", "loops back to an ancestor")]),  # was 60 -> 2460 images
+    ({"circle/self": "."}, BASE, [("circle/self", "loops back to an ancestor")]),
+    ({"circle/sub/up": ".."}, BASE, [("circle/sub/up", "loops back to an ancestor")]),
+    ({"circle/sub/deep/up": "../.."}, BASE, [("circle/sub/deep/up", "loops back to an ancestor")]),
+    ({"circle/squares": "../square"}, BASE, [("circle/squares", "leaves the class folder 'circle'")]),
+    ({"circle/out": "/outside"}, BASE, [("circle/out", "leaves the class folder 'circle'")]),
+    ({"circle/again": "sub"}, BASE, [("circle/again", r"leads to a folder walked already \(.*circle/sub\)")]),
+    ({"circle/stash": ".stash"}, BASE[:2] + [("circle/stash/h.png", 0)] + BASE[2:], []),  # inside: followed
+    ({"circle/l1": ".stash", "circle/l2": ".stash"}, BASE[:1] + [("circle/l1/h.png", 0)] + BASE[1:],
+     [("circle/l2", r"leads to a folder walked already \(.*circle/l1\)")]),
+    ({"circle/stash": ".stash", "circle/.stash/back": ".."},
+     BASE[:2] + [("circle/stash/h.png", 0)] + BASE[2:], [("circle/stash/back", "loops back to an ancestor")]),
+    ({"circle/linked.png": "/outside/o.png"}, BASE[:1] + [("circle/linked.png", 0)] + BASE[1:], []),  # file link
+    ({"circle/gone.png": "/nowhere.png"}, BASE, [("circle/gone.png", "broken link: its target does not exist")]),
+    ({"circle/x": "y", "circle/y": "x"}, BASE, [("circle/x", "broken link: Too many levels"),
+                                                ("circle/y", "broken link: Too many levels")]),
+    ({"circle/.hidden": ".."}, BASE, []),  # hidden entries stay ignored, links or not
+    ({"ghost": "/nowhere"}, BASE, [("ghost", "broken link")]),  # a class folder link to nothing
+    ({"tri": "/outside"}, BASE + [("tri/o.png", 2)], []),  # a class folder that is a link: allowed
+    ({"tri": "/outside", "tri/o2.png": "o.png", "tri/self": "."},  # inside it, the link's target is the class
+     BASE + [("tri/o.png", 2), ("tri/o2.png", 2)], [("tri/self", "loops back to an ancestor")]),
+    ({"tri": "/outside", "tri/root": "/root"},  # back to the root from the class folder's target
+     BASE + [("tri/o.png", 2)], [("tri/root", "leaves the class folder 'tri'")]),
+]
+
+
+def _make_links(root, links):
+    for rel, target in links.items():
+        if target.startswith("/"):
+            target = str(root.parent) + target
+        os.makedirs((root / rel).parent, exist_ok=True)
+        os.symlink(target, root / rel)
+
+
+@pytest.mark.parametrize("links, samples, skipped", LINKS)
+def test_directory_links_are_followed_only_inside_the_class_and_never_in_a_loop(linked, links, samples, skipped):
+    _make_links(linked, links)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = ImageFolder(linked)
+    got = [(os.path.relpath(p, linked), t) for p, t in ds.samples]
+    assert got == sorted(samples, key=lambda s: (s[1], s[0]))
+    assert [os.path.relpath(p, linked) for p, _ in ds.skipped_links] == [p for p, _ in skipped]
+    for (_, reason), (_, want) in zip(ds.skipped_links, skipped):
+        assert re.search(want, reason), reason
+    mine = [w for w in caught if "link" in str(w.message)]
+    assert len(mine) == (1 if skipped else 0)
+    if skipped:
+        assert issubclass(mine[0].category, UserWarning) and mine[0].filename == __file__
+        assert f"skipped {len(skipped)} link(s)" in str(mine[0].message)
+        assert os.path.join(str(linked), skipped[0][0]) in str(mine[0].message)
+
+
+def test_one_warning_names_the_first_links_and_counts_the_rest(linked):
+    for k in range(5):
+        os.symlink(linked.parent / "outside", linked / "circle" / f"out{k}")
+    with pytest.warns(UserWarning) as caught:
+        ds = ImageFolder(linked)
+    assert len(caught) == 1 and len(ds) == 3 and len(ds.skipped_links) == 5
+    msg = str(caught[0].message)
+    assert "skipped 5 link(s)" in msg and "out0 (leaves the class folder 'circle')" in msg and "out2" in msg
+    assert "out3" not in msg and "2 more" in msg and "ImageFolder.skipped_links" in msg
+
+
+def _unreadable(monkeypatch, folder, error=PermissionError(13, "Permission denied")):
+    """Make os.scandir of ``folder`` fail as it does for a folder without read permission."""
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.path.realpath(os.fspath(path)) == os.path.realpath(folder):
+            raise type(error)(error.errno, error.strerror, os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def _root(root, monkeypatch):
+    return (root,), {}
+
+
+# (make the inputs from (root, monkeypatch) -> (args, kwargs); the exception; its message)
+BAD_INPUT = [
+    (lambda r, m: ((5,), {}), TypeError, r"ImageFolder: root must be a folder path .*got int 5"),
+    (lambda r, m: ((None,), {}), TypeError, r"root must be a folder path .*got NoneType None"),
+    (lambda r, m: ((str(r).encode(),), {}), TypeError, r"root must be a folder path .*got bytes"),
+    (lambda r, m: (([str(r)],), {}), TypeError, r"root must be a folder path .*got list"),
+    (lambda r, m: (("",), {}), ValueError, r"ImageFolder: root is an empty string"),
+    (lambda r, m: ((r,), {"transform": 5}), TypeError, r"transform must be callable .*got int 5"),
+    (lambda r, m: ((r,), {"transform": "Resize(8)"}), TypeError, r"transform must be callable .*got str"),
+    (lambda r, m: ((r,), {"transform": lambda img: img}), TypeError,
+     r"transform <function .*> cannot be called as transform\(img, rng\) \(its signature is \(img\)\)"),
+    (lambda r, m: ((r,), {"transform": ToArray}), TypeError, r"cannot be called as transform\(img, rng\)"),
+    (lambda r, m: (os.symlink(".", r / "all"), ((r,), {}))[1], ValueError,
+     r"class folder '.*all' is a link to .*which holds the root"),
+    (lambda r, m: (os.symlink("circle", r / "kitty"), ((r,), {}))[1], ValueError,
+     r"class folders 'circle' and 'kitty' .* are the same folder"),
+    (lambda r, m: (os.symlink("circle/sub", r / "inner"), ((r,), {}))[1], ValueError,
+     r"class folder 'inner' .* inside class folder 'circle'"),
+    (lambda r, m: (_unreadable(m, r), ((r,), {}))[1], PermissionError,
+     r"ImageFolder: cannot list the root '.*root' \(Permission denied\)"),
+    (lambda r, m: (_unreadable(m, r / "circle"), ((r,), {}))[1], PermissionError,
+     r"cannot list a folder of class 'circle', '.*root/circle' \(Permission denied\)"),
+    (lambda r, m: (_unreadable(m, r / "circle" / "sub"), ((r,), {}))[1], PermissionError,
+     r"cannot list a folder of class 'circle', '.*circle/sub' \(Permission denied\)"),
+    (lambda r, m: (_unreadable(m, r / "square", OSError(5, "Input/output error")), ((r,), {}))[1], OSError,
+     r"cannot list a folder of class 'square', '.*root/square' \(Input/output error\)"),
+]
+
+
+@pytest.mark.parametrize("make, error, message", BAD_INPUT)
+def test_bad_input_is_refused_naming_the_argument_or_folder(linked, monkeypatch, make, error, message):
+    args, kwargs = make(linked, monkeypatch)
+    with pytest.raises(error, match=message):
+        ImageFolder(*args, **kwargs)
+
+
+# (an index; the exception, or None and the sample it reads; the message)
+INDICES = [
+    (3, IndexError, r"ImageFolder index 3 is out of range: the dataset holds 3 images \(indices -3 to 2\)"),
+    (-4, IndexError, r"index -4 is out of range: the dataset holds 3 images"),
+    (10 ** 12, IndexError, r"out of range: the dataset holds 3 images"),
+    ("0", TypeError, r"ImageFolder index must be an int from -3 to 2 \(the dataset holds 3 images\), got str '0'"),
+    (1.0, TypeError, r"must be an int .*got float 1.0"),
+    (np.float64(0), TypeError, r"must be an int .*got float64"),
+    (None, TypeError, r"must be an int .*got NoneType"),
+    (slice(0, 2), TypeError, r"must be an int .*got slice"),
+    (True, TypeError, r"ImageFolder index must be an int, got True \(bool\)"),
+    (np.int64(1), None, 1),
+    (-1, None, 2),
+    (0, None, 0),
+]
+
+
+@pytest.mark.parametrize("index, error, expect", INDICES)
+def test_an_index_is_an_int_in_range(linked, index, error, expect):
+    ds = ImageFolder(linked, transform=Compose([RandomCrop(1), ToArray()]))
+    if error is None:
+        x, t = ds[index]
+        np.testing.assert_array_equal(x, ds.load(expect, np.random.default_rng(expect))[0])
+        assert t == ds.targets[expect]
+    else:
+        with pytest.raises(error, match=expect):
+            ds[index]

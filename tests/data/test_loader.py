@@ -1,13 +1,16 @@
-"""DataLoader: batching, seeded order and augmentation, skipped files, and worker processes that stop cleanly.
+"""DataLoader: batching, seeded order and augmentation, skipped files, bad targets, and worker processes
+that stop cleanly: with the consumer, on Ctrl-C, when one of them is killed, and when their parent is.
 
-The datasets are top-level classes so 'spawn' workers can import them. ``Numbers`` sample i is
-[i, u] with u the first draw of the sample's generator, so a batch shows both which samples it holds
-and which generator each was given.
+The datasets live in tests/data/loader_datasets.py, top-level so 'spawn' workers can import them.
+Every wait on a loader that could hang is bounded (``_within``), so a regression fails instead of hanging.
 """
+import contextlib
 import multiprocessing
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -15,60 +18,14 @@ import warnings
 import numpy as np
 import pytest
 from PIL import Image
+from tqdm import tqdm
 
+from tests.data.loader_datasets import Big, Dying, Failing, Holding, Labelled, Marking, Numbers, Stuck
 from tests.data.test_folder import make_mixed_folder
-from tinynet.data import CorruptImageError, DataLoader, ImageFolder
+from tinynet.data import DataLoader, DataLoaderError, ImageFolder
 from tinynet.data import transforms as T
 
-
-class Numbers:
-    """n samples: sample i is float [i, rng.random()], target i % 3."""
-
-    def __init__(self, n, bad=(), delay=0.0):
-        self.n, self.bad, self.delay = n, set(bad), delay
-
-    def __len__(self):
-        return self.n
-
-    def load(self, i, rng):
-        if i in self.bad:
-            raise CorruptImageError(f"/fake/{i}.jpg", "not an image")
-        time.sleep(self.delay)
-        return np.array([i, rng.random()]), i % 3
-
-
-class Failing(Numbers):
-    def load(self, i, rng):
-        if i == 5:
-            raise ZeroDivisionError("sample five is broken")
-        return super().load(i, rng)
-
-
-class Dying(Numbers):
-    def load(self, i, rng):
-        if multiprocessing.parent_process() is not None:  # only ever in a worker
-            os.kill(os.getpid(), signal.SIGKILL)
-        return super().load(i, rng)
-
-
-class Marking(Numbers):
-    """Leaves a file per sample loaded, so the test can count how far the workers ran ahead."""
-
-    def __init__(self, n, folder):
-        super().__init__(n)
-        self.folder = folder
-
-    def load(self, i, rng):
-        open(os.path.join(self.folder, str(i)), "w").close()
-        return super().load(i, rng)
-
-
-class Holding(Numbers):
-    """Not picklable: it keeps a lambda."""
-
-    def __init__(self, n):
-        super().__init__(n)
-        self.f = lambda x: x
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _all(loader):
@@ -81,6 +38,42 @@ def _assert_gone(pids):
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@contextlib.contextmanager
+def _within(seconds, what):
+    """Fail (TimeoutError) if the block takes longer than ``seconds``: SIGALRM interrupts a hung wait."""
+    def hung(signum, frame):
+        raise TimeoutError(f"{what} took more than {seconds} s: the loader hung")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _worker_pids():
+    """The pids of this process's loader workers, by worker number."""
+    by_name = {p.name: p.pid for p in multiprocessing.active_children()}
+    return [by_name[name] for name in sorted(by_name) if name.startswith("tinynet-data-worker-")]
+
+
+def _running(pid):
+    """Whether process ``pid`` runs (a zombie, dead and waiting for its new parent to reap it, does not)."""
+    if not os.path.isdir("/proc"):
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def test_batches_in_order_without_shuffle():
@@ -135,6 +128,7 @@ def test_corrupt_files_are_skipped_with_one_warning_each(tmp_path):
     messages = [str(w.message) for w in caught]
     assert len(messages) == 2 and all(sum(p in m for m in messages) == 1 for p in corrupt)
     assert all("cannot decode" in m for m in messages)
+    assert sorted(w.filename for w in caught) == corrupt and {w.category for w in caught} == {UserWarning}
     assert loader.skipped == corrupt
     assert sum(len(y) for _, y in batches) == len(expected)  # the epoch completed with every good image
     assert all(x.shape[1:] == (3, 6, 8) and x.dtype == np.float32 for x, _ in batches)
@@ -143,6 +137,23 @@ def test_corrupt_files_are_skipped_with_one_warning_each(tmp_path):
         warnings.simplefilter("always")
         assert sum(len(y) for _, y in loader) == len(expected)
     assert caught == [] and loader.skipped == corrupt  # once per file; the list does not repeat
+
+
+def _through_generator(it):
+    for item in it:  # as tqdm's __iter__ does: the loader's caller is this frame, not the user's code
+        yield item
+
+
+@pytest.mark.parametrize("wrap", [_through_generator, lambda it: tqdm(it, disable=True)], ids=["generator", "tqdm"])
+def test_the_skip_warning_points_at_the_skipped_file_through_a_wrapper(tmp_path, wrap):
+    _, corrupt = make_mixed_folder(tmp_path / "data")
+    loader = DataLoader(ImageFolder(tmp_path / "data", T.ToArray()), batch_size=4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in wrap(loader):
+            pass
+    assert sorted((w.filename, w.lineno) for w in caught) == [(path, 0) for path in corrupt]
+    assert all(str(w.message).startswith(f"DataLoader: skipping {w.filename}: cannot decode it (") for w in caught)
 
 
 def test_a_batch_of_only_bad_samples_is_not_yielded():
@@ -215,14 +226,16 @@ def test_ctrl_c_stops_the_workers_quietly(capfd):
 
 def test_an_error_in_a_worker_is_raised_with_its_traceback():
     loader = DataLoader(Failing(12), batch_size=2, workers=2)
-    with pytest.raises(RuntimeError, match=r"(?s)batch 2 \(samples \[4, 5\]\).*ZeroDivisionError: sample five"):
+    with pytest.raises(DataLoaderError, match=r"(?s)worker tinynet-data-worker-0 \(pid \d+\) failed on batch 2 "
+                       r"\(samples \[4, 5\]\).*ZeroDivisionError: sample five"):
         _all(loader)
     _assert_gone([])
 
 
 def test_a_killed_worker_is_reported_not_waited_for():
     loader = DataLoader(Dying(4), batch_size=2, workers=1)
-    with pytest.raises(RuntimeError, match="killed by signal 9"):
+    with pytest.raises(DataLoaderError, match=r"worker tinynet-data-worker-0 \(pid \d+\) was killed by signal 9 "
+                       r"\(SIGKILL; out of memory\?\) with batch 0 \(samples \[0, 1\]\) still to deliver"):
         _all(loader)
     _assert_gone([])
 
@@ -257,10 +270,135 @@ def test_samples_must_be_arrays_of_one_shape(tmp_path):
             _all(DataLoader(ImageFolder(tmp_path / "data", T.ToArray()), batch_size=100))
 
 
-def test_arguments_are_checked():
-    for kw in [{"batch_size": 0}, {"workers": -1}, {"prefetch": 0}, {"seed": -1}, {"batch_size": 2.5}]:
-        with pytest.raises(ValueError):
-            DataLoader(Numbers(3), **kw)
+ARGUMENT_CASES = [  # (DataLoader keyword arguments, exception, message)
+    ({"batch_size": 0}, ValueError, r"batch_size must be an int >= 1, got 0"),
+    ({"batch_size": 2.5}, ValueError, r"batch_size must be an int >= 1, got 2\.5"),
+    ({"workers": -1}, ValueError, r"workers must be an int >= 0, got -1"),
+    ({"prefetch": 0}, ValueError, r"prefetch must be an int >= 1, got 0"),
+    ({"seed": -1}, ValueError, r"seed must be an int >= 0, got -1"),
+    ({"timeout": float("nan")}, ValueError, r"timeout must be a finite number of seconds >= 0 .*, got nan"),
+    ({"timeout": -1}, ValueError, r"timeout must be a finite number of seconds >= 0 .*, got -1"),
+    ({"timeout": "5"}, ValueError, r"timeout must be a finite number of seconds >= 0 .*, got '5'"),
+    ({"timeout": float("inf")}, ValueError, r"timeout must be a finite number of seconds >= 0 .*, got inf"),
+    ({"timeout": True}, ValueError, r"timeout must be a finite number of seconds >= 0 .*, got True"),
+    ({"mp_context": "thread"}, ValueError, r"mp_context must be one of \[.*'spawn'.*\], got 'thread'"),
+    ({"mp_context": None}, ValueError, r"mp_context must be one of \[.*'spawn'.*\], got None"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, message", ARGUMENT_CASES)
+def test_arguments_are_checked(kwargs, error, message):
+    with pytest.raises(error, match="DataLoader: " + message):
+        DataLoader(Numbers(3), **kwargs)
+
+
+def test_set_epoch_is_checked_and_the_dataset_stays_picklable():
     with pytest.raises(ValueError, match="epoch must be an int >= 0"):
         DataLoader(Numbers(3)).set_epoch(-1)
     pickle.dumps(DataLoader(Numbers(3)).dataset)
+
+
+def test_timeout_defaults_to_120_s_and_0_or_none_means_no_limit():
+    assert DataLoader(Numbers(3)).timeout == 120.0 and DataLoader(Numbers(3), timeout=np.float32(2.5)).timeout == 2.5
+    assert DataLoader(Numbers(3), timeout=0).timeout is None and DataLoader(Numbers(3), timeout=None).timeout is None
+
+
+TARGET_CASES = [  # (target of sample 1, workers, exception, message)
+    ("cat", 0, TypeError, r"sample 1 has target 'cat' \(str\); expected an int class index .*ImageFolder's "
+                          r"class_to_idx"),
+    ("cat", 1, DataLoaderError, r"(?s)failed on batch 0 \(samples \[0, 1, 2\]\).*TypeError: DataLoader: sample 1 "
+                                r"has target 'cat' \(str\); expected an int class index .*class_to_idx"),
+    (None, 0, TypeError, r"sample 1 has target None \(NoneType\); expected an int class index"),
+    (None, 1, DataLoaderError, r"(?s)failed on batch 0.*TypeError: DataLoader: sample 1 has target None"),
+    (b"cat", 0, TypeError, r"sample 1 has target b'cat' \(bytes\); expected an int class index .*class_to_idx"),
+    (True, 0, TypeError, r"sample 1 has target True \(bool\); expected an int class index .*, not a bool"),
+    (np.bool_(False), 0, TypeError, r"sample 1 has target (np\.)?False_? \(bool_?\); .*not a bool"),
+    (2.5, 0, ValueError, r"sample 1 has target 2\.5 \(float\), not a whole number; expected an int class index"),
+    (np.float32(0.5), 0, ValueError, r"sample 1 has target .*0\.5.* \(float32\), not a whole number"),
+    (float("nan"), 0, ValueError, r"sample 1 has target nan \(float\), not a whole number"),
+    (float("inf"), 0, ValueError, r"sample 1 has target inf \(float\), not a whole number"),
+    (2**64, 0, ValueError, r"sample 1 has target 18446744073709551616 \(int\), outside int64"),
+    (np.array([1, 2]), 0, TypeError, r"sample 1 has target array\(\[1, 2\]\) \(ndarray\); expected an int class"),
+    ([1], 0, TypeError, r"sample 1 has target \[1\] \(list\); expected an int class index"),
+]
+
+
+@pytest.mark.parametrize("target, workers, error, message", TARGET_CASES)
+def test_a_target_that_is_no_class_index_is_refused_naming_the_sample(target, workers, error, message):
+    loader = DataLoader(Labelled([0, target, 2]), batch_size=3, workers=workers, mp_context="fork", timeout=30)
+    with _within(30, "loading the batch"):
+        with pytest.raises(error, match=message):
+            _all(loader)
+    _assert_gone([])
+
+
+def test_a_batch_that_never_arrives_times_out_naming_the_batch_and_the_worker():
+    loader = DataLoader(Stuck(4), batch_size=2, workers=1, mp_context="fork", timeout=1)
+    with _within(15, "the timeout of 1 s"):
+        with pytest.raises(DataLoaderError, match=r"batch 0 \(samples \[0, 1\]\) did not arrive from worker "
+                           r"tinynet-data-worker-0 \(pid \d+\) within the timeout of 1 s; .*"
+                           r"DataLoader\(timeout=\.\.\.\) or `tinynet train --loader-timeout SECONDS` \(0: no limit\)"):
+            _all(loader)
+    _assert_gone([])
+
+
+KILLS = [  # (start method, worker killed, when): "stalled" while the consumer pauses, so the worker is blocked
+    # halfway through sending a batch (8 MiB against a 64 KiB pipe); "waiting" 0.1 s into the epoch, from
+    # another thread, while the main process receives
+    ("spawn", 1, "stalled"),
+    ("fork", 0, "stalled"),
+    ("fork", 1, "waiting"),
+    ("spawn", 0, "waiting"),
+    ("fork", 0, "waiting"),
+]
+
+
+@pytest.mark.parametrize("context, victim, when", KILLS)
+def test_a_worker_killed_at_any_moment_is_reported_within_seconds(context, victim, when):
+    loader = DataLoader(Big(400, 2**20, delay=0.01), batch_size=2, workers=2, mp_context=context)
+    pids = []
+    with _within(15, "detecting the killed worker"):
+        with pytest.raises(DataLoaderError) as caught:
+            for k, _ in enumerate(loader):
+                if k == 0:
+                    pids = _worker_pids()
+                    if when == "stalled":
+                        time.sleep(0.5)
+                        os.kill(pids[victim], signal.SIGKILL)
+                    else:
+                        threading.Timer(0.1, os.kill, (pids[victim], signal.SIGKILL)).start()
+    assert len(pids) == 2
+    assert f"DataLoader worker tinynet-data-worker-{victim} (pid {pids[victim]}) was killed by signal 9" \
+        in str(caught.value)
+    _assert_gone(pids)
+
+
+@pytest.mark.parametrize("context", ["spawn", "fork"])
+def test_the_workers_exit_soon_after_their_parent_is_killed(tmp_path, context):
+    pid_file = str(tmp_path / "pids")
+    code = f"from tests.data.loader_datasets import load_and_stall; load_and_stall({pid_file!r}, {context!r})"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    main = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
+    pids = []
+    try:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(pid_file):
+            assert main.poll() is None, f"the script ended early with code {main.returncode}"
+            assert time.monotonic() < deadline, "the script wrote no pids within 60 s"
+            time.sleep(0.05)
+        with open(pid_file) as f:
+            pids = [int(p) for p in f.read().split()]
+        assert len(pids) == 2 and all(_running(p) for p in pids)
+        main.kill()  # SIGKILL: no finally, no atexit; one worker is stuck in the dataset, one in a send
+        main.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_running(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [p for p in pids if _running(p)] == [], "workers outlived their parent by 10 s"
+    finally:
+        if main.poll() is None:
+            main.kill()
+            main.wait(timeout=10)
+        for p in pids:
+            if _running(p):
+                os.kill(p, signal.SIGKILL)

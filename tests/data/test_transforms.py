@@ -187,3 +187,108 @@ def test_transforms_pickle_and_repr():
     img = _coords(20, 24)
     np.testing.assert_array_equal(t(img, _rng(3)), t2(img, _rng(3)))
     assert repr(t).startswith("Compose([Resize(18), RandomCrop((16, 16)), RandomHorizontalFlip(p=0.5), ToArray()")
+
+
+# ------------------------------------------------------------------------------------- hostile arguments
+
+SIZE = r"size must be a positive int or a pair \(h, w\) of them, got"
+NAN, INF = float("nan"), float("inf")
+
+# (a transform made from bad arguments; the exception; its message, naming the transform and argument)
+BAD_CONSTRUCTION = [
+    (lambda: T.Resize(0), ValueError, rf"^Resize: {SIZE} 0$"),
+    (lambda: T.Resize(-3), ValueError, rf"^Resize: {SIZE} -3$"),
+    (lambda: T.Resize((0, 4)), ValueError, rf"^Resize: {SIZE} \(0, 4\)$"),
+    (lambda: T.Resize((4, -1)), ValueError, rf"^Resize: {SIZE} \(4, -1\)$"),
+    (lambda: T.Resize(2.5), TypeError, rf"^Resize: {SIZE} float 2.5$"),
+    (lambda: T.Resize(10.0), TypeError, rf"^Resize: {SIZE} float 10.0$"),
+    (lambda: T.Resize(NAN), TypeError, rf"^Resize: {SIZE} float nan$"),
+    (lambda: T.Resize(INF), TypeError, rf"^Resize: {SIZE} float inf$"),
+    (lambda: T.Resize("10"), TypeError, rf"^Resize: {SIZE} str '10'$"),
+    (lambda: T.Resize(None), TypeError, rf"^Resize: {SIZE} NoneType None$"),
+    (lambda: T.Resize(True), TypeError, rf"^Resize: {SIZE} bool True$"),
+    (lambda: T.Resize((1, 2, 3)), TypeError, rf"^Resize: {SIZE} tuple \(1, 2, 3\)$"),
+    (lambda: T.Resize((3,)), TypeError, rf"^Resize: {SIZE} tuple \(3,\)$"),
+    (lambda: T.Resize([]), TypeError, rf"^Resize: {SIZE} list \[\]$"),
+    (lambda: T.RandomCrop(0), ValueError, rf"^RandomCrop: {SIZE} 0$"),
+    (lambda: T.RandomCrop((2, 2.5)), TypeError, rf"^RandomCrop: {SIZE} tuple"),
+    (lambda: T.RandomCrop(None), TypeError, rf"^RandomCrop: {SIZE} NoneType"),
+    (lambda: T.CenterCrop((0, 3)), ValueError, rf"^CenterCrop: {SIZE} \(0, 3\)$"),
+    (lambda: T.CenterCrop("224"), TypeError, rf"^CenterCrop: {SIZE} str '224'$"),
+    (lambda: T.TenCrop(-1), ValueError, rf"^TenCrop: {SIZE} -1$"),
+    (lambda: T.TenCrop(1.5), TypeError, rf"^TenCrop: {SIZE} float 1.5$"),
+    (lambda: T.Normalize(std=(0, 1, 1)), ValueError, r"^Normalize: std must be nonzero \(it divides\)"),
+    (lambda: T.Normalize(std=(1e-50, 1, 1)), ValueError, r"^Normalize: std must be nonzero"),  # 0 in float32
+    (lambda: T.Normalize(std=(NAN, 1, 1)), ValueError, r"^Normalize: std must be finite, got \(nan, 1, 1\)"),
+    (lambda: T.Normalize(mean=(INF, 0, 0)), ValueError, r"^Normalize: mean must be finite"),
+    (lambda: T.Normalize(mean="abc"), TypeError, r"^Normalize: mean must be numbers, got 'abc'"),
+    (lambda: T.Normalize(mean=None), TypeError, r"^Normalize: mean must be numbers, got None"),
+    (lambda: T.Normalize(std=("a", 1, 1)), TypeError, r"^Normalize: std must be numbers"),
+    (lambda: T.Normalize(mean=(1, 2), std=(1, 2, 3)), ValueError, r"^Normalize: need one mean and one std per channel"),
+    (lambda: T.Normalize(mean=(), std=()), ValueError, r"^Normalize: need one mean and one std per channel"),
+    (lambda: T.Normalize(mean=[[0, 0, 0]], std=[[1, 1, 1]]), ValueError, r"^Normalize: need one mean and one std"),
+    (lambda: T.PCALighting(alphastd=-1), ValueError, r"^PCALighting: alphastd must be finite and >= 0"),
+    (lambda: T.PCALighting(alphastd=NAN), ValueError, r"^PCALighting: alphastd must be finite and >= 0"),
+    (lambda: T.PCALighting(alphastd=INF), ValueError, r"^PCALighting: alphastd must be finite"),
+    (lambda: T.PCALighting(alphastd="0.1"), TypeError, r"^PCALighting: alphastd must be a number, got str"),
+    (lambda: T.PCALighting(alphastd=None), TypeError, r"^PCALighting: alphastd must be a number"),
+    (lambda: T.PCALighting(alphastd=True), TypeError, r"^PCALighting: alphastd must be a number, got bool"),
+    (lambda: T.PCALighting(eigval=(NAN, 1, 1)), ValueError, r"^PCALighting: eigval must be finite"),
+    (lambda: T.PCALighting(eigvec=np.full((3, 3), INF)), ValueError, r"^PCALighting: eigvec must be finite"),
+    (lambda: T.PCALighting(eigvec=np.eye(2)), ValueError, r"^PCALighting: eigvec must be 3x3"),
+    (lambda: T.PCALighting(eigval=np.eye(3), eigvec=np.eye(3)), ValueError, r"^PCALighting: eigval must be a list"),
+    (lambda: T.RandomHorizontalFlip(p=NAN), ValueError, r"^RandomHorizontalFlip: p must be in \[0, 1\], got nan"),
+    (lambda: T.RandomHorizontalFlip(p=1.5), ValueError, r"^RandomHorizontalFlip: p must be in \[0, 1\]"),
+    (lambda: T.RandomHorizontalFlip(p="0.5"), TypeError, r"^RandomHorizontalFlip: p must be a number .*got str"),
+    (lambda: T.RandomHorizontalFlip(p=None), TypeError, r"^RandomHorizontalFlip: p must be a number"),
+    (lambda: T.Compose(None), TypeError, r"^Compose: transforms must be a list of transforms, got NoneType"),
+    (lambda: T.Compose(T.Resize(3)), TypeError, r"^Compose: transforms must be a list .*got Resize"),
+    (lambda: T.Compose([T.ToArray(), 1]), TypeError, r"^Compose: transforms\[1\] is a int \(1\), not a callable"),
+    (lambda: T.train_transform(0), ValueError, r"^train_transform: size \(the crop side, e.g. 224\) must be a "
+                                               r"positive int, got 0$"),
+    (lambda: T.train_transform(-5), ValueError, r"^train_transform: size .*got -5$"),  # said "got -6"
+    (lambda: T.train_transform(32.0), ValueError, r"^train_transform: size .*got 32.0$"),
+    (lambda: T.eval_transform(0), ValueError, r"^eval_transform: size .*got 0$"),
+    (lambda: T.eval_transform(None, ten_crop=True), ValueError, r"^eval_transform: size .*got None$"),
+]
+
+
+@pytest.mark.parametrize("make, error, message", BAD_CONSTRUCTION)
+def test_bad_arguments_are_refused_at_construction(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+IMG = Image.new("RGB", (8, 4))  # W x H: 8 wide, 4 high
+ARR = np.zeros((3, 4, 8), np.float32)
+
+# (a transform; what it is called with (input, rng); the exception; its message, naming sizes or the argument)
+BAD_CALL = [
+    (T.CenterCrop(5), (IMG, _rng()), ValueError, r"^CenterCrop: image of 4x8 \(H x W\) is smaller than the 5x5 crop"),
+    (T.RandomCrop((3, 9)), (IMG, _rng()), ValueError, r"^RandomCrop: image of 4x8 .* smaller than the 3x9 crop"),
+    (T.RandomCrop((5, 2)), (IMG, _rng()), ValueError, r"^RandomCrop: image of 4x8 .* smaller than the 5x2 crop"),
+    (T.TenCrop(9), (IMG, _rng()), ValueError, r"^TenCrop: image of 4x8 .* smaller than the 9x9 crop"),
+    (T.RandomCrop(2), (IMG, None), TypeError, r"^RandomCrop is random: call it as t\(img, rng\) with a "
+                                               r"np.random.Generator .*got NoneType"),
+    (T.RandomCrop(2), (IMG, 0), TypeError, r"^RandomCrop is random: .*got int"),
+    (T.RandomHorizontalFlip(), (IMG, None), TypeError, r"^RandomHorizontalFlip is random: .*got NoneType"),
+    (T.RandomHorizontalFlip(), (IMG, np.random.RandomState(0)), TypeError, r"is random: .*got RandomState"),
+    (T.PCALighting(), (ARR, None), TypeError, r"^PCALighting is random: .*got NoneType"),
+    (T.Compose([T.RandomCrop(2)]), (IMG,), TypeError, r"^RandomCrop is random: .*got NoneType"),
+    (T.Resize(3), (ARR, _rng()), TypeError, r"^Resize works on PIL images; apply it before ToArray"),
+]
+
+
+@pytest.mark.parametrize("t, args, error, message", BAD_CALL)
+def test_bad_calls_are_refused_naming_the_transform(t, args, error, message):
+    with pytest.raises(error, match=message):
+        t(*args)
+
+
+def test_resize_refuses_an_output_past_pillows_pixel_limit(monkeypatch):
+    """A 1-pixel-high strip resized by its shorter side would become gigantic (here: past a lowered limit)."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(ValueError, match=r"^Resize\(16\): an image of 1x100 \(H x W\) would become 16x1600, "
+                                         r"25600 pixels, more than Pillow's limit of 1000"):
+        T.Resize(16)(Image.new("RGB", (100, 1)), _rng())
+    assert T.Resize(16)(Image.new("RGB", (20, 10)), _rng()).size == (32, 16)  # within the limit: as before

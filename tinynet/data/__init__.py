@@ -4,6 +4,8 @@
     transforms                         Resize, RandomCrop, CenterCrop, RandomHorizontalFlip, ToArray,
                                        Normalize, PCALighting (AlexNet's colour augmentation), TenCrop
     DataLoader(dataset, batch_size)    batches of NumPy arrays, seeded shuffling, worker processes
+    DataLoaderError                    a batch the loader could not deliver (a worker died or failed,
+                                       a timeout); a RuntimeError
     synth.generate(out, ...)           a small generated classification set written as image files
 
 Every random transform draws from a generator passed in per sample, seeded from
@@ -13,9 +15,9 @@ import importlib
 
 from tinynet.data import transforms
 from tinynet.data.folder import CorruptImageError, ImageFolder
-from tinynet.data.loader import DataLoader
+from tinynet.data.loader import DataLoader, DataLoaderError
 
-__all__ = ["ImageFolder", "CorruptImageError", "DataLoader", "transforms", "synth"]
+__all__ = ["ImageFolder", "CorruptImageError", "DataLoader", "DataLoaderError", "transforms", "synth"]
 
 
 def __getattr__(name):

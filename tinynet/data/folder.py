@@ -9,8 +9,26 @@ palette ('P'), 'CMYK', with alpha ('RGBA', 'LA', 'PA': the alpha channel is drop
 torchvision's loader does), 16-bit grayscale ('I;16', 'I': scaled to 8 bits, where Pillow alone
 would clip them to white). A file that cannot be decoded raises CorruptImageError naming the file;
 DataLoader catches it, skips the sample with a warning and lists the file in ``loader.skipped``.
+
+Links. A file link to an image (anywhere, e.g. a subset built with ``ln -s``) is an image of the class
+it sits in. A directory link inside a class folder is followed only if its target stays inside that
+class folder and is neither the folder holding the link nor one of its ancestors, nor a folder that
+was walked already; anything else (``ln -s .. cat/loop``, ``ln -s ../dog cat/dogs``) is skipped, as
+is a broken link. Each skipped link is listed in ``ImageFolder.skipped_links`` as (path, reason), and
+one warning per ImageFolder says how many were skipped and names the first few. A class folder that
+is itself a link (root/cat -> /elsewhere/cat) is fine: its target is the folder the rule refers to;
+class folders that are the same folder, lie inside one another, or hold the root (root/all -> .)
+are refused with a ValueError naming them, since their images would carry two labels. Plain
+sub-folders are walked before any directory link is followed, so of a folder reachable both
+directly and through a link, the link is the one skipped.
+
+A folder that cannot be listed (no permission, an I/O error), the root or any folder under a class,
+is an error naming it: the set would otherwise lose images without a word.
 """
+import inspect
+import operator
 import os
+import warnings
 
 import numpy as np
 from PIL import Image
@@ -70,7 +88,9 @@ class ImageFolder:
         class_to_idx  {class name: index}
         samples       [(path, class index)], class by class, each class's files sorted by path
         targets       [class index] for each sample
+        skipped_links [(link path, reason)] for the links not followed (see the module docstring)
 
+    ``transform`` is None or a callable taking (img, rng), checked when the set is made.
     ``ds[i]`` is ``(transform(img, rng), target)`` with ``rng = np.random.default_rng(i)``, or
     ``(img, target)`` (a PIL RGB image) without a transform; ``ds.load(i, rng)`` takes the generator
     explicitly (DataLoader passes one seeded from (seed, epoch, i)). Hidden files (".name") and
@@ -78,14 +98,22 @@ class ImageFolder:
     """
 
     def __init__(self, root, transform=None):
+        if not isinstance(root, (str, os.PathLike)) or not isinstance(os.fspath(root), str):
+            raise TypeError(f"ImageFolder: root must be a folder path (str or os.PathLike), "
+                            f"got {type(root).__name__} {root!r}")
         self.root = os.fspath(root)
-        self.transform = transform
+        self.transform = _check_transform(transform)
+        if not self.root:
+            raise ValueError(f"ImageFolder: root is an empty string; give the folder ({_LAYOUT})")
         if not os.path.exists(self.root):
             raise FileNotFoundError(f"ImageFolder: root {self.root!r} does not exist ({_LAYOUT})")
         if not os.path.isdir(self.root):
             raise NotADirectoryError(f"ImageFolder: root {self.root!r} is a file, not a folder ({_LAYOUT})")
-        entries = sorted(os.scandir(self.root), key=lambda e: e.name)
+        entries = _list(self.root, "the root")
+        self.skipped_links = [(e.path, _broken(e.path)) for e in entries
+                              if e.is_symlink() and _broken(e.path) and not e.name.startswith(".")]
         self.classes = [e.name for e in entries if e.is_dir() and not e.name.startswith(".")]
+        _check_class_folders(self.root, self.classes)
         if not self.classes:
             loose = [e.name for e in entries if e.is_file()]
             images = [n for n in loose if _is_image(n)]
@@ -96,10 +124,17 @@ class ImageFolder:
         self.samples = []
         empty = []
         for c in self.classes:
-            files = _image_files(os.path.join(self.root, c))
+            files, skipped = _image_files(os.path.join(self.root, c), c)
+            self.skipped_links += skipped
             if not files:
                 empty.append(c)
             self.samples += [(f, self.class_to_idx[c]) for f in files]
+        if self.skipped_links:
+            shown = "; ".join(f"{p} ({why})" for p, why in self.skipped_links[:3])
+            more = len(self.skipped_links) - 3
+            warnings.warn(f"ImageFolder: skipped {len(self.skipped_links)} link(s) under {self.root!r}: {shown}"
+                          + (f"; ... {more} more" if more > 0 else "") + " (all in ImageFolder.skipped_links)",
+                          UserWarning, stacklevel=2)
         if not self.samples:
             raise ValueError(f"ImageFolder: {self.root!r} has {len(self.classes)} class folder(s) "
                              f"({_examples(self.classes)}) but no image files in them "
@@ -114,7 +149,18 @@ class ImageFolder:
         return len(self.samples)
 
     def __getitem__(self, i):
-        i = range(len(self))[i]  # IndexError for out-of-range, negative indices counted from the end
+        n = len(self)
+        if isinstance(i, (bool, np.bool_)):
+            raise TypeError(f"ImageFolder index must be an int, got {i!r} (bool)")
+        try:
+            i = operator.index(i)
+        except TypeError:
+            raise TypeError(f"ImageFolder index must be an int from {-n} to {n - 1} (the dataset holds {n} "
+                            f"images), got {type(i).__name__} {i!r}") from None
+        if not -n <= i < n:
+            raise IndexError(f"ImageFolder index {i} is out of range: the dataset holds {n} images "
+                             f"(indices {-n} to {n - 1})")
+        i %= n  # negative indices counted from the end
         return self.load(i, np.random.default_rng(i))
 
     def load(self, i, rng):
@@ -133,13 +179,130 @@ class ImageFolder:
                 f"transform={self.transform!r})")
 
 
-def _image_files(folder):
-    """Sorted paths of the image files under ``folder``, sub-folders included (symlinks followed)."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found += [os.path.join(dirpath, f) for f in filenames if _is_image(f)]
-    return sorted(found)
+def _broken(link):
+    """Why the link ``link`` leads nowhere ("broken link: ..."), or None when its target exists."""
+    try:
+        os.stat(link)
+        return None
+    except FileNotFoundError:
+        return "broken link: its target does not exist"
+    except OSError as e:  # ELOOP: a chain of links that comes back to itself; EACCES ...
+        return f"broken link: {e.strerror or type(e).__name__}"
+
+
+def _within(path, folder):
+    """Whether the real path ``path`` is ``folder`` or lies under it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _check_class_folders(root, classes):
+    """Refuse class folders that are, hold or lie in the root or one another (through links)."""
+    home = os.path.realpath(root)
+    real = {c: os.path.realpath(os.path.join(root, c)) for c in classes}
+    owner = {}
+    for c in classes:
+        if _within(home, real[c]):
+            raise ValueError(f"ImageFolder: class folder {os.path.join(root, c)!r} is a link to {real[c]!r}, "
+                             f"which holds the root {root!r} itself: its images would be labelled {c!r} "
+                             f"as well as their own class; remove the link")
+        if real[c] in owner:
+            raise ValueError(f"ImageFolder: class folders {owner[real[c]]!r} and {c!r} in {root!r} are the "
+                             f"same folder {real[c]!r} (through a link): each image must belong to one class")
+        owner[real[c]] = c
+    for c in classes:
+        up = os.path.dirname(real[c])
+        while up and up not in owner and os.path.dirname(up) != up:
+            up = os.path.dirname(up)
+        if up in owner:
+            raise ValueError(f"ImageFolder: class folder {c!r} in {root!r} is {real[c]!r}, inside class "
+                             f"folder {owner[up]!r} ({up!r}): each image must belong to one class")
+
+
+def _check_transform(transform):
+    """``transform`` itself, once it is None or callable as transform(img, rng)."""
+    if transform is None:
+        return None
+    if not callable(transform):
+        raise TypeError(f"ImageFolder: transform must be callable as transform(img, rng) or None, "
+                        f"got {type(transform).__name__} {transform!r}")
+    try:
+        signature = inspect.signature(transform)
+    except (TypeError, ValueError):  # some builtins have no signature to read: trust them
+        return transform
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        raise TypeError(f"ImageFolder: transform {transform!r} cannot be called as transform(img, rng) "
+                        f"(its signature is {signature}); tinynet's transforms take the random generator "
+                        f"as a second argument (see tinynet.data.transforms)") from None
+    return transform
+
+
+def _list(folder, what):
+    """The entries of ``folder`` sorted by name; an OSError names the folder (``what`` says which it is)."""
+    try:
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise type(e)(f"ImageFolder: cannot list {what} {folder!r} ({reason}); fix its permissions, "
+                      f"or move it out of the data folder") from e
+
+
+def _image_files(folder, name):
+    """(files, skipped): sorted paths of the image files under the class folder ``folder`` (class
+    ``name``), sub-folders included, and [(link path, reason)] for the links not followed.
+
+    An explicit stack walks the plain sub-folders first; directory links wait in a queue and are
+    followed afterwards, one at a time in the order found, only when their target stays inside the
+    class folder and is not an ancestor of the link or a folder walked already (see the module
+    docstring). Hidden entries (".name") are ignored.
+    """
+    top = os.path.realpath(folder)
+    walked = {}   # real path of every folder walked -> the path it was walked under
+    files, skipped, links = [], [], []
+    stack = [(folder, top)]
+    while stack or links:
+        if not stack:
+            link, parent = links.pop(0)
+            target = os.path.realpath(link)
+            reason = _link_problem(target, parent, top, name, walked)
+            if reason:
+                skipped.append((link, reason))
+            else:
+                stack.append((link, target))
+            continue
+        path, real = stack.pop()
+        walked[real] = path
+        subfolders = []
+        for e in _list(path, f"a folder of class {name!r},"):
+            if e.name.startswith("."):
+                continue
+            if e.is_symlink():
+                broken = _broken(e.path)
+                if broken:
+                    skipped.append((e.path, broken))
+                elif e.is_dir():
+                    links.append((e.path, real))
+                elif _is_image(e.name):
+                    files.append(e.path)  # a file link: the image it points at, wherever it lies
+            elif e.is_dir():
+                subfolders.append((e.path, os.path.join(real, e.name)))
+            elif _is_image(e.name):
+                files.append(e.path)
+        stack += reversed(subfolders)  # popped in name order
+    return sorted(files), skipped
+
+
+def _link_problem(target, parent, top, name, walked):
+    """Why the directory link in the folder ``parent`` (a real path) to ``target`` must not be followed, or None."""
+    if _within(parent, target):
+        return "loops back to an ancestor"
+    if not _within(target, top):
+        return f"leaves the class folder {name!r}"
+    if target in walked:
+        return f"leads to a folder walked already ({walked[target]})"
+    return None
 
 
 def _examples(names, k=3):

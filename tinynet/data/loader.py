@@ -12,25 +12,50 @@ Reproducible whatever the number of workers: the epoch's order is
 cut into batches in the main process, and sample ``i`` is loaded with its own generator
 ``np.random.default_rng([seed, epoch, i])``, so which process loads it does not matter.
 
-With ``workers > 0``, ``workers`` processes (multiprocessing, context ``mp_context``: 'spawn' by
-default, safe with threads and CUDA and the same on every OS; 'fork' starts faster on Linux) take
-batches of indices from a task queue and send back stacked arrays. At most ``workers * prefetch``
-batches are in flight (submitted and not yet handed to the consumer), so decoding runs ahead of the
-training step by a bounded amount of memory; batches are handed out in order. The workers are started
-when iteration begins and stopped when it ends: at the last batch, when the consumer breaks out of the
-loop (the generator is closed), on an exception, or on Ctrl-C (workers ignore SIGINT; the main process
-receives KeyboardInterrupt and terminates and joins them). A worker that dies (killed for memory, say)
-is reported as a RuntimeError rather than a hang, and a worker whose parent has died exits on its own.
+Workers. With ``workers > 0`` (W of them), W processes (multiprocessing, context ``mp_context``:
+'spawn' by default, safe with threads and CUDA and the same on every OS; 'fork' starts faster on
+Linux) load batches and send back stacked arrays. Each worker has two pipes of its own, one for its
+tasks and one for its results, and the main process holds the only other end of each: batch k goes
+to worker k % W (round robin, as PyTorch does), and at most ``W * prefetch`` batches are in flight
+(submitted and not yet handed to the consumer), so decoding runs ahead of the training step by a
+bounded amount of memory; batches are handed out in order. The workers are started when iteration
+begins and stopped when it ends: at the last batch, when the consumer breaks out of the loop (the
+generator is closed), on an exception, or on Ctrl-C (workers ignore SIGINT; the main process receives
+KeyboardInterrupt and terminates, joins and if need be kills them).
+
+Failures are DataLoaderError (a RuntimeError), each naming the batch, its samples and the worker:
+
+- a worker that dies (killed for memory, say), also halfway through sending a batch: the main process
+  waits on every worker's result pipe and process sentinel at once, so it sees the death at once (the
+  pipe ends, or the sentinel fires) instead of waiting for a message that will never be complete;
+- an exception inside a worker: raised in the main process with the worker's traceback text;
+- a batch that takes longer than ``timeout`` seconds (default 120; 0 or None: no limit) to arrive
+  after the consumer asked for it, e.g. a dataset whose ``load`` never returns. With ``workers=0`` the
+  main process loads each batch itself, so there is nothing to time out.
+
+A worker whose parent has died exits on its own within about a second: a send to the parent gets
+BrokenPipeError (the parent held the pipe's only read end), reading a task gets end-of-file, and a
+watchdog thread in every worker checks twice a second that its parent is alive (``os.getppid()``
+unchanged, ``multiprocessing.parent_process()`` alive) and calls ``os._exit`` otherwise, so a worker
+stuck in the dataset or in a send also goes. Under 'fork' a worker inherits the parent's other pipe
+ends; it closes them first, so end-of-file and broken pipes still happen.
 
 An image that cannot be decoded (CorruptImageError) is skipped: its batch is one sample shorter, a
-warning names the file (once per file per loader), and ``loader.skipped`` lists it. A batch whose
-samples all fail is not yielded at all.
+UserWarning whose filename is the skipped file says so (once per file per loader), and
+``loader.skipped`` lists it. A batch whose samples all fail is not yielded at all. A target must be
+an int class index (an int or NumPy integer; a float only when it is whole); anything else (a class
+name, None, a bool) is refused with the sample's index.
 """
 import math
 import multiprocessing
+import multiprocessing.connection
+import os
 import pickle
 import queue
+import reprlib
 import signal
+import threading
+import time
 import traceback
 import warnings
 
@@ -38,8 +63,15 @@ import numpy as np
 
 from tinynet.data.folder import CorruptImageError
 
-_POLL_S = 0.5  # how often a waiting main process checks that its workers are alive
-_WORKER_POLL_S = 5.0  # how often an idle worker checks that its parent is alive
+DEFAULT_TIMEOUT_S = 120.0  # the longest the main process waits for one batch, unless told otherwise
+_POLL_S = 0.5  # the longest single wait of the main process (it waits on pipes and sentinels together)
+_WATCHDOG_S = 0.5  # how often a worker checks that its parent is alive
+_JOIN_S = 5.0  # how long stopping the workers waits for them, after terminate and again after kill
+_ORPHANED_EXIT = 3  # the exit code of a worker that found its parent gone
+
+
+class DataLoaderError(RuntimeError):
+    """The loader could not deliver a batch: a worker died, failed, or took longer than ``timeout``."""
 
 
 def load_batch(dataset, indices, seed, epoch):
@@ -61,10 +93,31 @@ def load_batch(dataset, indices, seed, epoch):
             skipped.append((e.path, e.reason))
             continue
         xs.append(x)
-        ys.append(y)
+        ys.append(_class_index(y, i))
     if not xs:
         return None, None, skipped
     return _stack(xs), np.asarray(ys, dtype=np.int64), skipped
+
+
+def _class_index(y, i):
+    """Sample ``i``'s target ``y`` as an int: an int, a NumPy integer (or 0-d array of one), a whole float."""
+    given = f"DataLoader: sample {i} has target {reprlib.repr(y)} ({type(y).__name__})"
+    wanted = "expected an int class index (0, 1, ...)"
+    if isinstance(y, np.ndarray) and y.ndim == 0:
+        y = y[()]
+    if isinstance(y, (bool, np.bool_)):
+        raise TypeError(f"{given}; {wanted}, not a bool: give int(target) if class 0/1 is meant")
+    if isinstance(y, (float, np.floating)):
+        if not (math.isfinite(y) and float(y).is_integer()):
+            raise ValueError(f"{given}, not a whole number; {wanted}")
+        y = int(y)
+    if not isinstance(y, (int, np.integer)):
+        hint = ("; map class names to indices first, e.g. with ImageFolder's class_to_idx"
+                if isinstance(y, (str, bytes)) else "")
+        raise TypeError(f"{given}; {wanted}{hint}")
+    if not -2**63 <= int(y) < 2**63:
+        raise ValueError(f"{given}, outside int64; {wanted}")
+    return int(y)
 
 
 def _stack(xs):
@@ -79,6 +132,16 @@ def _stack(xs):
     return np.stack(xs).astype(np.float32, copy=False)
 
 
+def _check_timeout(timeout):
+    """``timeout`` as float seconds, or None for no limit (given as 0 or None)."""
+    ok = (isinstance(timeout, (int, float, np.integer, np.floating)) and not isinstance(timeout, (bool, np.bool_))
+          and math.isfinite(timeout) and timeout >= 0)
+    if timeout is not None and not ok:
+        raise ValueError(f"DataLoader: timeout must be a finite number of seconds >= 0 (0 or None: wait "
+                         f"without limit), got {timeout!r}")
+    return float(timeout) if timeout else None
+
+
 class DataLoader:
     """Iterate over ``dataset`` in batches ``(x, y)``: x float32 (N, ...) stacked samples, y int64 (N,).
 
@@ -90,18 +153,26 @@ class DataLoader:
     workers     0: load in this process; > 0: that many worker processes
     prefetch    batches in flight per worker
     mp_context  the multiprocessing start method for workers: 'spawn' (default), 'forkserver', 'fork'
+    timeout     seconds to wait for each batch from the workers before raising DataLoaderError
+                (default 120; 0 or None: no limit; with workers=0 there is nothing to time out)
+
+    Every failure to deliver a batch from workers is a DataLoaderError naming the batch and the worker.
     """
 
     def __init__(self, dataset, batch_size=32, shuffle=False, seed=0, workers=0, prefetch=2, drop_last=False,
-                 mp_context="spawn"):
+                 mp_context="spawn", timeout=DEFAULT_TIMEOUT_S):
         for name, value, low in [("batch_size", batch_size, 1), ("seed", seed, 0), ("workers", workers, 0),
                                  ("prefetch", prefetch, 1)]:
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
                 raise ValueError(f"DataLoader: {name} must be an int >= {low}, got {value!r}")
+        methods = multiprocessing.get_all_start_methods()
+        if mp_context not in methods:
+            raise ValueError(f"DataLoader: mp_context must be one of {methods}, got {mp_context!r}")
         self.dataset = dataset
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
         self.workers, self.prefetch, self.drop_last = int(workers), int(prefetch), bool(drop_last)
         self.mp_context = mp_context
+        self.timeout = _check_timeout(timeout)
         self.epoch = 0
         self._skipped = {}  # path -> reason, for every file skipped so far
 
@@ -140,7 +211,9 @@ class DataLoader:
                 for path, reason in skipped:
                     if path not in self._skipped:
                         self._skipped[path] = reason
-                        warnings.warn(f"DataLoader: skipping {path}: cannot decode it ({reason})", stacklevel=2)
+                        # Located at the file skipped: the caller's frame may be a wrapper such as tqdm.
+                        warnings.warn_explicit(f"DataLoader: skipping {path}: cannot decode it ({reason})",
+                                               UserWarning, filename=str(path), lineno=0, module=__name__)
                 if x is not None:
                     yield x, y
         finally:
@@ -150,78 +223,215 @@ class DataLoader:
         """Yield load_batch's result for each batch in order, computed by worker processes."""
         if not batches:
             return
-        ctx = multiprocessing.get_context(self.mp_context)
-        tasks, results = ctx.Queue(), ctx.Queue()
-        procs = [ctx.Process(target=_worker_loop, args=(self.dataset, tasks, results, self.seed, epoch),
-                             name=f"tinynet-data-worker-{k}", daemon=True)
-                 for k in range(min(self.workers, len(batches)))]
+        pool = _WorkerPool(self, batches, epoch)
         try:
-            for p in procs:
-                try:
-                    p.start()
-                except (pickle.PicklingError, AttributeError, TypeError) as e:  # spawn pickles the dataset
-                    raise TypeError(f"DataLoader(workers={self.workers}) sends the dataset to worker processes, "
-                                    "so it and its transforms must be picklable (top-level classes and "
-                                    f"functions, no lambdas): {type(e).__name__}: {e}") from e
-            sent, done = 0, {}
+            pool.start()
             for want in range(len(batches)):
-                while sent < len(batches) and sent - want < self.workers * self.prefetch:
-                    tasks.put((sent, batches[sent]))
-                    sent += 1
-                while want not in done:
-                    try:
-                        k, payload, error = results.get(timeout=_POLL_S)
-                    except queue.Empty:
-                        _check_alive(procs)
-                        continue
-                    if error is not None:
-                        raise RuntimeError(f"DataLoader worker failed on batch {k} (samples "
-                                           f"{batches[k].tolist()}):\n{error}")
-                    done[k] = payload
-                yield done.pop(want)
+                yield pool.get(want)
         finally:
-            _shutdown(procs, tasks, results)
+            pool.shutdown()
 
 
-def _worker_loop(dataset, tasks, results, seed, epoch):
-    """A worker process: load the batches of indices it is sent, until it is terminated."""
+def _samples(indices, shown=8):
+    """A batch's sample indices for a message: '[4, 5]', or '[3, 1, ..., 6, ... 24 more]' for a long one."""
+    idx = [int(i) for i in indices]
+    more = f", ... {len(idx) - shown} more" if len(idx) > shown else ""
+    return f"[{', '.join(map(str, idx[:shown]))}{more}]"
+
+
+class _Worker:
+    """One worker process and the main process's ends of its two pipes (tasks out, results in)."""
+
+    def __init__(self, index, process, tasks, results):
+        self.index, self.process, self.tasks, self.results = index, process, tasks, results
+        self.pending = set()  # batches sent to it and not yet received
+
+    def __str__(self):
+        return f"{self.process.name} (pid {self.process.pid})"
+
+
+class _WorkerPool:
+    """The workers of one epoch: batch k is worker k % W's; get(k) returns its load_batch result."""
+
+    def __init__(self, loader, batches, epoch):
+        self.loader, self.batches, self.epoch = loader, batches, epoch
+        self.workers, self.sent, self.done = [], 0, {}
+
+    def start(self):
+        ctx = multiprocessing.get_context(self.loader.mp_context)
+        for w in range(min(self.loader.workers, len(self.batches))):
+            self.workers.append(self._start_one(ctx, w))
+
+    def _start_one(self, ctx, w):
+        task_r, task_w = ctx.Pipe(duplex=False)
+        result_r, result_w = ctx.Pipe(duplex=False)
+        # A forked child holds a copy of every fd of the parent: it closes the parent's ends (its own
+        # pipes' and the earlier workers'), or those pipes would outlive the parent. Spawned children
+        # hold only what they are sent.
+        inherited = [] if ctx.get_start_method() != "fork" else \
+            [c for o in self.workers for c in (o.tasks, o.results)] + [task_w, result_r]
+        p = ctx.Process(target=_worker_main, name=f"tinynet-data-worker-{w}", daemon=True,
+                        args=(self.loader.dataset, task_r, result_w, self.loader.seed, self.epoch, inherited))
+        try:
+            p.start()
+        except BaseException as e:
+            task_w.close()
+            result_r.close()
+            if isinstance(e, (pickle.PicklingError, AttributeError, TypeError)):  # spawn pickles the dataset
+                raise TypeError(f"DataLoader(workers={self.loader.workers}) sends the dataset to worker "
+                                "processes, so it and its transforms must be picklable (top-level classes "
+                                f"and functions, no lambdas): {type(e).__name__}: {e}") from e
+            raise
+        finally:
+            task_r.close()  # the worker holds these ends now; closed here, the pipes end with the worker
+            result_w.close()
+        return _Worker(w, p, task_w, result_r)
+
+    def get(self, want):
+        """Batch ``want``'s result, keeping the next ones in flight; raises DataLoaderError on failure."""
+        limit = len(self.workers) * self.loader.prefetch
+        while self.sent < len(self.batches) and self.sent - want < limit:
+            self._send(self.sent)
+            self.sent += 1
+        timeout = self.loader.timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while want not in self.done:
+            wait_s = _POLL_S
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DataLoaderError(
+                        f"DataLoader: batch {want} (samples {_samples(self.batches[want])}) did not arrive "
+                        f"from worker {self._owner(want)} within the timeout of {timeout:g} s; the dataset's "
+                        "load may be stuck, or one batch takes longer than that: raise the limit with "
+                        "DataLoader(timeout=...) or `tinynet train --loader-timeout SECONDS` (0: no limit)")
+                wait_s = min(wait_s, left)
+            needed = [w for w in self.workers if self._needs(w)]
+            ready = multiprocessing.connection.wait([w.results for w in needed]
+                                                    + [w.process.sentinel for w in needed], timeout=wait_s)
+            for w in needed:
+                if w.results in ready or (w.process.sentinel in ready and w.results.poll()):
+                    self._receive(w)  # a message, or the end of the pipe (then the worker is gone)
+                elif w.process.sentinel in ready:
+                    raise self._died(w)  # gone, and nothing (not even a part of a message) left to read
+        return self.done.pop(want)
+
+    def _owner(self, k):
+        return self.workers[k % len(self.workers)]
+
+    def _needs(self, w):
+        """Whether batches of worker ``w`` are still to come (sent and not received, or not sent yet)."""
+        n = len(self.workers)
+        return bool(w.pending) or self.sent + (w.index - self.sent) % n < len(self.batches)
+
+    def _send(self, k):
+        w = self._owner(k)
+        w.pending.add(k)
+        try:
+            w.tasks.send((k, self.batches[k]))
+        except OSError:  # BrokenPipeError: it is gone
+            raise self._died(w) from None
+
+    def _receive(self, w):
+        try:
+            k, payload, error = pickle.loads(w.results.recv_bytes())
+        except (EOFError, OSError):  # the pipe ended, perhaps halfway through a message: the worker is gone
+            raise self._died(w) from None
+        w.pending.discard(k)
+        if error is not None:
+            raise DataLoaderError(f"DataLoader worker {w} failed on batch {k} (samples "
+                                  f"{_samples(self.batches[k])}):\n{error}")
+        self.done[k] = payload
+
+    def _died(self, w):
+        """The DataLoaderError for worker ``w``, found gone while batches of it were still to come."""
+        w.process.join(timeout=_JOIN_S)  # reap it, to learn how it ended
+        code = w.process.exitcode
+        if code is None:
+            how = "closed its result pipe"
+        elif code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = "an unknown signal"
+            how = f"was killed by signal {-code} ({name}" + ("; out of memory?" if -code == 9 else "") + ")"
+        else:
+            how = f"exited with code {code} (its error, if any, is printed above)"
+        k = min(w.pending) if w.pending else self.sent + (w.index - self.sent) % len(self.workers)
+        return DataLoaderError(f"DataLoader worker {w} {how} with batch {k} (samples {_samples(self.batches[k])}) "
+                               "still to deliver; the epoch cannot finish")
+
+    def shutdown(self):
+        """Terminate, join and if need be kill the workers, then close the pipes; bounded in time."""
+        started = [w.process for w in self.workers if w.process.pid is not None]
+        for p in started:
+            if p.exitcode is None:
+                p.terminate()
+        _join_all(started, _JOIN_S)
+        for p in started:
+            if p.exitcode is None:  # it ignores SIGTERM, or is stuck: SIGKILL cannot be ignored
+                p.kill()
+        _join_all(started, _JOIN_S)
+        for w in self.workers:
+            w.tasks.close()
+            w.results.close()
+            if w.process.exitcode is not None:
+                w.process.close()  # releases its sentinel now
+
+
+def _join_all(procs, seconds):
+    """Join ``procs``, all within ``seconds`` in total."""
+    deadline = time.monotonic() + seconds
+    for p in procs:
+        p.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def _worker_main(dataset, tasks, results, seed, epoch, inherited):
+    """A worker process: load each batch of indices that arrives on ``tasks``, send the result back.
+
+    Ends when the tasks pipe ends or the results pipe breaks (the main process closed its ends, or
+    died), when terminated, or from its watchdog thread when the parent is gone.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's: it stops the workers
-    parent = multiprocessing.parent_process()
+    for conn in inherited:  # under 'fork' only: the parent's ends of this and earlier workers' pipes
+        conn.close()
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), name="tinynet-parent-watchdog",
+                     daemon=True).start()
+    inbox = queue.SimpleQueue()
+    # Tasks are read by a thread of their own, so the main process's sends never block on this
+    # worker while it is busy loading (and it, in turn, blocked sending a result nobody reads yet).
+    threading.Thread(target=_read_tasks, args=(tasks, inbox), name="tinynet-task-reader", daemon=True).start()
     while True:
         try:
-            task = tasks.get(timeout=_WORKER_POLL_S)
+            task = inbox.get(timeout=_POLL_S)
         except queue.Empty:
-            if parent is not None and not parent.is_alive():
-                return  # orphaned (the main process was killed): do not linger
             continue
         if task is None:
             return
         k, indices = task
         try:
-            results.put((k, load_batch(dataset, indices, seed, epoch), None))
+            message = pickle.dumps((k, load_batch(dataset, indices, seed, epoch), None), pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 -- any failure goes back to the main process, which raises it
-            results.put((k, None, traceback.format_exc()))
+            message = pickle.dumps((k, None, traceback.format_exc()))
+        try:
+            results.send_bytes(message)
+        except OSError:  # BrokenPipeError: the main process stopped listening or died
+            return
 
 
-def _check_alive(procs):
-    for p in procs:
-        if p.exitcode is not None:
-            how = (f"was killed by signal {-p.exitcode}" + (" (out of memory?)" if -p.exitcode == 9 else "")
-                   if p.exitcode < 0 else f"exited with code {p.exitcode} (its error, if any, is printed above)")
-            raise RuntimeError(f"DataLoader worker {p.name} (pid {p.pid}) {how}; the epoch cannot finish")
+def _read_tasks(tasks, inbox):
+    """Move tasks from the pipe to ``inbox``; None there once the pipe ends (bounded by the watchdog)."""
+    try:
+        while True:
+            inbox.put(tasks.recv())
+    except (EOFError, OSError):
+        inbox.put(None)
 
 
-def _shutdown(procs, tasks, results):
-    """Terminate and join the workers, then release the queues without waiting on unsent data."""
-    started = [p for p in procs if p.pid is not None]
-    for p in started:
-        if p.is_alive():
-            p.terminate()
-    for p in started:
-        p.join(timeout=5)
-        if p.is_alive():
-            p.kill()
-            p.join()
-    for q in (tasks, results):
-        q.cancel_join_thread()
-        q.close()
+def _watch_parent(ppid):
+    """Exit the process as soon as its parent is gone, whatever its main thread is blocked in."""
+    parent = multiprocessing.parent_process()
+    while True:
+        time.sleep(_WATCHDOG_S)
+        if os.getppid() != ppid or (parent is not None and not parent.is_alive()):
+            os._exit(_ORPHANED_EXIT)

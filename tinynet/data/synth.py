@@ -54,6 +54,7 @@ KINDS = (
 )
 SPLITS = ("train", "val")
 MIN_SIZE = 16
+MAX_SIZE = 1024  # the masks are drawn at SUPERSAMPLE x this: 4096 x 4096 canvases at most
 SUPERSAMPLE = 4  # masks are drawn at SUPERSAMPLE x the image side, then box-reduced
 _NAME = re.compile(r"[0-9]+\.png")
 
@@ -260,21 +261,61 @@ def render(kind, rng, size=64):
 
 # ------------------------------------------------------------------------------------------ generate
 
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _check_args(classes, per_class, val_per_class, size, seed):
+    """Refuse bad arguments before anything is written, naming each by its `tinynet data synth` flag."""
+    if not _is_int(classes) or not 2 <= classes <= len(KINDS):
+        raise ValueError(f"--classes {classes!r}: need an integer from 2 to {len(KINDS)} (a classification "
+                         f"set needs two classes at least, and there are {len(KINDS)} kinds: {', '.join(KINDS)})")
+    if not _is_int(per_class) or per_class < 1:
+        raise ValueError(f"--per-class {per_class!r}: need an integer >= 1 (training images per class)")
+    if val_per_class is None:
+        if per_class // 5 < 1:
+            raise ValueError(f"--per-class {per_class} gives {per_class // 5} validation images per class (the "
+                             f"default is a fifth of it, rounded down); pass --val-per-class N (N >= 1) or a "
+                             f"--per-class of at least 5")
+    elif not _is_int(val_per_class) or val_per_class < 1:
+        raise ValueError(f"--val-per-class {val_per_class!r}: need an integer >= 1 (validation images per class; "
+                         f"every class needs some)")
+    if not _is_int(size) or not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"--size {size!r}: need an integer from {MIN_SIZE} (the smallest the generator draws) "
+                         f"to {MAX_SIZE} pixels (the image side)")
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(f"--seed {seed!r}: need an integer >= 0")
+
+
 def _check_out_dir(out_dir):
-    """Refuse to write into a split folder that holds anything this generator would not have written."""
-    for split in SPLITS:
+    """Refuse an ``out_dir`` that is a file or holds anything this generator would not have written.
+
+    Accepted: a missing or empty folder, or one holding only train/ and val/ with <kind>/<k>.png
+    inside (an earlier run, whose files are replaced). ``out_dir`` may itself be a link to such a
+    folder, but a link inside it is refused: the generator never writes one, and the files behind
+    it could be overwritten or deleted.
+    """
+    def foreign(path):
+        return ValueError(f"--out {out_dir!r}: {path} was not written by this generator; choose a new or "
+                          f"empty folder (only an earlier `tinynet data synth` output is overwritten)")
+
+    if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
+        what = "a broken link" if os.path.islink(out_dir) else "a file, not a folder"
+        raise ValueError(f"--out {out_dir!r} is {what}; choose a new or empty folder")
+    if not os.path.isdir(out_dir):
+        return
+    for split in sorted(os.listdir(out_dir)):
         d = os.path.join(out_dir, split)
-        if not os.path.isdir(d):
-            continue
-        for name in os.listdir(d):
+        if split not in SPLITS or os.path.islink(d) or not os.path.isdir(d):
+            raise foreign(d)
+        for name in sorted(os.listdir(d)):
             path = os.path.join(d, name)
-            if name not in KINDS or not os.path.isdir(path):
-                raise ValueError(f"synth.generate: {path} was not written by the generator; "
-                                 f"choose an empty or new out_dir")
-            for f in os.listdir(path):
-                if not _NAME.fullmatch(f):
-                    raise ValueError(f"synth.generate: {os.path.join(path, f)} was not written by the "
-                                     f"generator; choose an empty or new out_dir")
+            if name not in KINDS or os.path.islink(path) or not os.path.isdir(path):
+                raise foreign(path)
+            for f in sorted(os.listdir(path)):
+                file = os.path.join(path, f)
+                if not _NAME.fullmatch(f) or os.path.islink(file) or not os.path.isfile(file):
+                    raise foreign(file)
 
 
 def _remove_stale(out_dir, names, counts):
@@ -297,31 +338,38 @@ def generate(out_dir, classes=10, per_class=500, size=64, seed=0, val_per_class=
 
     Args:
         out_dir: folder to write train/<class>/<k>.png and val/<class>/<k>.png into (created if
-            missing; a folder from an earlier run is overwritten, anything else in it is refused).
-        classes: how many kinds to use, the first ``classes`` of KINDS (1 to len(KINDS)).
-        per_class: training images per class.
-        size: side of the square RGB images, at least 16.
+            missing). It must be new, empty, or an earlier run's output (whose files are replaced,
+            and the extra ones of a larger run removed); a file, or a folder holding anything
+            else (a link inside it included), is refused before anything is written.
+        classes: how many kinds to use, the first ``classes`` of KINDS (2 to len(KINDS)).
+        per_class: training images per class, at least 1.
+        size: side of the square RGB images, MIN_SIZE (16) to MAX_SIZE (1024).
         seed: non-negative integer; the same arguments give byte-identical files.
-        val_per_class: validation images per class (default per_class // 5).
+        val_per_class: validation images per class, at least 1 (default per_class // 5, so a
+            per_class below 5 needs it given).
+
+    Every check runs before anything is written; a bad argument raises a ValueError that names it
+    by its `tinynet data synth` flag (``per_class`` is ``--per-class``, ``out_dir`` is ``--out``), in
+    a message that reads alone on one line.
 
     Returns:
         {"root": out_dir, "classes": [names], "size": size, "seed": seed,
          "per_class": {"train": n, "val": m}, "counts": {"train": classes * n, "val": classes * m}}
     """
-    if not isinstance(classes, (int, np.integer)) or not 1 <= classes <= len(KINDS):
-        raise ValueError(f"synth.generate: classes must be an integer from 1 to {len(KINDS)} "
-                         f"(the maximum, one per kind: {', '.join(KINDS)}), got {classes!r}")
+    _check_args(classes, per_class, val_per_class, size, seed)
     if val_per_class is None:
         val_per_class = per_class // 5
-    for name, value, low in (("per_class", per_class, 1), ("val_per_class", val_per_class, 0),
-                             ("size", size, MIN_SIZE), ("seed", seed, 0)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"synth.generate: {name} must be an integer >= {low}, got {value!r}")
-
+    if not isinstance(out_dir, (str, os.PathLike)) or not isinstance(os.fspath(out_dir), str) or not os.fspath(out_dir):
+        raise ValueError(f"--out {out_dir!r}: need a folder path")
     out_dir = os.fspath(out_dir)
     names = list(KINDS[:classes])
     counts = {"train": int(per_class), "val": int(val_per_class)}
-    _check_out_dir(out_dir)
+    try:
+        _check_out_dir(out_dir)
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"--out {out_dir!r}: cannot use the folder: {e.strerror or type(e).__name__}"
+                         + (f" ({e.filename})" if e.filename else "")) from e
     _remove_stale(out_dir, names, counts)
     for split_index, split in enumerate(SPLITS):
         for class_index, name in enumerate(names):

@@ -25,17 +25,43 @@ IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009),
                    (-0.5836, -0.6948, 0.4203))
 
 
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
 def _pair(size, name):
-    """An int or (h, w) as (h, w), both positive."""
-    h, w = (size, size) if np.ndim(size) == 0 else tuple(size)
-    if int(h) != h or int(w) != w or h <= 0 or w <= 0:
-        raise ValueError(f"{name}: size must be a positive int or (h, w), got {size!r}")
-    return int(h), int(w)
+    """An int or (h, w) as (h, w), both positive ints; a TypeError or ValueError naming ``name`` otherwise."""
+    hw = (size, size) if _is_int(size) else tuple(size) if isinstance(size, (tuple, list)) else None
+    if hw is None or len(hw) != 2 or not all(_is_int(v) for v in hw):
+        raise TypeError(f"{name}: size must be a positive int or a pair (h, w) of them, "
+                        f"got {type(size).__name__} {size!r}")
+    if min(hw) <= 0:
+        raise ValueError(f"{name}: size must be a positive int or a pair (h, w) of them, got {size!r}")
+    return int(hw[0]), int(hw[1])
+
+
+def _floats(values, name, arg):
+    """``values`` as a float64 array of finite numbers, or a TypeError/ValueError naming ``name`` and ``arg``."""
+    try:
+        if values is None or isinstance(values, (str, bytes)):
+            raise TypeError
+        a = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: {arg} must be numbers, got {values!r}") from None
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name}: {arg} must be finite, got {values!r}")
+    return a
 
 
 def _check_pil(img, name):
     if not isinstance(img, Image.Image):
         raise TypeError(f"{name} works on PIL images; apply it before ToArray (got {type(img).__name__})")
+
+
+def _check_rng(rng, name):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} is random: call it as t(img, rng) with a np.random.Generator "
+                        f"(e.g. np.random.default_rng(0)), got {type(rng).__name__}")
 
 
 def _check_fits(img, h, w, name):
@@ -48,6 +74,13 @@ class Compose:
     """Apply ``transforms`` in order, passing the same generator to each."""
 
     def __init__(self, transforms):
+        if not isinstance(transforms, (list, tuple)):
+            raise TypeError(f"Compose: transforms must be a list of transforms, got {type(transforms).__name__} "
+                            f"{transforms!r}")
+        for k, t in enumerate(transforms):
+            if not callable(t):
+                raise TypeError(f"Compose: transforms[{k}] is a {type(t).__name__} ({t!r}), not a callable "
+                                f"transform")
         self.transforms = list(transforms)
 
     def __call__(self, img, rng=None):
@@ -67,7 +100,7 @@ class Resize:
     """
 
     def __init__(self, size):
-        self.size = _pair(size, "Resize") if np.ndim(size) else _pair(size, "Resize")[0]
+        self.size = _pair(size, "Resize") if isinstance(size, (tuple, list)) else _pair(size, "Resize")[0]
 
     def __call__(self, img, rng=None):
         _check_pil(img, "Resize")
@@ -80,6 +113,9 @@ class Resize:
             oh, ow = self.size, int(self.size * w / h)
         if (oh, ow) == (h, w):
             return img
+        if Image.MAX_IMAGE_PIXELS and oh * ow > Image.MAX_IMAGE_PIXELS:  # an extreme aspect ratio, e.g. 1 x 10000
+            raise ValueError(f"Resize({self.size!r}): an image of {h}x{w} (H x W) would become {oh}x{ow}, "
+                             f"{oh * ow} pixels, more than Pillow's limit of {Image.MAX_IMAGE_PIXELS}")
         return img.resize((ow, oh), Image.BILINEAR)
 
     def __repr__(self):
@@ -113,6 +149,7 @@ class RandomCrop:
         _check_pil(img, "RandomCrop")
         h, w = self.size
         _check_fits(img, h, w, "RandomCrop")
+        _check_rng(rng, "RandomCrop")
         top = int(rng.integers(0, img.height - h + 1))
         left = int(rng.integers(0, img.width - w + 1))
         return img.crop((left, top, left + w, top + h))
@@ -125,12 +162,15 @@ class RandomHorizontalFlip:
     """Mirror a PIL image left-right with probability ``p`` (one uniform draw per call, whatever p)."""
 
     def __init__(self, p=0.5):
+        if not isinstance(p, (int, float, np.integer, np.floating)) or isinstance(p, (bool, np.bool_)):
+            raise TypeError(f"RandomHorizontalFlip: p must be a number in [0, 1], got {type(p).__name__} {p!r}")
         if not 0 <= p <= 1:
             raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p = float(p)
 
     def __call__(self, img, rng):
         _check_pil(img, "RandomHorizontalFlip")
+        _check_rng(rng, "RandomHorizontalFlip")
         return img.transpose(Image.FLIP_LEFT_RIGHT) if rng.random() < self.p else img
 
     def __repr__(self):
@@ -155,10 +195,14 @@ class Normalize:
     """Per-channel ``(x - mean[c]) / std[c]`` on float arrays (..., 3, H, W): one image or TenCrop's ten."""
 
     def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-        self.mean = np.asarray(mean, dtype=np.float32).reshape(-1, 1, 1)
-        self.std = np.asarray(std, dtype=np.float32).reshape(-1, 1, 1)
-        if self.mean.shape != self.std.shape or np.any(self.std == 0):
-            raise ValueError(f"Normalize: need one mean and one nonzero std per channel, got {mean}, {std}")
+        m, s = _floats(mean, "Normalize", "mean"), _floats(std, "Normalize", "std")
+        if m.ndim != 1 or m.shape != s.shape or len(m) == 0:
+            raise ValueError(f"Normalize: need one mean and one std per channel (two lists of the same "
+                             f"length), got mean={mean!r}, std={std!r}")
+        if np.any(s.astype(np.float32) == 0):
+            raise ValueError(f"Normalize: std must be nonzero (it divides), got std={std!r}")
+        self.mean = m.astype(np.float32).reshape(-1, 1, 1)
+        self.std = s.astype(np.float32).reshape(-1, 1, 1)
 
     def __call__(self, x, rng=None):
         if not isinstance(x, np.ndarray) or x.ndim < 3 or x.shape[-3] != len(self.mean):
@@ -183,9 +227,16 @@ class PCALighting:
     """
 
     def __init__(self, alphastd=0.1, eigval=IMAGENET_EIGVAL, eigvec=IMAGENET_EIGVEC):
+        if not isinstance(alphastd, (int, float, np.integer, np.floating)) or isinstance(alphastd, (bool, np.bool_)):
+            raise TypeError(f"PCALighting: alphastd must be a number, got {type(alphastd).__name__} {alphastd!r}")
+        if not np.isfinite(alphastd) or alphastd < 0:
+            raise ValueError(f"PCALighting: alphastd must be finite and >= 0 (a standard deviation), "
+                             f"got {alphastd!r}")
         self.alphastd = float(alphastd)
-        self.eigval = np.asarray(eigval, dtype=np.float64)
-        self.eigvec = np.asarray(eigvec, dtype=np.float64)
+        self.eigval = _floats(eigval, "PCALighting", "eigval")
+        self.eigvec = _floats(eigvec, "PCALighting", "eigvec")
+        if self.eigval.ndim != 1 or len(self.eigval) == 0:
+            raise ValueError(f"PCALighting: eigval must be a list of numbers, got {eigval!r}")
         if self.eigvec.shape != (len(self.eigval), len(self.eigval)):
             raise ValueError(f"PCALighting: eigvec must be {len(self.eigval)}x{len(self.eigval)}, "
                              f"got {self.eigvec.shape}")
@@ -201,6 +252,7 @@ class PCALighting:
                             f"got {getattr(x, 'shape', type(x).__name__)}")
         if self.alphastd == 0:
             return x
+        _check_rng(rng, "PCALighting")
         delta = self.offset(rng).astype(x.dtype).reshape(-1, 1, 1)
         return x + delta
 
@@ -234,8 +286,11 @@ class TenCrop:
         return f"TenCrop({self.size!r})"
 
 
-def _resize_for(size):
-    return round(size * 256 / 224)  # 224 -> 256, as AlexNet's crops come from 256-pixel images
+def _resize_for(size, name):
+    """The Resize side for a ``size`` crop (224 -> 256, as AlexNet's crops come from 256-pixel images)."""
+    if not _is_int(size) or size <= 0:
+        raise ValueError(f"{name}: size (the crop side, e.g. 224) must be a positive int, got {size!r}")
+    return round(size * 256 / 224)
 
 
 def train_transform(size=224):
@@ -243,7 +298,7 @@ def train_transform(size=224):
 
     Resize(size*256/224), RandomCrop(size), RandomHorizontalFlip(), ToArray(), PCALighting(), Normalize().
     """
-    return Compose([Resize(_resize_for(size)), RandomCrop(size), RandomHorizontalFlip(), ToArray(),
+    return Compose([Resize(_resize_for(size, "train_transform")), RandomCrop(size), RandomHorizontalFlip(), ToArray(),
                     PCALighting(), Normalize()])
 
 
@@ -252,5 +307,6 @@ def eval_transform(size=224, ten_crop=False):
 
     Resize(size*256/224), CenterCrop(size) (or TenCrop(size)), ToArray(), Normalize().
     """
+    resize = Resize(_resize_for(size, "eval_transform"))
     crop = [TenCrop(size)] if ten_crop else [CenterCrop(size), ToArray()]
-    return Compose([Resize(_resize_for(size))] + crop + [Normalize()])
+    return Compose([resize] + crop + [Normalize()])
