@@ -1,30 +1,64 @@
 """Checkpoints: a model's, an optimizer's and a schedule's state in one .npz file, written atomically.
 
-Layout of the file (a NumPy .npz, i.e. a zip of .npy arrays):
+Layout of the file (a NumPy .npz, i.e. a zip of .npy arrays, one member per entry):
 
-    model/<name>          every entry of model.state_dict(), e.g. model/features.0.weight
-    optim/buffer/<i>      the SGD momentum buffer of parameter i (absent before the first step)
-    meta                  UTF-8 JSON as a uint8 array: epoch, optimizer hyper-parameters,
-                          schedule state, class names, variant, flags, format version
+    model/<name>.npy      every entry of model.state_dict(), e.g. model/features.0.weight (floats)
+    optim/buffer/<i>.npy  the SGD momentum buffer of parameter i, 0 <= i < n_params (absent before
+                          the first step)
+    meta.npy              UTF-8 JSON as a 1-D uint8 array, a JSON object: "format" (FORMAT_VERSION),
+                          "optimizer" {lr, momentum, dampening, weight_decay, nesterov, n_params}, and
+                          the training loop's fields (epoch, schedule state, classes, variant, flags)
 
-Loading uses ``np.load(allow_pickle=False)``: a checkpoint is data, never code.
+Loading reads the zip directly and opens only the members it needs (meta, model/*, optim/buffer/*);
+any other member is never opened, so it costs no time or memory and nothing in it runs. What it
+checks, each failure a CheckpointError naming the file and the member or field:
 
-Writing goes to a temporary file in the same folder, is flushed to disk, and
-then renamed over the target (``os.replace``, atomic on POSIX and Windows), so
-a crash or a full disk while writing leaves the previous checkpoint intact.
+    meta       a 1-D uint8 member of at most MAX_META_BYTES, UTF-8 JSON of an object; "format" is
+               FORMAT_VERSION; "optimizer", if present, holds finite numbers >= 0 for lr, momentum,
+               dampening and weight_decay, a bool nesterov, and an int n_params
+    each needed member, from its .npy header, before its data is read: stored or deflated, listed
+               once, a size its compressed bytes can really hold; a float dtype for model/ and
+               optim/ (no strings, objects, ints or records: nothing is ever unpickled); shape x
+               itemsize + header length = the member's size in the zip directory
+    names and shapes, before any tensor data is read: with ``model_shapes``, the model/ names and
+               shapes (missing, unexpected and mismatched all listed); with ``param_shapes``, n_params
+               and each optim/buffer/<i>'s shape; always, buffer indices below n_params, and (without
+               ``model_shapes``) at least one model/ tensor
+    the data, read in chunks, never allocating more than the member holds: every value finite
+
+``read_meta`` reads and checks only the meta member, and ``require`` checks one field of it for the
+callers that own the other fields (the training loop's epoch, classes, schedule, ...).
+
+Writing goes to ``<path>.tmp-<pid>`` in the same folder, is flushed to disk, and then renamed over
+the target (``os.replace``, atomic on POSIX and Windows), so a crash or a full disk while writing
+leaves the previous checkpoint intact; a failed write removes its temporary file and raises one
+CheckpointError naming the path and the OS error. A writer killed mid-write leaves its temporary
+behind: ``remove_stale_temporaries(folder)`` removes those of processes that no longer run.
 """
+import io
 import json
+import math
 import os
+import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
 FORMAT_VERSION = 1
+MAX_META_BYTES = 64 * 2**20  # the JSON metadata; a run's history is a few hundred bytes per epoch
+_MAX_HEADER_BYTES = 10000  # an .npy header (NumPy's own limit for untrusted files)
+_DEFLATE_MAX_RATIO = 1100  # deflate expands at most ~1032x; a member claiming more is forged
+_MAX_PARAMS = 10**6  # parameter tensors of one optimizer (a sanity bound: AlexNet has 16)
+_CHUNK = 16 * 2**20
+_TEMPORARY = re.compile(r".+\.tmp-(\d+)")
+_MISSING = object()
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint can't be read, or doesn't fit the model it is loaded into."""
+    """A checkpoint can't be read or written, or doesn't fit the model it is loaded into."""
 
 
 @dataclass
@@ -34,8 +68,87 @@ class Checkpoint:
     meta: dict = field(default_factory=dict)
 
 
+# --- checking metadata fields -----------------------------------------------------------------
+_KIND_NAMES = {int: "an int", float: "a finite number", bool: "a bool", str: "a string", list: "a list",
+               dict: "an object", type(None): "null"}
+
+
+def _is_kind(value, kind):
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(value))
+    return isinstance(value, kind)
+
+
+def _shown(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def require(meta, key, kind, path, check=None, what=None, default=_MISSING):
+    """``meta[key]``, checked; otherwise a CheckpointError naming ``path`` and the field.
+
+    key      a field name, or a dotted path into nested objects ("scheduler.T_max")
+    kind     int, float, bool, str, list, dict or type(None), or a tuple of them. int and float
+             never accept a bool; float accepts an int and means a finite number (no NaN, no inf)
+    check    optional ``value -> bool``, called once the kind is right, for a range or a set
+    what     what the message says the value must be (default: the kind, e.g. "an int")
+    default  returned when the field (the last part of ``key``) is absent; without it, absent is
+             an error
+
+        >>> require(meta, "epoch", int, path, check=lambda v: v >= 0, what="an int >= 0")
+        CheckpointError: checkpoint runs/a/checkpoint.npz: field 'epoch' must be an int >= 0, got '3'
+    """
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    for k in kinds:
+        if k not in _KIND_NAMES:
+            raise TypeError(f"require: kind must be one of int, float, bool, str, list, dict, "
+                            f"type(None), got {k!r}")
+    what = what or " or ".join(_KIND_NAMES[k] for k in kinds)
+    parts = key.split(".")
+    value = meta
+    for depth, part in enumerate(parts):
+        if not isinstance(value, dict):
+            name = ".".join(parts[:depth]) or "meta"
+            raise CheckpointError(f"checkpoint {path}: field '{name}' must be an object, got {_shown(value)}")
+        if part not in value:
+            if depth == len(parts) - 1 and default is not _MISSING:
+                return default
+            raise CheckpointError(f"checkpoint {path}: field '{'.'.join(parts[:depth + 1])}' is missing "
+                                  f"(it must be {what})")
+        value = value[part]
+    if not any(_is_kind(value, k) for k in kinds) or (check is not None and not check(value)):
+        raise CheckpointError(f"checkpoint {path}: field '{key}' must be {what}, got {_shown(value)}")
+    return value
+
+
+def _check_meta(meta, path):
+    """Refuse metadata of another format or with a malformed "optimizer"; returns ``meta``."""
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"checkpoint {path}: field 'meta' must be a JSON object, got {_shown(meta)}")
+    require(meta, "format", int, path, check=lambda v: v == FORMAT_VERSION,
+            what=f"{FORMAT_VERSION} (the checkpoint format this tinynet reads)")
+    if require(meta, "optimizer", dict, path, default=None) is not None:
+        for name in ("lr", "momentum", "dampening", "weight_decay"):
+            require(meta, f"optimizer.{name}", float, path, check=lambda v: v >= 0, what="a finite number >= 0")
+        require(meta, "optimizer.nesterov", bool, path)
+        require(meta, "optimizer.n_params", int, path, check=lambda v: 0 <= v <= _MAX_PARAMS,
+                what=f"an int from 0 to {_MAX_PARAMS}")
+    return meta
+
+
+# --- writing -------------------------------------------------------------------------------------
 def save_checkpoint(path, model, optimizer=None, meta=None):
-    """Write ``model`` (and ``optimizer``) plus ``meta`` (JSON-serialisable) to ``path``, atomically."""
+    """Write ``model`` (and ``optimizer``) plus ``meta`` (JSON-serialisable) to ``path``, atomically.
+
+    Returns ``path``. An OS error (a full disk, a read-only folder) becomes one CheckpointError naming
+    ``path`` and the error, with the OSError as its ``__cause__``; the temporary file is removed and
+    a previous checkpoint at ``path`` is left as it was. Ctrl-C also removes the temporary file.
+    """
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
     meta = dict(meta or {})
     meta["format"] = FORMAT_VERSION
@@ -50,44 +163,366 @@ def save_checkpoint(path, model, optimizer=None, meta=None):
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
 
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    except BaseException as e:
+        left = _remove_quietly(tmp)
+        if not isinstance(e, OSError):
+            raise
+        reason = f"[Errno {e.errno}] {e.strerror}" if e.errno and e.strerror else str(e)
+        if e.filename and os.fspath(e.filename) not in (tmp, path):  # e.g. a folder on the way is a file
+            reason += f": {os.fspath(e.filename)}"
+        after = (f"the previous {path} is intact" if os.path.isfile(path)
+                 else "no checkpoint was written there")
+        if left:
+            after += f"; the temporary file {tmp} could not be removed"
+        raise CheckpointError(f"could not write checkpoint {path}: {reason}; {after}") from e
     return path
 
 
-def load_checkpoint(path):
-    """Read a checkpoint written by ``save_checkpoint``; clear errors for a missing or damaged file."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise CheckpointError(f"checkpoint {path} does not exist")
+def _remove_quietly(path):
+    """Remove ``path`` if it exists; True if it is still there afterwards."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(
-            f"checkpoint {path} is truncated or corrupt and can't be read ({type(e).__name__}: {e}); "
-            "an earlier checkpoint_epoch*.npz in the same folder may still be good"
-        ) from None
-    if "meta" not in arrays:
-        raise CheckpointError(f"{path} is an .npz file but not a tinynet checkpoint (no 'meta' entry)")
-    meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-    if meta.get("format") != FORMAT_VERSION:
-        raise CheckpointError(f"checkpoint {path} has format {meta.get('format')}, this tinynet reads {FORMAT_VERSION}")
-    model_state = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
-    optimizer_state = None
-    if "optimizer" in meta:
-        optimizer_state = dict(meta["optimizer"])
-        n = optimizer_state.pop("n_params")
-        optimizer_state["buffers"] = [arrays.get(f"optim/buffer/{i}") for i in range(n)]
+        os.remove(path)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return os.path.lexists(path)
+    return False
+
+
+def remove_stale_temporaries(folder):
+    """Remove the ``*.tmp-<pid>`` files that killed ``save_checkpoint`` calls left in ``folder``.
+
+    A file is removed only if it is a regular file (a link is never followed or removed), its name
+    ends in ``.tmp-<pid>``, it is empty or starts like a zip (a partial .npz), and process <pid> is
+    neither this one nor running. Returns the paths removed; [] for a missing folder, and on
+    Windows, where a process can't be probed without signalling it.
+    """
+    if os.name == "nt":
+        return []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    removed = []
+    for entry in entries:
+        match = _TEMPORARY.fullmatch(entry.name)
+        if not match or not entry.is_file(follow_symlinks=False):
+            continue
+        pid = int(match.group(1))
+        if pid <= 0 or pid == os.getpid() or _alive(pid) or not _looks_partial(entry.path):
+            continue
+        try:
+            os.remove(entry.path)
+        except OSError:
+            continue
+        removed.append(entry.path)
+    return removed
+
+
+def _alive(pid):
+    """True unless no process ``pid`` exists (an unprobeable pid counts as alive: keep its file)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError, ValueError):  # PermissionError: it runs, as another user
+        return True
+    return True
+
+
+def _looks_partial(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as f:
+            start = f.read(4)
+    except OSError:
+        return False
+    return start in (b"", b"PK\x03\x04")
+
+
+# --- reading -------------------------------------------------------------------------------------
+@dataclass
+class _Header:
+    """What an .npy member's header declares, and how many bytes the header takes."""
+    shape: tuple
+    fortran_order: bool
+    dtype: np.dtype
+    size: int  # bytes before the data: magic, version, length, header text
+
+    @property
+    def nbytes(self):
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def _human(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+class _Archive:
+    """An open checkpoint zip: its .npy members by name (without ".npy"), read one header or one
+    member at a time, every failure a CheckpointError naming the file and the member."""
+
+    def __init__(self, path):
+        self.path = path = os.fspath(path)
+        if not os.path.exists(path):
+            raise CheckpointError(f"checkpoint {path} does not exist")
+        if os.path.isdir(path):
+            raise CheckpointError(f"checkpoint {path} is a folder, not a checkpoint file")
+        try:
+            self.disk_size = os.path.getsize(path)
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, EOFError, ValueError, OverflowError, struct.error) as e:
+            raise CheckpointError(
+                f"checkpoint {path} is truncated or corrupt and can't be read ({type(e).__name__}: {e}); "
+                "an earlier checkpoint_epoch*.npz in the same folder may still be good") from None
+        except OSError as e:
+            raise CheckpointError(f"checkpoint {path} can't be read: {e.strerror or e}") from None
+        self.members, self.twice = {}, set()
+        for info in self.zip.infolist():
+            if info.filename.endswith(".npy"):
+                name = info.filename[: -len(".npy")]
+                if name in self.members:
+                    self.twice.add(name)
+                self.members[name] = info
+
+    def close(self):
+        self.zip.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _fail(self, name, problem):
+        return CheckpointError(f"checkpoint {self.path}: member '{name}' {problem}")
+
+    def _corrupt(self, name, e):
+        return self._fail(name, f"is truncated or corrupt ({type(e).__name__}: {e})")
+
+    def header(self, name, check_dtype):
+        """The checked header of member ``name``; its data is not read. ``check_dtype(name, dtype)``
+        refuses a dtype the member must not have, before the sizes (an object array's are meaningless)."""
+        info = self.members[name]
+        if name in self.twice:
+            raise self._fail(name, "appears twice in the zip")
+        if info.flag_bits & 0x1:
+            raise self._fail(name, "is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise self._fail(name, f"uses zip compression method {info.compress_type}; a checkpoint is stored "
+                                   "or deflated")
+        if info.header_offset + info.compress_size > self.disk_size or (
+                info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size) or (
+                info.file_size > _DEFLATE_MAX_RATIO * info.compress_size + 1024):
+            raise self._fail(name, f"claims {info.file_size} bytes from {info.compress_size} bytes in a "
+                                   f"{self.disk_size}-byte file, more than it can hold: the file is corrupt or forged")
+        try:
+            with self.zip.open(info) as f:
+                header = _read_npy_header(f)
+        except ValueError as e:
+            raise self._fail(name, f"is not a valid .npy array ({e})") from None
+        except (zipfile.BadZipFile, EOFError, zlib.error, OSError, NotImplementedError, RuntimeError) as e:
+            raise self._corrupt(name, e) from None
+        check_dtype(name, header.dtype)
+        if header.size + header.nbytes != info.file_size:
+            raise self._fail(name, f"declares shape {header.shape} of {header.dtype} = {_human(header.nbytes)} "
+                                   f"({header.nbytes} bytes), but holds {info.file_size - header.size} bytes "
+                                   "of data: the file is corrupt or forged")
+        return header
+
+    def array(self, name, header):
+        """The data of member ``name`` (its ``header`` checked already), read in bounded chunks."""
+        info, n = self.members[name], header.nbytes
+        try:
+            with self.zip.open(info) as f:
+                f.read(header.size)
+                if info.compress_type == zipfile.ZIP_STORED:
+                    # The directory's size is backed by as many bytes on disk (checked in header()).
+                    buf = np.empty(n, dtype=np.uint8)
+                    view, done = memoryview(buf), 0
+                    while done < n:
+                        got = f.readinto(view[done: done + _CHUNK])
+                        if not got:
+                            raise EOFError(f"the data ends after {done} of {n} bytes")
+                        done += got
+                else:  # grow with what the stream really yields
+                    buf = bytearray()
+                    while len(buf) < n:
+                        chunk = f.read(min(_CHUNK, n - len(buf)))
+                        if not chunk:
+                            raise EOFError(f"the data ends after {len(buf)} of {n} bytes")
+                        buf += chunk
+                if f.read(1):
+                    raise EOFError(f"more than the declared {n} bytes of data")
+        except (zipfile.BadZipFile, EOFError, zlib.error, OSError, RuntimeError) as e:
+            raise self._corrupt(name, e) from None
+        flat = np.frombuffer(buf, dtype=header.dtype)
+        return flat.reshape(header.shape, order="F" if header.fortran_order else "C")
+
+    def _float_dtype(self, name, dtype):
+        if dtype.kind != "f" or dtype.fields is not None:
+            raise CheckpointError(f"checkpoint {self.path}: tensor '{name}' has dtype {dtype}; "
+                                  "a checkpoint's tensors are floating point")
+
+    def tensor_header(self, name):
+        """The header of a model/ or optim/ member, which must hold floats."""
+        return self.header(name, self._float_dtype)
+
+    def tensor(self, name, header):
+        """The data of a model/ or optim/ member, which must be finite."""
+        array = self.array(name, header)
+        flat, step = array.ravel(order="K"), _CHUNK // 4  # a view; checked a slice at a time
+        bad = sum(len(part) - int(np.count_nonzero(np.isfinite(part)))
+                  for part in (flat[i: i + step] for i in range(0, flat.size, step)))
+        if bad:
+            nan = int(np.count_nonzero(np.isnan(flat)))
+            raise CheckpointError(f"checkpoint {self.path}: tensor '{name}' has {bad} non-finite values of "
+                                  f"{array.size} ({nan} NaN, {bad - nan} inf); the model it holds is broken")
+        return array
+
+    def meta(self):
+        """The checked metadata (a dict)."""
+        if "meta" not in self.members:
+            raise CheckpointError(f"{self.path} is an .npz file but not a tinynet checkpoint (no 'meta' entry)")
+        def bytes_only(name, dtype):
+            if dtype != np.uint8:
+                raise self._fail(name, f"must be a 1-D uint8 array of UTF-8 JSON, got dtype {dtype}")
+
+        header = self.header("meta", bytes_only)
+        if len(header.shape) != 1:
+            raise self._fail("meta", f"must be a 1-D uint8 array of UTF-8 JSON, got shape {header.shape}")
+        if header.nbytes > MAX_META_BYTES:
+            raise self._fail("meta", f"is {_human(header.nbytes)}, more than the {_human(MAX_META_BYTES)} "
+                                     "a checkpoint's metadata may take")
+        raw = self.array("meta", header).tobytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise CheckpointError(f"checkpoint {self.path}: field 'meta' is not UTF-8 text (byte "
+                                  f"0x{raw[e.start]:02x} at offset {e.start})") from None
+        try:
+            meta = json.loads(text)
+        except RecursionError:
+            raise CheckpointError(f"checkpoint {self.path}: field 'meta' is JSON nested too deeply") from None
+        except ValueError as e:  # json.JSONDecodeError, or an int of too many digits
+            raise CheckpointError(f"checkpoint {self.path}: field 'meta' is not valid JSON ({e})") from None
+        return _check_meta(meta, self.path)
+
+
+def _read_npy_header(f):
+    """Parse an .npy header from the stream ``f`` (read at most the header's bytes); ValueError if
+    it is malformed, EOFError if it ends early."""
+    start = f.read(8)  # 6 bytes of magic, 2 of version
+    if len(start) < 8:
+        raise EOFError("the .npy header ends early")
+    version = np.lib.format.read_magic(io.BytesIO(start))
+    readers = {(1, 0): ("<H", np.lib.format.read_array_header_1_0),
+               (2, 0): ("<I", np.lib.format.read_array_header_2_0)}
+    if version not in readers:
+        raise ValueError(f".npy format version {version[0]}.{version[1]} is not one a checkpoint uses (1.0, 2.0)")
+    length_format, read = readers[version]
+    length_bytes = f.read(struct.calcsize(length_format))
+    if len(length_bytes) < struct.calcsize(length_format):
+        raise EOFError("the .npy header ends early")
+    (length,) = struct.unpack(length_format, length_bytes)
+    if length > _MAX_HEADER_BYTES:
+        raise ValueError(f"its header is {length} bytes, more than {_MAX_HEADER_BYTES}")
+    text = f.read(length)
+    if len(text) < length:
+        raise EOFError("the .npy header ends early")
+    shape, fortran_order, dtype = read(io.BytesIO(length_bytes + text), max_header_size=_MAX_HEADER_BYTES)
+    if any(d < 0 for d in shape):
+        raise ValueError(f"shape {shape} has a negative dimension")
+    return _Header(tuple(shape), fortran_order, dtype, 8 + len(length_bytes) + length)
+
+
+def read_meta(path):
+    """The metadata of the checkpoint at ``path``: a dict, its format and "optimizer" checked; only the
+    meta member is read."""
+    with _Archive(path) as archive:
+        return archive.meta()
+
+
+def _listed(items, limit=8):
+    items = list(items)
+    more = f" (and {len(items) - limit} more)" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def load_checkpoint(path, model_shapes=None, param_shapes=None):
+    """Read a checkpoint written by ``save_checkpoint``.
+
+    model_shapes  optional {state_dict name: shape}: the model the checkpoint is for. Missing and
+                  unexpected names and mismatched shapes are refused (all listed) before any tensor
+                  data is read.
+    param_shapes  optional [shape of parameter i]: the optimizer's parameters, in order. If the
+                  checkpoint holds optimizer state, n_params must be len(param_shapes) and
+                  optim/buffer/<i> must have shape param_shapes[i].
+
+    Returns a Checkpoint: model_state {name: array}, optimizer_state (None if saved without an
+    optimizer; else the optimizer's state_dict(), "buffers" [array or None] per parameter), meta.
+    Any problem is a CheckpointError naming the file and the member or field (see the module's
+    docstring for what is checked).
+    """
+    path = os.fspath(path)
+    with _Archive(path) as archive:
+        meta = archive.meta()
+        model_names = [k[len("model/"):] for k in archive.members if k.startswith("model/")]
+        buffer_names = [k for k in archive.members if k.startswith("optim/buffer/")]
+        problems = []
+        if model_shapes is not None:
+            expected = {k: tuple(int(d) for d in s) for k, s in model_shapes.items()}
+            missing = [f"model/{k}" for k in expected if f"model/{k}" not in archive.members]
+            unexpected = [f"model/{k}" for k in model_names if k not in expected]
+            if missing:
+                problems.append(f"missing {_listed(missing)}")
+            if unexpected:
+                problems.append(f"unexpected {_listed(unexpected)}")
+            model_names = [k for k in model_names if k in expected]
+        elif not model_names:
+            raise CheckpointError(f"checkpoint {path} holds no model tensors (no model/<name> member)")
+        headers = {}
+        for k in model_names:
+            headers[f"model/{k}"] = h = archive.tensor_header(f"model/{k}")
+            if model_shapes is not None and h.shape != expected[k]:
+                problems.append(f"model/{k}: expected shape {expected[k]}, got {h.shape}")
+
+        optimizer_state, n = None, 0
+        if "optimizer" in meta:
+            optimizer_state = dict(meta["optimizer"])
+            n = optimizer_state.pop("n_params")
+            if param_shapes is not None and n != len(param_shapes):
+                raise CheckpointError(f"checkpoint {path}: field 'optimizer.n_params' is {n}, but the optimizer "
+                                      f"has {len(param_shapes)} parameters")
+        elif buffer_names:
+            raise CheckpointError(f"checkpoint {path} holds {buffer_names[0]} but no field 'optimizer'")
+        for name in buffer_names:
+            index = name[len("optim/buffer/"):]
+            if not index.isdigit() or str(int(index)) != index or int(index) >= n:
+                raise CheckpointError(f"checkpoint {path}: member '{name}' is not the buffer of one of the "
+                                      f"{n} parameters (field 'optimizer.n_params')")
+            headers[name] = h = archive.tensor_header(name)
+            if param_shapes is not None:
+                want = tuple(int(d) for d in param_shapes[int(index)])
+                if h.shape != want:
+                    problems.append(f"{name}: expected shape {want} (parameter {index}), got {h.shape}")
+        if problems:
+            raise CheckpointError(f"checkpoint {path} does not fit the model: " + "; ".join(problems))
+
+        model_state = {k: archive.tensor(f"model/{k}", headers[f"model/{k}"]) for k in model_names}
+        if optimizer_state is not None:
+            optimizer_state["buffers"] = [
+                archive.tensor(f"optim/buffer/{i}", headers[f"optim/buffer/{i}"])
+                if f"optim/buffer/{i}" in headers else None for i in range(n)]
     return Checkpoint(model_state, optimizer_state, meta)
