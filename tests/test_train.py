@@ -7,11 +7,12 @@ import pytest
 from PIL import Image
 
 import tinynet
-from tinynet import backend, cli
+from tinynet import backend, cli, train_flags
 from tinynet import train as train_mod
 from tinynet.checkpoint import CheckpointError, load_checkpoint
 from tinynet.data import DataLoader, ImageFolder, synth, transforms
-from tinynet.train import GPUOutOfMemory, TrainConfig, TrainingDiverged, accuracy_counts, evaluate, train
+from tinynet.train import (ConfigError, GPUOutOfMemory, TrainConfig, TrainingDiverged, TrainingInterrupted,
+                           accuracy_counts, evaluate, train)
 from tests.conftest import CUDA_SKIP_REASON
 
 HAS_CUDA = tinynet.cuda.is_available()
@@ -37,7 +38,7 @@ def tiny_data(tmp_path_factory):
 
 def _cfg(data, out, **kw):
     base = dict(data_path=str(data), variant="mini", image_size=32, batch_size=8, epochs=1, workers=0,
-                lr=0.01, lr_scheduler="step", output_dir=str(out), progress=False, seed=0)
+                lr=0.01, lr_scheduler="step", output_dir=None if out is None else str(out), progress=False, seed=0)
     base.update(kw)
     return TrainConfig(**base)
 
@@ -117,12 +118,14 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_data, tm
 def test_a_checkpoint_of_another_variant_or_class_list_is_refused(tiny_data, tmp_path):
     train(_cfg(tiny_data, tmp_path / "r"), log=lambda m: None)
     ckpt = str(tmp_path / "r" / "checkpoint.npz")
-    with pytest.raises(CheckpointError, match="variant 'mini', not 'seed'"):
+    with pytest.raises(ConfigError, match="--variant 'seed' differs from the checkpoint's 'mini'"):
         train(_cfg(tiny_data, tmp_path / "s", variant="seed", image_size=None, resume=ckpt), log=lambda m: None)
+    with pytest.raises(CheckpointError, match="variant 'mini', not 'seed'"):
+        train_mod.check_compatible(load_checkpoint(ckpt).meta, "seed", ["a"], ckpt)
     other = tmp_path / "other"
     synth.generate(other, classes=4, per_class=2, val_per_class=1, size=32, seed=1)
     with pytest.raises(CheckpointError, match="trained on 3 classes.*the data has 4"):
-        train(_cfg(other, tmp_path / "t", resume=ckpt), log=lambda m: None)
+        train(_cfg(other, tmp_path / "t", resume=ckpt, epochs=2), log=lambda m: None)
 
 
 def test_accuracy_counts():
@@ -168,7 +171,7 @@ def test_main_job_generates_its_data_once_in_the_cache(tmp_path, monkeypatch):
 
 def test_main_job_defaults():
     """`tinynet train` with no flags: the mini AlexNet on the CPU, on the generated set."""
-    cfg = TrainConfig()
+    cfg = train_flags.resolve(TrainConfig(), None)
     assert (cfg.data_path, cfg.variant, cfg.device, cfg.model) == (None, "mini", "cpu", "alexnet")
     assert tinynet.models.VARIANTS[cfg.variant].input_size == 64
 
@@ -205,13 +208,11 @@ def test_tf32_sets_cupy_tf32_before_cupy_is_used(command, tmp_path, monkeypatch,
     assert os.environ.get("CUPY_TF32") == "1"
 
 
-def test_tf32_on_the_cpu_is_a_note_not_a_setting(tmp_path, monkeypatch):
+def test_tf32_on_the_cpu_is_refused_not_ignored(tmp_path, monkeypatch):
     monkeypatch.delenv("CUPY_TF32", raising=False)
-    logs = []
-    with pytest.raises(FileNotFoundError):
-        train(TrainConfig(data_path=str(tmp_path / "missing"), tf32=True), log=logs.append)
+    with pytest.raises(ConfigError, match="--tf32 only affects --device cuda; this run is on --device cpu"):
+        train(TrainConfig(data_path=str(tmp_path / "missing"), tf32=True), log=lambda m: None)
     assert "CUPY_TF32" not in os.environ
-    assert any("--tf32 only affects --device cuda" in line for line in logs)
 
 
 # --- no GPU --------------------------------------------------------------------------------------------------
@@ -319,3 +320,122 @@ def test_real_out_of_memory_is_explained(tiny_data, tmp_path, monkeypatch):
     with pytest.raises(GPUOutOfMemory, match="batch size 8") as e:
         train(_cfg(tiny_data, tmp_path / "r", device="cuda"), log=lambda m: None)
     assert isinstance(e.value.__cause__, cupy.cuda.memory.OutOfMemoryError)
+
+
+# --- faults: nothing of a bad epoch is written; resume under changed flags; interruption ----------------------
+
+def _quiet(cfg):
+    return train(cfg, log=lambda m: None)
+
+
+def test_a_step_that_blows_up_the_weights_never_replaces_the_good_checkpoint(tiny_data, tmp_path):
+    # One step per epoch (-b larger than the set): the training loss is measured before the step, so it is
+    # finite; the step at a huge learning rate makes the validation loss NaN. Measured before the fix:
+    # rc 0 and the NaN model saved as checkpoint.npz.
+    run = tmp_path / "r"
+    _quiet(_cfg(tiny_data, run, batch_size=64))
+    good = (run / "checkpoint.npz").read_bytes()
+    with pytest.raises(TrainingDiverged, match=r"after epoch 2 .*(validation loss is nan|NaN or infinite)"
+                                               r".*nothing of this epoch was saved"):
+        _quiet(_cfg(tiny_data, run, batch_size=64, epochs=2, lr=1e30, resume=str(run / "checkpoint.npz")))
+    assert (run / "checkpoint.npz").read_bytes() == good
+    assert not (run / "checkpoint_epoch2.npz").exists()
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 1
+
+
+def test_non_finite_weights_with_a_finite_validation_loss_are_caught(tiny_data, tmp_path, monkeypatch):
+    real = train_mod.evaluate
+
+    def poisoned(model, loader, device):
+        result = real(model, loader, device)
+        model.classifier[-1].bias.data[0] = np.inf  # a weight the evaluation did not show
+        return result
+
+    monkeypatch.setattr(train_mod, "evaluate", poisoned)
+    with pytest.raises(TrainingDiverged, match=r"after epoch 1 1 parameter tensor\(s\) hold NaN or infinite values "
+                                               r"\(classifier\.\d+\.bias\)"):
+        _quiet(_cfg(tiny_data, tmp_path / "r"))
+    assert not (tmp_path / "r" / "checkpoint.npz").exists()
+
+
+def test_a_resumed_runs_metrics_read_as_one_run(tiny_data, tmp_path):
+    # The line of an epoch whose checkpoint was never written (killed in between) is not repeated, and a
+    # run branched off an earlier checkpoint carries its history.
+    run = tmp_path / "r"
+    _quiet(_cfg(tiny_data, run))
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"epoch": 2, "train_loss": 9.0}) + "\n")  # as if killed after this line
+    _quiet(_cfg(tiny_data, run, epochs=3, resume=str(run / "checkpoint.npz")))
+    epochs = [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 3]
+    _quiet(_cfg(tiny_data, tmp_path / "b", epochs=2, resume=str(run / "checkpoint_epoch1.npz")))
+    branch = [json.loads(line)["epoch"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert branch == [1, 2]
+
+
+def test_resuming_an_earlier_epoch_where_a_later_checkpoint_is_would_replace_it(tiny_data, tmp_path):
+    run = tmp_path / "r"
+    _quiet(_cfg(tiny_data, run, epochs=2))
+    with pytest.raises(ConfigError, match=r"checkpoint.npz is at epoch 2, later than .*checkpoint_epoch1.npz "
+                                          r"\(epoch 1\).*--output-dir NEW"):
+        _quiet(_cfg(tiny_data, None, epochs=3, resume=str(run / "checkpoint_epoch1.npz")))
+
+
+def test_extending_a_finished_cosine_run_replans_the_schedule(tiny_data, tmp_path):
+    # Before: epochs 3 and 4 trained at lr 0 (the cosine had reached its end at epoch 2).
+    run = tmp_path / "r"
+    _quiet(_cfg(tiny_data, run, epochs=2, lr_scheduler="cosine"))
+    logs = []
+    history = train(_cfg(tiny_data, run, epochs=4, lr_scheduler="cosine", resume=str(run / "checkpoint.npz")),
+                    log=logs.append)
+    # Each epoch records the lr it trained at; epoch e + 1 trains at 0.01 * (1 + cos(pi e / 4)) / 2 (T_max 4).
+    assert [h["lr"] for h in history[2:]] == pytest.approx([0.005, 0.01 * (1 + np.cos(np.pi * 3 / 4)) / 2])
+    assert any("learning rate of epoch 3 is 0.005" in line for line in logs)
+
+
+def test_a_new_lr_on_resume_applies_and_is_said(tiny_data, tmp_path):
+    run = tmp_path / "r"
+    _quiet(_cfg(tiny_data, run))
+    logs = []
+    history = train(_cfg(tiny_data, run, epochs=2, lr=0.003, resume=str(run / "checkpoint.npz")), log=logs.append)
+    assert history[1]["lr"] == 0.003  # step schedule, step size 30: the base lr itself
+    assert any(line.startswith("note: --lr 0.003 applies") for line in logs)
+    assert load_checkpoint(run / "checkpoint.npz").meta["flags"]["lr"] == 0.003
+
+
+def test_ctrl_c_says_which_checkpoint_is_intact(tiny_data, tmp_path, monkeypatch):
+    real = train_mod._train_epoch
+    monkeypatch.setattr(train_mod, "_train_epoch", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(TrainingInterrupted, match="before the first epoch ended: no checkpoint was written"):
+        _quiet(_cfg(tiny_data, tmp_path / "r"))
+    monkeypatch.setattr(train_mod, "_train_epoch", real)
+    _quiet(_cfg(tiny_data, tmp_path / "r"))
+    monkeypatch.setattr(train_mod, "_train_epoch", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    ckpt = str(tmp_path / "r" / "checkpoint.npz")
+    with pytest.raises(TrainingInterrupted, match=rf"{ckpt} \(epoch 1\) is intact: continue with --resume {ckpt}"):
+        _quiet(_cfg(tiny_data, tmp_path / "r", epochs=2, resume=ckpt))
+
+
+def test_the_output_folder_and_the_data_are_checked_before_training(tiny_data, tmp_path, monkeypatch):
+    epochs = []
+    monkeypatch.setattr(train_mod, "_train_epoch", lambda *a: epochs.append(1) or pytest.fail("trained"))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        _quiet(_cfg(tiny_data, tmp_path / "file"))
+    bad = tmp_path / "bad"
+    synth.generate(bad, classes=2, per_class=2, val_per_class=1, size=32, seed=0)
+    for image in (bad / "val").rglob("*.png"):
+        image.write_bytes(b"not an image")
+    with pytest.raises(ValueError, match=r"none of the 2 image files in .*val \(val/\) can be decoded"):
+        _quiet(_cfg(bad, tmp_path / "out"))
+    assert epochs == []
+
+
+def test_the_default_output_folder_run_twice_moves_on(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _quiet(_cfg(tiny_data, None))
+    logs = []
+    train(_cfg(tiny_data, None), log=logs.append)
+    assert (tmp_path / "runs" / "alexnet" / "checkpoint.npz").exists()
+    assert (tmp_path / "runs" / "alexnet-2" / "checkpoint.npz").exists()
+    assert any("this run goes to runs/alexnet-2" in line for line in logs)

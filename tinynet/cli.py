@@ -25,19 +25,21 @@ def _summary(args):
     from tinynet.models import alexnet
 
     model = alexnet(args.variant, num_classes=args.num_classes)
-    if args.input is None:
-        shape = (3, model.input_size, model.input_size)
-    else:
-        try:
-            shape = tuple(int(n) for n in args.input.split(","))
-        except ValueError:
-            shape = ()
-        if len(shape) != 3:
-            print(f"tinynet summary: --input must be C,H,W such as 3,224,224, got {args.input!r}", file=sys.stderr)
-            return 2
+    shape = (3, model.input_size, model.input_size) if args.input is None else args.input
     text = tinynet.summary(model, shape)
     print(text)
     return 1 if "\nstopped: " in text else 0
+
+
+def _chw(text):
+    """An argparse ``type``: "C,H,W" -> (C, H, W) of positive ints."""
+    try:
+        shape = tuple(int(n) for n in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"--input must be C,H,W of positive ints such as 3,224,224, got {text!r}")
+    return shape
 
 
 def _train(args):
@@ -49,16 +51,30 @@ def _train(args):
     return 0
 
 
+def _eval_root(data_path):
+    """The folder of class folders to evaluate: DIR/val if there is one, else DIR itself (a DIR with a
+    train/ but no val/ is refused rather than read as two classes "train" and ...)."""
+    if not os.path.isdir(data_path):
+        raise FileNotFoundError(f"--data-path {data_path} is not a folder" if os.path.exists(data_path)
+                                else f"--data-path {data_path} does not exist")
+    if os.path.isdir(os.path.join(data_path, "val")):
+        return os.path.join(data_path, "val")
+    if os.path.isdir(os.path.join(data_path, "train")):
+        raise FileNotFoundError(f"--data-path {data_path} has a train/ folder but no val/: pass the folder of "
+                                "class folders to evaluate (e.g. a val/ folder itself)")
+    return data_path
+
+
 def _eval(args):
     from tinynet.data import DataLoader, ImageFolder, transforms
     from tinynet.train import check_compatible, evaluate, load_model, prepare_device
 
     prepare_device(args.device, args.tf32, log=lambda line: print(line, file=sys.stderr))
     model, meta = load_model(args.checkpoint, args.device)
-    root = os.path.join(args.data_path, "val") if os.path.isdir(os.path.join(args.data_path, "val")) else args.data_path
+    root = _eval_root(args.data_path)
     data = ImageFolder(root, transforms.eval_transform(meta["image_size"], ten_crop=args.ten_crop))
     check_compatible(meta, meta["variant"], data.classes, args.checkpoint)
-    loader = DataLoader(data, args.batch_size, workers=args.workers)
+    loader = DataLoader(data, args.batch_size, workers=args.workers, timeout=args.loader_timeout)
     r = evaluate(model, loader, args.device)
     crops = " (ten-crop)" if args.ten_crop else ""
     print(f"{root}: {r['val_images']} images{crops}  top-1 {r['top1']:.2%}  top-5 {r['top5']:.2%}  "
@@ -121,64 +137,89 @@ TF32_HELP = ("with --device cuda: float32 matrix products on TF32 tensor cores (
 
 def build_parser():
     from tinynet.models import VARIANTS
-    from tinynet.train import TrainConfig
+    from tinynet.models.alexnet import INITS
+    from tinynet.train_flags import DEFAULT_OUTPUT_DIR, DEFAULTS, DEVICES, SCHEDULERS, TrainConfig, resume_help
 
-    d = TrainConfig()
-    parser = argparse.ArgumentParser(prog="tinynet", description="A deep learning engine from scratch on NumPy/CuPy.")
+    d = DEFAULTS
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="on an error, print the full traceback")
+    parser = argparse.ArgumentParser(prog="tinynet", description="A deep learning engine from scratch on NumPy/CuPy.",
+                                     parents=[common])
     sub = parser.add_subparsers(dest="command")
 
-    p = sub.add_parser("train", help="train AlexNet (with no flags: the mini variant on generated images, CPU)")
-    p.add_argument("--data-path", default=None, help="folder with train/ and val/ (default: the generated set)")
+    p = sub.add_parser("train", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="train AlexNet (with no flags: the mini variant on generated images, CPU)",
+                       epilog=resume_help())
+
+    def run_flag(*names, default_of, **kw):  # a flag whose default is a new run's; on --resume, the checkpoint's
+        p.add_argument(*names, default=None, help=f"{kw.pop('help', '')} (default {d[default_of]!r}; on --resume: "
+                                                   "the checkpoint's)".lstrip(), **kw)
+
+    p.add_argument("--data-path", default=None, help="folder with train/ and val/ (default: the generated set; "
+                                                      "on --resume: the checkpoint's)")
     p.add_argument("--model", default="alexnet", choices=["alexnet"])
-    p.add_argument("--variant", default=d.variant, choices=list(VARIANTS))
-    p.add_argument("--device", default=d.device, choices=["cpu", "cuda"])
-    p.add_argument("-b", "--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("-j", "--workers", type=int, default=d.workers, help="image-decoding worker processes")
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--momentum", type=float, default=d.momentum)
-    p.add_argument("--wd", "--weight-decay", dest="weight_decay", type=float, default=d.weight_decay)
-    p.add_argument("--lr-scheduler", default=d.lr_scheduler, choices=["cosine", "step", "plateau"],
-                   help="cosine: down to 0 over --epochs; step: x --lr-gamma every --lr-step-size epochs; "
-                        "plateau: x --lr-gamma when val top-1 stalls (the paper's rule)")
-    p.add_argument("--lr-step-size", type=int, default=d.lr_step_size)
-    p.add_argument("--lr-gamma", type=float, default=d.lr_gamma)
-    p.add_argument("--output-dir", default=d.output_dir)
-    p.add_argument("--resume", default=None, help="checkpoint to continue from")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--test-only", action="store_true", help="only evaluate (with --resume: that checkpoint)")
-    p.add_argument("--init", default=None, choices=["pytorch", "paper", "kaiming"])
+    run_flag("--variant", default_of="variant", choices=list(VARIANTS))
+    p.add_argument("--device", default=TrainConfig.device, choices=list(DEVICES))
+    run_flag("-b", "--batch-size", default_of="batch_size", type=int)
+    run_flag("--epochs", default_of="epochs", type=int, help="train up to this epoch")
+    p.add_argument("-j", "--workers", type=int, default=TrainConfig.workers,
+                   help=f"image-decoding worker processes (default {TrainConfig.workers})")
+    run_flag("--lr", default_of="lr", type=float)
+    run_flag("--momentum", default_of="momentum", type=float)
+    run_flag("--wd", "--weight-decay", dest="weight_decay", default_of="weight_decay", type=float)
+    run_flag("--lr-scheduler", default_of="lr_scheduler", choices=list(SCHEDULERS),
+             help="cosine: down to 0 over --epochs; step: x --lr-gamma every --lr-step-size epochs; "
+                  "plateau: x --lr-gamma when val top-1 stalls (the paper's rule)")
+    run_flag("--lr-step-size", default_of="lr_step_size", type=int)
+    run_flag("--lr-gamma", default_of="lr_gamma", type=float)
+    p.add_argument("--output-dir", default=None,
+                   help=f"where checkpoints and metrics go (default {DEFAULT_OUTPUT_DIR}, or {DEFAULT_OUTPUT_DIR}-2, "
+                        "-3, ... when that holds a run; on --resume: the checkpoint's folder). A folder given here "
+                        "that holds a run is refused unless --resume continues it or --overwrite replaces it")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in --output-dir (its checkpoints, metrics.jsonl and curves.png are removed)")
+    p.add_argument("--resume", default=None, help="checkpoint to continue from (see below for changed flags)")
+    run_flag("--seed", default_of="seed", type=int)
+    p.add_argument("--test-only", action="store_true", help="only evaluate the checkpoint given with --resume")
+    p.add_argument("--init", default=None, choices=list(INITS), help="weight initialisation (default: the variant's)")
     p.add_argument("--dropout", type=float, default=None, help="default: the variant's (0.5; 0 for mini)")
-    p.add_argument("--image-size", type=int, default=None)
+    p.add_argument("--image-size", type=int, default=None, help="default: the variant's (64 for mini)")
+    p.add_argument("--loader-timeout", type=float, default=TrainConfig.loader_timeout, metavar="SECONDS",
+                   help="stop with an error naming the batch and the worker when a loader worker takes longer than "
+                        f"this for one batch (default {TrainConfig.loader_timeout:g}; 0: no limit; nothing to time "
+                        "out with -j 0)")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.add_argument("--tf32", action="store_true", help=TF32_HELP)
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("eval", help="top-1 and top-5 of a checkpoint on a folder of images")
+    p = sub.add_parser("eval", parents=[common], help="top-1 and top-5 of a checkpoint on a folder of images")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data-path", required=True, help="a folder of <class>/<image>, or one with a val/ inside")
     p.add_argument("--ten-crop", action="store_true", help="average over the four corners and centre, mirrored")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("-b", "--batch-size", type=int, default=64)
-    p.add_argument("-j", "--workers", type=int, default=0)
+    p.add_argument("-b", "--batch-size", type=_int(low=1), default=64)
+    p.add_argument("-j", "--workers", type=_int(low=0), default=0)
+    p.add_argument("--loader-timeout", type=_float(low=0), default=TrainConfig.loader_timeout, metavar="SECONDS",
+                   help=f"as for train (default {TrainConfig.loader_timeout:g}; 0: no limit)")
     p.add_argument("--tf32", action="store_true", help=TF32_HELP)
     p.set_defaults(func=_eval)
 
-    p = sub.add_parser("predict", help="the top-5 classes of each image")
+    p = sub.add_parser("predict", parents=[common], help="the top-5 classes of each image")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("images", nargs="+")
     p.set_defaults(func=_predict)
 
-    p = sub.add_parser("filters", help="write conv1's learned kernels as an image grid")
+    p = sub.add_parser("filters", parents=[common], help="write conv1's learned kernels as an image grid")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", default="conv1.png")
-    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--scale", type=_int(low=1, high=64), default=4, help="pixels per kernel pixel (default 4)")
     p.set_defaults(func=_filters)
 
     p = sub.add_parser("data", help="data utilities")
     data_sub = p.add_subparsers(dest="data_command")
-    q = data_sub.add_parser("synth", help="write the synthetic classification set as image files")
+    q = data_sub.add_parser("synth", parents=[common], help="write the synthetic classification set as image files")
     q.add_argument("--out", required=True)
     q.add_argument("--classes", type=int, default=10)
     q.add_argument("--per-class", type=int, default=500)
@@ -187,22 +228,57 @@ def build_parser():
     q.add_argument("--seed", type=int, default=0)
     q.set_defaults(func=_synth)
 
-    p = sub.add_parser("summary", help="print a model's layers, shapes, parameters, multiply-adds and memory")
+    p = sub.add_parser("summary", parents=[common], help="print a model's layers, shapes, parameters, multiply-adds and memory")
     p.add_argument("model", choices=["alexnet"])
     p.add_argument("--variant", default="seed", choices=list(VARIANTS))
-    p.add_argument("--input", default=None, help="C,H,W of one input (default: the variant's own size)")
-    p.add_argument("--num-classes", type=int, default=1000)
+    p.add_argument("--input", default=None, type=_chw, help="C,H,W of one input (default: the variant's own size)")
+    p.add_argument("--num-classes", type=_int(low=1), default=1000)
     p.set_defaults(func=_summary)
 
-    p = sub.add_parser("demo", help="train a tiny convnet on generated images and print its falling loss")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser("demo", parents=[common], help="train a tiny convnet on generated images and print its falling loss")
+    p.add_argument("--epochs", type=_int(low=1), default=10)
+    p.add_argument("--seed", type=_int(low=0), default=0)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.set_defaults(func=_demo)
     return parser
 
 
+def _int(**rule):
+    return _typed(int, integer=True, **rule)
+
+
+def _float(**rule):
+    return _typed(float, **rule)
+
+
+def _typed(kind, **rule):
+    """An argparse ``type``: ``kind(text)`` checked by tinynet.validate.check_number with ``rule``."""
+    from tinynet.validate import check_number
+
+    def parse(text):
+        try:
+            return check_number("value", kind(text), **rule)
+        except (TypeError, ValueError) as e:
+            message = str(e)
+            raise argparse.ArgumentTypeError(message[len("value "):] if message.startswith("value ") else
+                                             f"must be {'an int' if kind is int else 'a number'}, got {text!r}")
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+def _one_line(error):
+    """An exception as one line: its message's first line, and the last line of a multi-line message
+    (a worker's traceback ends with its exception)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()] or [type(error).__name__]
+    if len(lines) == 1:
+        return lines[0]
+    return f"{lines[0]} ... {lines[-1]} (--debug shows all of it)"
+
+
 def main(argv=None):
+    """Run the command in ``argv``; returns its exit status. Every failure is one line on stderr (and
+    a non-zero status); ``--debug`` re-raises it with its traceback instead."""
     from tinynet.backend import DeviceError
     from tinynet.checkpoint import CheckpointError
     from tinynet.train import GPUOutOfMemory, TrainingDiverged
@@ -212,13 +288,26 @@ def main(argv=None):
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
+    expected = (TrainingDiverged, CheckpointError, OSError, ValueError, TypeError, RuntimeError, DeviceError,
+                GPUOutOfMemory, MemoryError)
+    debug = getattr(args, "debug", False)  # --debug before or after the sub-command
     try:
         return args.func(args)
-    except KeyboardInterrupt:
-        print("interrupted; the last complete epoch's checkpoint is intact", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        if debug:
+            raise
+        print(f"tinynet {args.command}: {e or 'interrupted'}", file=sys.stderr)
         return 130
-    except (TrainingDiverged, CheckpointError, FileNotFoundError, ValueError, DeviceError, GPUOutOfMemory) as e:
-        print(f"tinynet {args.command}: {e}", file=sys.stderr)
+    except expected as e:
+        if debug:
+            raise
+        print(f"tinynet {args.command}: {_one_line(e)}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 -- a bug of ours: still one line, and how to see more
+        if debug:
+            raise
+        print(f"tinynet {args.command}: unexpected {type(e).__name__}: {_one_line(e)} "
+              "(run again with --debug for the traceback, and please report it)", file=sys.stderr)
         return 1
 
 

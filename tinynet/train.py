@@ -1,6 +1,9 @@
 """The training loop: epochs, evaluation, checkpoints, metrics, progress.
 
-``train(config)`` is what ``tinynet train`` runs. Per epoch it
+``train(config)`` is what ``tinynet train`` runs. Before any work it checks every flag
+(tinynet/train_flags.py: ranges, conflicts, and on --resume what a changed flag does), the output
+folder (tinynet/run_folder.py: it takes files, and it holds no other run), and that train/ and val/
+each have an image that decodes. Then, per epoch, it
 
 1. reseeds every generator from (seed, epoch) and shuffles the training set
    from the same pair, so the run is a pure function of the seed: stopping
@@ -8,38 +11,48 @@
 2. trains with SGD and cross-entropy, with a progress bar (loss, learning
    rate, images per second);
 3. evaluates top-1 and top-5 on the validation folder;
-4. steps the learning-rate schedule, appends a line to metrics.jsonl, redraws
-   curves.png, and writes checkpoint_epoch<k>.npz and checkpoint.npz atomically.
+4. checks that the training loss, the validation loss and every weight are finite;
+5. steps the learning-rate schedule, writes checkpoint_epoch<k>.npz and checkpoint.npz atomically,
+   then rewrites metrics.jsonl from the run's history and redraws curves.png.
 
-A loss that becomes NaN or infinite stops the run with ``TrainingDiverged``
-before anything of that epoch is written, so the last good checkpoint stays.
+A loss or a weight that becomes NaN or infinite stops the run with ``TrainingDiverged``
+before anything of that epoch is written, so the last good checkpoint stays; so does Ctrl-C
+(``TrainingInterrupted``, saying which checkpoint is the last one).
 
 On the GPU (``device="cuda"``), ``tf32=True`` lets float32 matrix products use
 TF32 tensor cores (``backend.enable_tf32``), each epoch's line reports the
 memory pool's use, and running out of GPU memory stops the run with
 ``GPUOutOfMemory`` naming the batch size that failed.
 """
-import json
 import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from tinynet import __version__, backend
+from tinynet import backend
 from tinynet import functional as F
 from tinynet.autograd import no_grad
 from tinynet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from tinynet.data import DataLoader, ImageFolder, transforms
-from tinynet.models import VARIANTS, alexnet
+from tinynet.data.folder import CorruptImageError, load_rgb
 from tinynet.optim import SGD, CosineAnnealingLR, ReduceLROnPlateau, StepLR
+from tinynet import run_folder, train_flags
+from tinynet.saved_run import build_model, check_compatible, load_model, read_run_meta, run_meta, state_shapes
 from tinynet.tensor import Tensor
+from tinynet.train_flags import ConfigError, TrainConfig
+
+__all__ = ["train", "evaluate", "TrainConfig", "ConfigError", "TrainingDiverged", "TrainingInterrupted",
+           "GPUOutOfMemory", "load_model", "check_compatible", "prepare_device", "default_data_path"]
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite."""
+    """The loss, or a weight, became NaN or infinite."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training; the message says which checkpoint is the last complete one."""
 
 
 class GPUOutOfMemory(RuntimeError):
@@ -51,34 +64,6 @@ def _out_of_memory(error, batch_size, where):
         f"the GPU ran out of memory {where} with batch size {batch_size} ({error}). "
         f"Try a smaller batch size, e.g. -b {max(1, batch_size // 2)}."
     )
-
-
-@dataclass
-class TrainConfig:
-    """The flags of ``tinynet train`` (torchvision's reference-script names where they apply)."""
-
-    data_path: str = None  # root with train/ and val/; None: the generated synthetic set
-    model: str = "alexnet"
-    variant: str = "mini"
-    device: str = "cpu"
-    batch_size: int = 32
-    epochs: int = 15
-    workers: int = 2
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    lr_scheduler: str = "cosine"  # "cosine", "step" (torchvision's) or "plateau" (the paper's rule)
-    lr_step_size: int = 30
-    lr_gamma: float = 0.1
-    output_dir: str = "runs/alexnet"
-    resume: str = None
-    seed: int = 0
-    test_only: bool = False
-    init: str = None  # "pytorch", "paper" or "kaiming"; default: the variant's
-    dropout: float = None  # default: the variant's
-    image_size: int = None  # default: the variant's input size
-    progress: bool = True
-    tf32: bool = False  # float32 matrix products on TF32 tensor cores (device "cuda" only)
 
 
 def reseed(seed, epoch):
@@ -159,110 +144,164 @@ def default_data_path(log=print):
     return root
 
 
-def build_model(variant, num_classes, image_size, init=None, dropout=None):
-    return alexnet(variant, num_classes=num_classes, init=init, dropout=dropout, input_size=image_size)
-
-
 def _make_scheduler(cfg, optimizer):
     if cfg.lr_scheduler == "step":
         return StepLR(optimizer, cfg.lr_step_size, cfg.lr_gamma)
     if cfg.lr_scheduler == "cosine":
         return CosineAnnealingLR(optimizer, T_max=cfg.epochs)
-    if cfg.lr_scheduler == "plateau":
-        return ReduceLROnPlateau(optimizer, mode="max", factor=cfg.lr_gamma, patience=2)
-    raise ValueError(f"unknown --lr-scheduler {cfg.lr_scheduler!r}: use 'cosine', 'step' or 'plateau'")
-
-
-def _plot(history, path):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    epochs = [h["epoch"] for h in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    ax1.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
-    ax1.plot(epochs, [h["val_loss"] for h in history], "o-", label="validation")
-    ax1.set_xlabel("epoch"), ax1.set_ylabel("cross-entropy"), ax1.legend(), ax1.grid(alpha=0.3)
-    ax2.plot(epochs, [100 * h["top1"] for h in history], "o-", label="top-1")
-    ax2.plot(epochs, [100 * h["top5"] for h in history], "o-", label="top-5")
-    ax2.set_xlabel("epoch"), ax2.set_ylabel("validation accuracy (%)"), ax2.legend(), ax2.grid(alpha=0.3)
-    ax2.set_ylim(0, 100)
-    fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return ReduceLROnPlateau(optimizer, mode="max", factor=cfg.lr_gamma, patience=2)
 
 
 def prepare_device(device, tf32=False, log=print):
     """Check ``device`` before any work: TF32 set up first (it must precede CuPy's first float32
-    product), then CuPy and a GPU for "cuda" (``DeviceError`` saying how to fix it otherwise)."""
+    product), then CuPy and a GPU for "cuda" (``DeviceError`` saying how to fix it otherwise).
+    ``tf32`` on the CPU is refused (ConfigError): it would change nothing."""
     device = backend.normalize_device(device)
+    if tf32 and device != "cuda":
+        raise ConfigError(f"--tf32 only affects --device cuda; this run is on --device {device}")
     if tf32:
-        if device == "cuda":
-            backend.enable_tf32()
-        else:
-            log("note: --tf32 only affects --device cuda; ignored on the CPU")
+        backend.enable_tf32()
     if device == "cuda":
         backend.cupy_or_raise()
     return device
 
 
-def train(cfg: TrainConfig, log=print):
-    """Run the training described by ``cfg``; returns the list of per-epoch metrics."""
-    prepare_device(cfg.device, cfg.tf32, log)
-    data_path = cfg.data_path or default_data_path(log)
-    if cfg.variant not in VARIANTS:
-        raise ValueError(f"unknown variant {cfg.variant!r}; choose one of {', '.join(VARIANTS)}")
-    size = cfg.image_size or VARIANTS[cfg.variant].input_size
+def _first_readable(dataset, split):
+    """Refuse a split none of whose images decodes (found at the start, not after an epoch)."""
+    first_error = None
+    for path, _ in dataset.samples:
+        try:
+            load_rgb(path)
+            return
+        except CorruptImageError as e:
+            first_error = first_error or e
+    raise ValueError(f"none of the {len(dataset)} image files in {dataset.root} ({split}/) can be decoded, "
+                     f"e.g. {first_error.path}: {first_error.reason}")
+
+
+def _datasets(data_path, size):
     train_set = ImageFolder(_split_folder(data_path, "train"), transforms.train_transform(size))
     val_set = ImageFolder(_split_folder(data_path, "val"), transforms.eval_transform(size))
     if val_set.classes != train_set.classes:
-        raise ValueError(f"train/ and val/ have different classes: {train_set.classes} vs {val_set.classes}")
+        raise ValueError(f"train/ and val/ of {data_path} have different classes: {train_set.classes} vs "
+                         f"{val_set.classes}")
+    _first_readable(train_set, "train")
+    _first_readable(val_set, "val")
+    return train_set, val_set
+
+
+def _resume_into(cfg, meta, model, optimizer, scheduler, log):
+    """Load the checkpoint ``cfg.resume`` (its ``meta`` read already) into the run; the flags given now
+    (already resolved against it) override its hyper-parameters where ON_RESUME says they apply."""
+    ckpt = load_checkpoint(cfg.resume, model_shapes=state_shapes(model),
+                           param_shapes=[p.shape for p in optimizer.params])
+    model.load_state_dict(ckpt.model_state)
+    if ckpt.optimizer_state is not None:
+        optimizer.load_state_dict(ckpt.optimizer_state)
+    optimizer.momentum, optimizer.weight_decay = cfg.momentum, cfg.weight_decay
+    try:
+        scheduler.load_state_dict(meta["scheduler"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"checkpoint {cfg.resume}: field 'scheduler': {e}") from None
+    done = meta["epoch"]
+    new_lr = cfg.lr != meta["flags"].get("lr", cfg.lr)  # --lr given with another value: it applies
+    optimizer.lr = meta["lr"]
+    if cfg.lr_scheduler == "plateau":
+        scheduler.factor = cfg.lr_gamma
+        optimizer.lr = cfg.lr if new_lr else optimizer.lr
+    else:  # step and cosine: the lr is a function of the epoch, recomputed from the flags now in force
+        if cfg.lr_scheduler == "step":
+            scheduler.step_size, scheduler.gamma = cfg.lr_step_size, cfg.lr_gamma
+        else:
+            scheduler.T_max = cfg.epochs
+        scheduler.base_lr = cfg.lr if new_lr else scheduler.base_lr
+        lr = scheduler.lr_at(done)
+        if lr != optimizer.lr:
+            log(f"note: the learning rate of epoch {done + 1} is {lr:g} (the checkpoint's schedule gave "
+                f"{optimizer.lr:g})")
+        optimizer.lr = lr
+    log(f"resumed from {cfg.resume} after epoch {done}")
+
+
+def train(cfg: TrainConfig, log=print):
+    """Run the training described by ``cfg``; returns the list of per-epoch metrics."""
+    train_flags.check(cfg)
+    meta = None
+    if cfg.resume is not None:
+        meta = read_run_meta(cfg.resume)
+        saved = dict(meta["flags"], completed=meta["epoch"], variant=meta["variant"], image_size=meta["image_size"])
+        cfg = train_flags.resolve(cfg, saved, log)
+    else:
+        cfg = train_flags.resolve(cfg, None, log)
+    prepare_device(cfg.device, cfg.tf32, log)
+    out = None
+    if not cfg.test_only:
+        out = run_folder.prepare(run_folder.choose(cfg.output_dir, cfg.resume, cfg.overwrite, log), log)
+    data_path = cfg.data_path or default_data_path(log)
+    size = cfg.image_size
+    train_set, val_set = _datasets(data_path, size)
     classes = train_set.classes
+    if meta is not None:
+        check_compatible(meta, cfg.variant, classes, cfg.resume)
 
     backend.manual_seed(cfg.seed)
     model = build_model(cfg.variant, len(classes), size, cfg.init, cfg.dropout).to(cfg.device)
     optimizer = SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     scheduler = _make_scheduler(cfg, optimizer)
     history, start_epoch = [], 0
-    if cfg.resume:
-        ckpt = load_checkpoint(cfg.resume)
-        check_compatible(ckpt.meta, cfg.variant, classes, cfg.resume)
-        model.load_state_dict(ckpt.model_state)
-        optimizer.load_state_dict(ckpt.optimizer_state)
-        scheduler.load_state_dict(ckpt.meta["scheduler"])
-        start_epoch, history = ckpt.meta["epoch"], ckpt.meta.get("history", [])
-        log(f"resumed from {cfg.resume} after epoch {start_epoch}")
+    if meta is not None:
+        _resume_into(cfg, meta, model, optimizer, scheduler, log)
+        start_epoch, history = meta["epoch"], list(meta["history"])
 
-    val_loader = DataLoader(val_set, cfg.batch_size, shuffle=False, seed=cfg.seed, workers=cfg.workers)
+    loader_args = dict(batch_size=cfg.batch_size, seed=cfg.seed, workers=cfg.workers, timeout=cfg.loader_timeout)
+    val_loader = DataLoader(val_set, shuffle=False, **loader_args)
     if cfg.test_only:
         result = evaluate(model, val_loader, cfg.device)
         log(f"test: val loss {result['val_loss']:.4f}  top-1 {result['top1']:.2%}  top-5 {result['top5']:.2%}")
         return [result]
 
-    os.makedirs(cfg.output_dir, exist_ok=True)
-    train_loader = DataLoader(train_set, cfg.batch_size, shuffle=True, seed=cfg.seed, workers=cfg.workers)
+    train_loader = DataLoader(train_set, shuffle=True, **loader_args)
     log(f"training {cfg.model} ({cfg.variant}) on {len(train_set)} images of {len(classes)} classes "
         f"from {data_path}, {size}x{size}, device {cfg.device}{' (TF32)' if cfg.tf32 else ''}; "
-        f"output in {cfg.output_dir}")
-    for epoch in range(start_epoch, cfg.epochs):
-        metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg)
-        metrics.update(evaluate(model, val_loader, cfg.device))
-        metrics["skipped_files"] = len(train_loader.skipped) + len(val_loader.skipped)
-        scheduler.step(metrics["top1"])
-        history.append(metrics)
-        log(_epoch_line(metrics, cfg.epochs))
-        _record(cfg, model, optimizer, scheduler, classes, size, history)
+        f"output in {out}")
+    last = (cfg.resume, start_epoch) if meta is not None else None
+    try:
+        for epoch in range(start_epoch, cfg.epochs):
+            metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg)
+            metrics.update(evaluate(model, val_loader, cfg.device))
+            metrics["skipped_files"] = len(train_loader.skipped) + len(val_loader.skipped)
+            _check_finite(model, metrics, optimizer)
+            scheduler.step(metrics["top1"])
+            history.append(metrics)
+            log(_epoch_line(metrics, cfg.epochs))
+            last = (_record(out, cfg, model, optimizer, scheduler, classes, size, history), epoch + 1)
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(_interrupted(last)) from None
     skipped = sorted(set(train_loader.skipped) | set(val_loader.skipped))
     if skipped:
         log(f"{len(skipped)} unreadable image file(s) were skipped: " + ", ".join(skipped[:5])
             + (" ..." if len(skipped) > 5 else ""))
     return history
+
+
+def _interrupted(last):
+    if last is None:
+        return "interrupted before the first epoch ended: no checkpoint was written"
+    path, epoch = last
+    return f"interrupted; {path} (epoch {epoch}) is intact: continue with --resume {path}"
+
+
+def _check_finite(model, metrics, optimizer):
+    """TrainingDiverged unless the validation loss and every parameter are finite (before anything of
+    the epoch is written)."""
+    bad = [name for name, p in model.named_parameters() if not bool(backend.get_array_module(p.data).isfinite(
+        p.data).all())]
+    if bad or not math.isfinite(metrics["val_loss"]):
+        what = (f"{len(bad)} parameter tensor(s) hold NaN or infinite values ({', '.join(bad[:3])}"
+                f"{', ...' if len(bad) > 3 else ''})" if bad else f"the validation loss is {metrics['val_loss']}")
+        raise TrainingDiverged(
+            f"after epoch {metrics['epoch']} {what} (learning rate {optimizer.lr:g}); nothing of this epoch was "
+            f"saved. Try a smaller --lr (e.g. {optimizer.lr / 10:g}) or a gentler schedule (--lr-gamma).")
 
 
 def _train_epoch(model, optimizer, loader, epoch, cfg):
@@ -325,42 +364,13 @@ def _epoch_line(m, epochs):
     return line
 
 
-def _record(cfg, model, optimizer, scheduler, classes, size, history):
-    """metrics.jsonl, curves.png and the two checkpoints of the epoch just finished."""
-    epoch = history[-1]["epoch"]
-    with open(os.path.join(cfg.output_dir, "metrics.jsonl"), "a") as f:
-        f.write(json.dumps(history[-1]) + "\n")
-    _plot(history, os.path.join(cfg.output_dir, "curves.png"))
-    meta = {
-        "epoch": epoch, "lr": optimizer.lr, "scheduler": scheduler.state_dict(), "classes": classes,
-        "model": cfg.model, "variant": cfg.variant, "num_classes": len(classes), "image_size": size,
-        "seed": cfg.seed, "rng": f"reseeded at every epoch from (seed, epoch) = ({cfg.seed}, epoch)",
-        "flags": asdict(cfg), "history": history, "tinynet": __version__,
-    }
-    path = save_checkpoint(os.path.join(cfg.output_dir, f"checkpoint_epoch{epoch}.npz"), model, optimizer, meta)
-    save_checkpoint(os.path.join(cfg.output_dir, "checkpoint.npz"), model, optimizer, meta)
-    return path
-
-
-def check_compatible(meta, variant, classes, path):
-    """Refuse a checkpoint (its ``meta``) of another variant or class list, naming both."""
-    if meta.get("variant") != variant:
-        raise CheckpointError(f"checkpoint {path} holds AlexNet variant {meta.get('variant')!r}, not {variant!r}")
-    if list(meta.get("classes", [])) != list(classes):
-        raise CheckpointError(
-            f"checkpoint {path} was trained on {meta.get('num_classes')} classes ({', '.join(meta['classes'][:5])}"
-            f"{', ...' if len(meta['classes']) > 5 else ''}), but the data has {len(classes)} "
-            f"({', '.join(classes[:5])}{', ...' if len(classes) > 5 else ''})"
-        )
-
-
-def load_model(path, device="cpu"):
-    """The model stored in a checkpoint, ready for evaluation; returns (model, meta)."""
-    ckpt = load_checkpoint(path)
-    meta = ckpt.meta
-    model = build_model(meta["variant"], meta["num_classes"], meta["image_size"])
-    try:
-        model.load_state_dict(ckpt.model_state)
-    except RuntimeError as e:
-        raise CheckpointError(f"checkpoint {path} does not fit AlexNet ({meta['variant']}): {e}") from None
-    return model.to(device).eval(), meta
+def _record(out, cfg, model, optimizer, scheduler, classes, size, history):
+    """The two checkpoints of the epoch just finished, then metrics.jsonl and curves.png; returns the
+    path of checkpoint.npz."""
+    meta = run_meta(cfg, optimizer, scheduler, classes, size, history)
+    epoch = meta["epoch"]
+    save_checkpoint(os.path.join(out, f"checkpoint_epoch{epoch}.npz"), model, optimizer, meta)
+    latest = save_checkpoint(os.path.join(out, "checkpoint.npz"), model, optimizer, meta)
+    run_folder.write_metrics(out, history)
+    run_folder.plot_curves(history, os.path.join(out, "curves.png"))
+    return latest

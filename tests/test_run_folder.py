@@ -1,0 +1,93 @@
+"""A run's output folder: never written over silently, checked before training, metrics as one run."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tinynet import run_folder
+from tinynet.train_flags import DEFAULT_OUTPUT_DIR, ConfigError
+
+
+def _make_run(folder, *names):
+    os.makedirs(folder, exist_ok=True)
+    for name in names:
+        with open(os.path.join(folder, name), "w") as f:
+            f.write("x")
+
+
+def test_the_default_folder_moves_on_to_a_numbered_one_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    logs = []
+    assert run_folder.choose(None, None, False, logs.append) == DEFAULT_OUTPUT_DIR and logs == []
+    _make_run(DEFAULT_OUTPUT_DIR, "metrics.jsonl")
+    _make_run(DEFAULT_OUTPUT_DIR + "-2", "checkpoint.npz")
+    os.makedirs(DEFAULT_OUTPUT_DIR + "-3")  # an empty folder holds no run
+    assert run_folder.choose(None, None, False, logs.append) == DEFAULT_OUTPUT_DIR + "-3"
+    assert logs == [f"{DEFAULT_OUTPUT_DIR} holds an earlier run; this run goes to {DEFAULT_OUTPUT_DIR}-3 "
+                    "(give --output-dir to choose, --resume to continue a run)"]
+
+
+@pytest.mark.parametrize("files", [["checkpoint.npz"], ["metrics.jsonl"], ["checkpoint.npz", "metrics.jsonl"]])
+def test_a_given_folder_that_holds_a_run_is_refused(tmp_path, files):
+    _make_run(tmp_path / "r", *files)
+    with pytest.raises(ConfigError, match=rf"--output-dir {tmp_path / 'r'} holds a run \({', '.join(files)}\): "
+                                          r"continue it with --resume .*checkpoint.npz, replace it with --overwrite"):
+        run_folder.choose(str(tmp_path / "r"), None, False)
+
+
+def test_overwrite_removes_the_earlier_runs_files_only(tmp_path):
+    _make_run(tmp_path / "r", "checkpoint.npz", "checkpoint_epoch3.npz", "metrics.jsonl", "curves.png", "notes.txt")
+    logs = []
+    assert run_folder.choose(str(tmp_path / "r"), None, True, logs.append) == str(tmp_path / "r")
+    assert os.listdir(tmp_path / "r") == ["notes.txt"] and "--overwrite" in logs[0]
+
+
+def test_resume_continues_in_the_checkpoints_folder(tmp_path):
+    _make_run(tmp_path / "r", "checkpoint.npz", "metrics.jsonl")
+    ckpt = str(tmp_path / "r" / "checkpoint.npz")
+    assert run_folder.choose(None, ckpt, False) == str(tmp_path / "r")
+    assert run_folder.choose(str(tmp_path / "r"), ckpt, False) == str(tmp_path / "r")
+    assert run_folder.choose(str(tmp_path / "new"), ckpt, False) == str(tmp_path / "new")  # branching off
+
+
+def test_prepare_makes_the_folder_or_refuses_a_file(tmp_path):
+    assert run_folder.prepare(str(tmp_path / "a" / "b")) == str(tmp_path / "a" / "b")
+    assert (tmp_path / "a" / "b").is_dir()
+    (tmp_path / "f").write_text("a file")
+    with pytest.raises(ConfigError, match=r"--output-dir .*f is a file, not a folder"):
+        run_folder.prepare(str(tmp_path / "f"))
+
+
+def test_an_unwritable_folder_is_found_before_training(tmp_path, monkeypatch):
+    # Tests run as root, which may write anywhere: the refusal is simulated where the probe file is made.
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(run_folder.tempfile, "TemporaryFile", refuse)
+    with pytest.raises(ConfigError, match=r"--output-dir .*out can't be written to: Permission denied"):
+        run_folder.prepare(str(tmp_path / "out"))
+    with pytest.raises(ConfigError, match="can't be written to"):
+        run_folder.prepare("/proc/version/sub")  # under a file: can't be created
+
+
+def test_prepare_removes_the_temporaries_of_dead_writers(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"checkpoint.npz.tmp-{int(dead.stdout)}"
+    stale.write_bytes(b"PK\x03\x04 half a checkpoint")  # a partial .npz (a zip)
+    mine = tmp_path / f"checkpoint.npz.tmp-{os.getpid()}"
+    mine.write_bytes(b"being written")
+    logs = []
+    run_folder.prepare(str(tmp_path), logs.append)
+    assert not stale.exists() and mine.exists()
+    assert len(logs) == 1 and str(stale) in logs[0] and "killed" in logs[0]
+
+
+def test_metrics_are_rewritten_whole_as_one_run(tmp_path):
+    history = [{"epoch": 1, "top1": 0.5}, {"epoch": 2, "top1": 0.6}]
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1}\n{"epoch": 1}\n{"epoch": 2}\n{"epoch": 3}\n')
+    run_folder.write_metrics(str(tmp_path), history)
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == history
+    assert sorted(os.listdir(tmp_path)) == ["metrics.jsonl"]  # no temporary left

@@ -1,0 +1,83 @@
+"""A training run's checkpoint: what the training loop stores in its metadata, and how it is read back.
+
+The file format (arrays, the meta member, atomic writes, the checks of every array) is
+tinynet/checkpoint.py's. This module owns the run's fields of the metadata:
+
+    epoch        int >= 1, the last complete epoch       classes      [str], the class folders, in order
+    variant      an AlexNet variant name                  num_classes  len(classes)
+    image_size   int, at least the variant's minimum      scheduler    the schedule's state_dict()
+    lr           the learning rate of the next epoch      flags        the run's TrainConfig, as a dict
+    history      [per-epoch metrics], epochs 1..epoch
+
+``read_run_meta`` refuses a checkpoint whose fields are missing or of the wrong kind, naming the
+file and the field, before any array is read; ``load_model`` then builds the model the metadata
+describes and reads only the arrays that model has, each checked against its shape first.
+"""
+from dataclasses import asdict
+
+from tinynet import __version__
+from tinynet.checkpoint import CheckpointError, load_checkpoint, read_meta, require
+from tinynet.models import VARIANTS, alexnet, min_input_size
+from tinynet.train_flags import SCHEDULERS
+
+
+def build_model(variant, num_classes, image_size, init=None, dropout=None):
+    return alexnet(variant, num_classes=num_classes, init=init, dropout=dropout, input_size=image_size)
+
+
+def run_meta(cfg, optimizer, scheduler, classes, size, history):
+    """The metadata of a checkpoint written after epoch history[-1]["epoch"]."""
+    return {
+        "epoch": history[-1]["epoch"], "lr": optimizer.lr, "scheduler": scheduler.state_dict(),
+        "classes": classes, "model": cfg.model, "variant": cfg.variant, "num_classes": len(classes),
+        "image_size": size, "seed": cfg.seed,
+        "rng": f"reseeded at every epoch from (seed, epoch) = ({cfg.seed}, epoch)",
+        "flags": asdict(cfg), "history": history, "tinynet": __version__,
+    }
+
+
+def read_run_meta(path):
+    """The metadata of the run checkpoint at ``path``, every run field checked (CheckpointError naming
+    the file and the field); no array is read."""
+    meta = read_meta(path)
+    epoch = require(meta, "epoch", int, path, check=lambda v: v >= 1, what="an int >= 1")
+    variant = require(meta, "variant", str, path, check=lambda v: v in VARIANTS, what=f"one of {', '.join(VARIANTS)}")
+    classes = require(meta, "classes", list, path, what="a non-empty list of distinct class names",
+                      check=lambda v: v and all(isinstance(c, str) for c in v) and len(set(v)) == len(v))
+    require(meta, "num_classes", int, path, check=lambda v: v == len(classes),
+            what=f"the number of classes listed ({len(classes)})")
+    low = min_input_size(variant)
+    require(meta, "image_size", int, path, check=lambda v: v >= low, what=f"an int >= {low}")
+    require(meta, "lr", float, path, check=lambda v: v >= 0, what="a finite number >= 0")
+    require(meta, "scheduler", dict, path, check=lambda v: v.get("kind") in SCHEDULERS,
+            what=f"the state of a {'/'.join(SCHEDULERS)} schedule")
+    meta["flags"] = require(meta, "flags", dict, path, default={})
+    meta["history"] = require(meta, "history", list, path, default=[], what=f"one entry per epoch 1..{epoch}",
+                              check=lambda v: not v or (len(v) == epoch and all(
+                                  isinstance(h, dict) and h.get("epoch") == k + 1 for k, h in enumerate(v))))
+    return meta
+
+
+def check_compatible(meta, variant, classes, path):
+    """Refuse a checkpoint (its ``meta``) of another variant or class list, naming both."""
+    if meta.get("variant") != variant:
+        raise CheckpointError(f"checkpoint {path} holds AlexNet variant {meta.get('variant')!r}, not {variant!r}")
+    if list(meta.get("classes", [])) != list(classes):
+        raise CheckpointError(
+            f"checkpoint {path} was trained on {meta.get('num_classes')} classes ({', '.join(meta['classes'][:5])}"
+            f"{', ...' if len(meta['classes']) > 5 else ''}), but the data has {len(classes)} "
+            f"({', '.join(classes[:5])}{', ...' if len(classes) > 5 else ''})"
+        )
+
+
+def state_shapes(model):
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def load_model(path, device="cpu"):
+    """The model stored in a run checkpoint, ready for evaluation; returns (model, meta)."""
+    meta = read_run_meta(path)
+    model = build_model(meta["variant"], meta["num_classes"], meta["image_size"])
+    ckpt = load_checkpoint(path, model_shapes=state_shapes(model))
+    model.load_state_dict(ckpt.model_state)
+    return model.to(device).eval(), meta

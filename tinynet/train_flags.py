@@ -1,0 +1,209 @@
+"""The flags of ``tinynet train``: their defaults, their checks, and what each does on ``--resume``.
+
+``TrainConfig`` holds one run's flags. A field left at None was not given: a new run takes its
+default from ``DEFAULTS``; a resumed run takes the checkpoint's value. ``resolve(cfg, saved)`` does
+that, after ``check(cfg)`` has refused every value out of range (one ConfigError naming the flag).
+
+On ``--resume`` a flag given with a value other than the checkpoint's follows ``ON_RESUME``:
+
+    "applies"   the new value is used from the next epoch on, and a note says so;
+    "refused"   ConfigError naming both values (the model or the schedule could not be the same run).
+
+Flags that only say how to run (device, workers, the loader's timeout, the progress bar, TF32, where
+to write) are not part of the run and always take the value given now.
+"""
+from dataclasses import asdict, dataclass
+
+from tinynet.data.loader import DEFAULT_TIMEOUT_S
+from tinynet.models import VARIANTS, min_input_size
+from tinynet.models.alexnet import INITS
+from tinynet.validate import check_number
+
+SCHEDULERS = ("cosine", "step", "plateau")
+DEVICES = ("cpu", "cuda")
+DEFAULT_OUTPUT_DIR = "runs/alexnet"
+
+
+class ConfigError(ValueError):
+    """A flag's value is out of range, conflicts with another flag, or with the checkpoint resumed."""
+
+
+@dataclass
+class TrainConfig:
+    """The flags of ``tinynet train`` (torchvision's reference-script names where they apply).
+
+    None means "not given": DEFAULTS for a new run, the checkpoint's value on resume.
+    """
+
+    data_path: str = None  # root with train/ and val/; None: the generated synthetic set
+    model: str = "alexnet"
+    variant: str = None
+    device: str = "cpu"
+    batch_size: int = None
+    epochs: int = None
+    workers: int = 2
+    lr: float = None
+    momentum: float = None
+    weight_decay: float = None
+    lr_scheduler: str = None  # "cosine", "step" (torchvision's) or "plateau" (the paper's rule)
+    lr_step_size: int = None
+    lr_gamma: float = None
+    output_dir: str = None  # None: runs/alexnet, or runs/alexnet-<n> if that holds a run; on resume the checkpoint's
+    overwrite: bool = False  # replace the run that --output-dir holds
+    resume: str = None
+    seed: int = None
+    test_only: bool = False
+    init: str = None  # "pytorch", "paper" or "kaiming"; default: the variant's
+    dropout: float = None  # default: the variant's
+    image_size: int = None  # default: the variant's input size
+    loader_timeout: float = DEFAULT_TIMEOUT_S  # seconds a loader worker may take for one batch (0: no limit)
+    progress: bool = True
+    tf32: bool = False  # float32 matrix products on TF32 tensor cores (device "cuda" only)
+
+
+# A new run's value of each field that is None when not given (None here: the variant's own).
+DEFAULTS = dict(data_path=None, variant="mini", batch_size=32, epochs=15, lr=0.01, momentum=0.9,
+                weight_decay=5e-4, lr_scheduler="cosine", lr_step_size=30, lr_gamma=0.1, seed=0,
+                init=None, dropout=None, image_size=None)
+
+# What a flag given on --resume with a value other than the checkpoint's does.
+ON_RESUME = {
+    "data_path": ("applies", "the images are read from the new folder; its classes must be the checkpoint's"),
+    "variant": ("refused", "the weights are of the checkpoint's variant"),
+    "image_size": ("refused", "the first dense layer is sized for the checkpoint's image size"),
+    "init": ("refused", "the weights come from the checkpoint, not from an initialisation"),
+    "dropout": ("applies", "the new dropout probability is used from the next epoch"),
+    "batch_size": ("applies", "the next epochs use the new batch size"),
+    "epochs": ("applies", "the run goes on to the new last epoch; a cosine schedule is re-planned to end there"),
+    "lr": ("applies", "the schedule's base learning rate becomes the new --lr (plateau: the current lr does)"),
+    "momentum": ("applies", "the momentum buffers are kept; the new momentum multiplies them"),
+    "weight_decay": ("applies", "the new weight decay is used from the next step"),
+    "lr_scheduler": ("refused", "a schedule's state does not carry over to another kind of schedule"),
+    "lr_step_size": ("applies", "the step schedule uses the new step size from the next epoch"),
+    "lr_gamma": ("applies", "the schedule uses the new factor from the next epoch"),
+    "seed": ("applies", "the order and random draws of the remaining epochs follow the new seed"),
+}
+
+# Spelling of each field as a flag, where it is not "--" + the name with dashes.
+FLAGS = {"weight_decay": "--wd", "batch_size": "-b/--batch-size", "workers": "-j/--workers"}
+
+
+def flag(name):
+    """The command-line spelling of TrainConfig field ``name``, e.g. "--lr-step-size"."""
+    return FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def resume_help():
+    """The ON_RESUME table as text, for ``tinynet train --help``."""
+    lines = ["On --resume, a flag not given takes the checkpoint's value; a flag given with another value:"]
+    for name, (what, why) in ON_RESUME.items():
+        lines.append(f"  {flag(name):<16} {what}: {why}")
+    lines.append("Not part of the run, always as given now: --device, -j, --loader-timeout, --no-progress, --tf32, "
+                 "--output-dir (default on resume: the checkpoint's folder).")
+    lines.append("Resuming a finished run, or with --epochs not above the checkpoint's epoch, is refused.")
+    return "\n".join(lines)
+
+
+def _number(name, value, **rule):
+    try:
+        return check_number(flag(name), value, **rule)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(str(e)) from None
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise ConfigError(f"{flag(name)} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def _path(name, value):
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{flag(name)} must name a path, got {value!r}"
+                          + (" (to train on the generated set, leave --data-path out)" if name == "data_path" else ""))
+
+
+def check(cfg):
+    """Refuse every value of ``cfg`` that is out of range or conflicts with another, before any work."""
+    if not isinstance(cfg, TrainConfig):
+        raise TypeError(f"train: expected a TrainConfig, got {type(cfg).__name__}")
+    given = {k: v for k, v in asdict(cfg).items() if v is not None}
+    ints = dict(batch_size=1, epochs=1, workers=0, lr_step_size=1, seed=0, image_size=1)
+    for name, low in ints.items():
+        if name in given:
+            _number(name, given[name], integer=True, low=low)
+    for name in ("lr", "momentum", "weight_decay"):
+        if name in given:
+            _number(name, given[name], low=0)
+    if "lr_gamma" in given:
+        _number("lr_gamma", given["lr_gamma"], low=0, low_open=True)
+    if "dropout" in given:
+        _number("dropout", given["dropout"], low=0, high=1, high_open=True)
+    _number("loader_timeout", cfg.loader_timeout, low=0)
+    for name, choices in [("model", ("alexnet",)), ("variant", tuple(VARIANTS)), ("device", DEVICES),
+                          ("lr_scheduler", SCHEDULERS), ("init", INITS)]:
+        if name in given:
+            _choice(name, given[name], choices)
+    for name in ("data_path", "output_dir", "resume"):
+        if name in given:
+            _path(name, given[name])
+    if cfg.test_only and cfg.resume is None:
+        raise ConfigError("--test-only evaluates the checkpoint given with --resume; without it there is "
+                          "nothing trained to evaluate")
+    if cfg.overwrite and cfg.resume is not None:
+        raise ConfigError("--overwrite starts a new run in --output-dir and --resume continues one: give one of them")
+    return cfg
+
+
+def resolve(cfg, saved=None, log=print):
+    """``cfg`` with every field not given filled in: from DEFAULTS, or from ``saved``, the flags of the
+    checkpoint resumed (its meta["flags"], with meta["epoch"] as ``saved["completed"]``).
+
+    On resume a given value other than the checkpoint's follows ON_RESUME: logged if it applies,
+    ConfigError naming both values if it is refused. Also checks the image size against the variant
+    and that a resumed run has epochs left to train.
+    """
+    values = asdict(cfg)
+    if saved is not None:
+        saved = _effective(dict(saved))
+    for name in DEFAULTS:
+        mine = values[name]
+        if saved is None:
+            values[name] = DEFAULTS[name] if mine is None else mine
+            continue
+        theirs = saved.get(name, DEFAULTS[name])
+        if mine is None or mine == theirs:
+            values[name] = theirs
+            continue
+        what, why = ON_RESUME[name]
+        if what == "refused":
+            raise ConfigError(f"{flag(name)} {mine!r} differs from the checkpoint's {theirs!r} ({cfg.resume}), "
+                              f"and can't change on --resume: {why}. Leave {flag(name)} out to continue the run")
+        log(f"note: {flag(name)} {mine!r} applies from here on (the checkpoint's run had {theirs!r}): {why}")
+    values = _effective(values)
+    out = TrainConfig(**values)
+    if out.lr_scheduler == "plateau" and out.lr_gamma >= 1:
+        raise ConfigError(f"--lr-gamma {out.lr_gamma} would not lower the learning rate: with --lr-scheduler "
+                          "plateau it must be < 1")
+    size = out.image_size
+    if size < min_input_size(out.variant):
+        raise ConfigError(f"--image-size {size} is too small for the {out.variant} AlexNet: its convolutions "
+                          f"and pools need at least {min_input_size(out.variant)}")
+    if saved is not None and not out.test_only:
+        done = saved["completed"]
+        if out.epochs <= done:
+            if cfg.epochs is None:
+                raise ConfigError(f"{cfg.resume} is the end of its run (epoch {done} of {out.epochs}): nothing left "
+                                  f"to train; pass --epochs N with N > {done} to train on, or --test-only to "
+                                  "evaluate it")
+            raise ConfigError(f"--epochs {out.epochs} is not above the checkpoint's epoch {done} ({cfg.resume}): "
+                              f"nothing left to train; pass --epochs N with N > {done}")
+    return out
+
+
+def _effective(values):
+    """``values`` with image_size, init and dropout filled in from the variant where they are None."""
+    spec = VARIANTS[values["variant"]]
+    for name, default in [("image_size", spec.input_size), ("init", spec.default_init), ("dropout", spec.dropout)]:
+        if values.get(name) is None:
+            values[name] = default
+    return values
