@@ -26,12 +26,18 @@ def _model(seed=0):
     return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 4 * 4, 5))
 
 
-def test_round_trip_restores_model_optimizer_and_meta(tmp_path):
+def _stepped_model():
+    """The model after one SGD step with momentum (so the optimizer has buffers), and its optimizer."""
     model = _model()
     opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
     for p in model.parameters():
         p.grad = tinynet.Tensor(np.ones(p.shape, dtype=p.dtype))
     opt.step()
+    return model, opt
+
+
+def test_round_trip_restores_model_optimizer_and_meta(tmp_path):
+    model, opt = _stepped_model()
     path = save_checkpoint(tmp_path / "c.npz", model, opt, {"epoch": 3, "classes": ["a", "b"]})
     ckpt = load_checkpoint(path)
     assert ckpt.meta["epoch"] == 3 and ckpt.meta["classes"] == ["a", "b"]
@@ -117,11 +123,7 @@ SHAPES = {"0.weight": (4, 3, 3, 3), "0.bias": (4,), "3.weight": (5, 64), "3.bias
 
 
 def _good_members(folder):
-    model = _model()
-    opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
-    for p in model.parameters():
-        p.grad = tinynet.Tensor(np.ones(p.shape, dtype=p.dtype))
-    opt.step()
+    model, opt = _stepped_model()
     path = save_checkpoint(folder / "good.npz", model, opt, {"epoch": 1})
     with zipfile.ZipFile(path) as z:
         return {name[: -len(".npy")]: z.read(name) for name in z.namelist()}

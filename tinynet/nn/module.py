@@ -57,11 +57,7 @@ class Module:
 
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter, or None for an empty slot such as a disabled bias)."""
-        where = f"{type(self).__name__}.register_parameter"
-        if not isinstance(name, str):
-            raise TypeError(f"{where}: a parameter's name must be a str, got {name!r}")
-        if not name or "." in name:
-            raise ValueError(f"{where}: a parameter's name must be non-empty and without '.', got {name!r}")
+        where = _check_name(self, "register_parameter", "a parameter's", name)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
                 f"{where}: {name!r} has type {type(param).__name__}; a Parameter or None is expected "
@@ -75,11 +71,7 @@ class Module:
 
     def add_module(self, name, module):
         """Register ``module`` (a Module, or None for an empty slot) as the child ``name``."""
-        where = f"{type(self).__name__}.add_module"
-        if not isinstance(name, str):
-            raise TypeError(f"{where}: a child's name must be a str, got {name!r}")
-        if not name or "." in name:
-            raise ValueError(f"{where}: a child's name must be non-empty and without '.', got {name!r}")
+        where = _check_name(self, "add_module", "a child's", name)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{where}: child {name!r} has type {type(module).__name__}, not a Module")
         setattr(self, name, module)
@@ -293,3 +285,14 @@ class _HookHandle:
 
     def remove(self):
         self.hooks.pop(self.key, None)
+
+
+def _check_name(module, method, whose, name):
+    """Refuse a parameter or child name that is not a non-empty str without '.'; returns the
+    "<Class>.<method>" that messages start with."""
+    where = f"{type(module).__name__}.{method}"
+    if not isinstance(name, str):
+        raise TypeError(f"{where}: {whose} name must be a str, got {name!r}")
+    if not name or "." in name:
+        raise ValueError(f"{where}: {whose} name must be non-empty and without '.', got {name!r}")
+    return where
