@@ -225,3 +225,27 @@ def test_sampled_gradcheck_checks_only_the_sampled_elements_but_catches_errors_t
             assert "index (7,)" in str(e)
             caught += 1
     assert 0 < caught < 10
+
+
+# (keyword arguments, error, message): settings refused before any forward pass.
+BAD_SETTINGS = [
+    (dict(eps=0.0), ValueError, r"gradcheck: eps must be a finite number > 0, got 0.0"),
+    (dict(eps=float("nan")), ValueError, r"gradcheck: eps must be .* got nan"),
+    (dict(atol=-1e-5), ValueError, r"gradcheck: atol must be a finite number >= 0"),
+    (dict(rtol="1e-3"), TypeError, r"gradcheck: rtol must be a finite number >= 0, got '1e-3'"),
+    (dict(seed=-1), ValueError, r"gradcheck: seed must be an int >= 0"),
+    (dict(max_elements=0), ValueError, r"gradcheck: max_elements must be an int >= 1"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, message", BAD_SETTINGS, ids=[str(k) for k, _, _ in BAD_SETTINGS])
+def test_bad_settings_are_refused(kwargs, error, message):
+    x = tinynet.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(error, match=message):
+        tinynet.gradcheck(lambda t: (t * t).sum(), [x], **kwargs)
+
+
+def test_bad_directions_are_refused():
+    x = tinynet.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match="gradcheck_directional: directions must be an int >= 1, got 0"):
+        tinynet.gradcheck_directional(lambda t: (t * t).sum(), [x], directions=0)

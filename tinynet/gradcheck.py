@@ -22,6 +22,7 @@ import numpy as np
 from tinynet import backend
 from tinynet.autograd import no_grad
 from tinynet.tensor import Tensor
+from tinynet.validate import check_number
 
 __all__ = ["gradcheck", "gradcheck_directional", "GradcheckError"]
 
@@ -101,6 +102,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, max_elements=N
         analytic and numeric values there.
     """
     inputs = list(inputs)
+    _check_settings("gradcheck", eps=eps, atol=atol, rtol=rtol, seed=seed)
+    if max_elements is not None:
+        check_number("gradcheck: max_elements", max_elements, integer=True, low=1)
     checked = _checked_inputs(inputs, "gradcheck")
     rng = np.random.default_rng(seed)
     upstream, analytic = _analytic_gradients(fn, inputs, checked, rng)
@@ -150,6 +154,8 @@ def gradcheck_directional(fn, inputs, directions=3, eps=1e-6, atol=1e-5, rtol=1e
     Returns True, or raises GradcheckError naming the direction and both values.
     """
     inputs = list(inputs)
+    _check_settings("gradcheck_directional", eps=eps, atol=atol, rtol=rtol, seed=seed)
+    check_number("gradcheck_directional: directions", directions, integer=True, low=1)
     checked = _checked_inputs(inputs, "gradcheck_directional")
     rng = np.random.default_rng(seed)
     upstream, grads = _analytic_gradients(fn, inputs, checked, rng)
@@ -193,3 +199,11 @@ def _compare(i, shape, analytic, numeric, atol, rtol):
         f"numeric {numeric[worst]:.8g} (|difference| {err[worst]:.3g} > atol + rtol*|numeric| "
         f"= {allowed[worst]:.3g})"
     )
+
+
+def _check_settings(name, eps, atol, rtol, seed):
+    """eps > 0, atol and rtol >= 0 (finite numbers), seed an int >= 0; else TypeError/ValueError."""
+    check_number(f"{name}: eps", eps, low=0, low_open=True)
+    check_number(f"{name}: atol", atol, low=0)
+    check_number(f"{name}: rtol", rtol, low=0)
+    check_number(f"{name}: seed", seed, integer=True, low=0)
