@@ -17,7 +17,7 @@ import pytest
 
 import tinynet
 from tinynet import checkpoint, nn
-from tinynet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tinynet.checkpoint import CheckpointError, load_checkpoint, read_meta, save_checkpoint
 from tinynet.optim import SGD
 
 
@@ -234,6 +234,8 @@ HOSTILE_FILES = [
     ("buffers without optimizer", _drop("optimizer"), r"holds optim/buffer/\d but no field 'optimizer'"),
     ("a buffer of another name", lambda m: {**m, "optim/buffer/01": m["optim/buffer/1"]},
      r"member 'optim/buffer/01' is not the buffer of one of the 4 parameters"),
+    ("a buffer index of a non-ASCII digit", lambda m: {**m, "optim/buffer/\u00b2": m["optim/buffer/1"]},
+     r"member 'optim/buffer/\u00b2' is not the buffer of one of the 4 parameters"),
     ("no model tensors", lambda m: {k: v for k, v in m.items() if not k.startswith("model/")},
      r"bad\.npz holds no model tensors"),
     # declared shapes and sizes, checked before any data is read
@@ -246,6 +248,9 @@ HOSTILE_FILES = [
      r"member 'optim/buffer/3' declares shape \(5,\) .* holds 24 bytes"),
     ("a negative dimension", _replace("model/0.bias", _npy_header("<f4", (-4,), bytes(16))),
      r"member 'model/0\.bias' is not a valid \.npy array \(shape \(-4,\) has a negative dimension\)"),
+    ("a zero-size shape of 2**80 elements", _replace("optim/buffer/1", _npy_header("<f4", (0, 2**40, 2**40))),
+     r"member 'optim/buffer/1' is not a valid \.npy array \(shape \(0, 1099511627776, 1099511627776\) declares "
+     r"more than 281474976710656 elements\)"),
     ("not an .npy member", _replace("model/0.bias", b"\x93NUMPX" + bytes(100)),
      r"member 'model/0\.bias' is not a valid \.npy array"),
     ("an .npy of version 9", _replace("model/0.bias", b"\x93NUMPY\x09\x00" + bytes(100)),
@@ -561,3 +566,27 @@ def test_require_returns_the_value_or_the_default():
     assert require(META, "scheduler", dict, "c.npz")["kind"] == "cosine"
     with pytest.raises(CheckpointError, match=r"field 'lr' must be a finite number, got nan"):
         require({"lr": float("nan")}, "lr", float, "c.npz")
+
+
+def test_evaluation_reads_no_optimizer_buffer(tmp_path, monkeypatch):
+    # with_optimizer=False: a model loaded to be evaluated reads and checks only model/ members, so
+    # a broken momentum buffer does not refuse a good model, and costs no I/O.
+    model, opt = _stepped_model()
+    opt.buffers[0][...] = np.nan
+    path = save_checkpoint(tmp_path / "c.npz", model, opt, {"epoch": 1})
+    with pytest.raises(CheckpointError, match="optim/buffer/0"):
+        load_checkpoint(path)
+    read = []
+    real = checkpoint._Archive.tensor
+    monkeypatch.setattr(checkpoint._Archive, "tensor", lambda self, name, h: read.append(name) or real(self, name, h))
+    ckpt = load_checkpoint(path, with_optimizer=False)
+    assert ckpt.optimizer_state is None and read and all(n.startswith("model/") for n in read)
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "c.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(CheckpointError, match="is not a regular file"):
+        load_checkpoint(fifo)
+    with pytest.raises(CheckpointError, match="is not a regular file"):
+        read_meta(fifo)

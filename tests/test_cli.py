@@ -85,6 +85,10 @@ def world(tmp_path_factory):
         "str_epoch": forged("str_epoch", lambda m: m.update(epoch="1")),
         "str_size": forged("str_size", lambda m: m.update(image_size="32")),
         "big_classes": forged("big_classes", lambda m: m.update(num_classes=5, classes=["a", "b", "c", "d", "e"])),
+        "str_base_lr": forged("str_base_lr", lambda m: m.update(scheduler=dict(m["scheduler"], base_lr="x"))),
+        "str_seed": forged("str_seed", lambda m: m.update(flags=dict(m["flags"], seed="x"))),
+        "empty_data": forged("empty_data", lambda m: m.update(flags=dict(m["flags"], data_path=""))),
+        "thin_history": forged("thin_history", lambda m: m.update(history=[{"epoch": 1}])),
     }
 
 
@@ -132,7 +136,8 @@ BAD_COMMANDS = [
     (T + ["--overwrite", "--resume", "{ckpt}"], 1, r"--overwrite starts a new run .* give one of them"),
     (T + ["--data-path", "{data}", "--output-dir", "{a_file}"], 1, r"a_file is a file, not a folder"),
     (T + ["--data-path", "{data}", "--output-dir", "{run}", "--image-size", "32"], 1,
-     r"run holds a run \(checkpoint.npz, metrics.jsonl\): continue it with --resume .*, replace it with --overwrite"),
+     r"run holds a run \(checkpoint.npz, checkpoint_epoch1.npz, metrics.jsonl\): continue it with --resume .*, "
+     r"replace it with --overwrite"),
     (T + ["--resume", "{ckpt}"], 1, r"is the end of its run \(epoch 1 of 1\): nothing left to train"),
     (T + ["--resume", "{ckpt}", "--epochs", "1"], 1, r"--epochs 1 is not above the checkpoint's epoch 1"),
     (T + ["--resume", "{ckpt}", "--epochs", "2", "--variant", "seed"], 1,
@@ -144,6 +149,19 @@ BAD_COMMANDS = [
     (T + ["--resume", "{ckpt}", "--epochs", "2", "--init", "paper"], 1, r"--init 'paper' differs"),
     (T + ["--resume", "{nan}", "--epochs", "2"], 1, r"nan.npz.*classifier\.\d+\.bias.*(non-finite|NaN)"),
     (T + ["--resume", "{no_variant}", "--epochs", "2"], 1, r"no_variant.npz: field 'variant' is missing \(it must be one of seed, "),
+    (T + ["--resume", "{str_base_lr}", "--epochs", "2"], 1,
+     r"str_base_lr.npz: field 'scheduler.base_lr' must be a number >= 0, got 'x'"),
+    (T + ["--resume", "{str_seed}", "--epochs", "2"], 1,
+     r"str_seed.npz: field 'flags': --seed must be an int >= 0, got 'x'"),
+    (T + ["--resume", "{empty_data}", "--epochs", "2"], 1,
+     r"empty_data.npz: field 'flags': --data-path must name a path, got ''"),
+    (T + ["--resume", "{thin_history}", "--epochs", "2"], 1,
+     r"thin_history.npz, epoch 1 of field 'history': field 'train_loss' is missing"),
+    (T + ["--data-path", "{data}", "--image-size", "32", "--output-dir", "{root}/grow", "--lr", "1e-300",
+          "--lr-scheduler", "step", "--lr-step-size", "1", "--lr-gamma", "1e200", "--epochs", "4"], 1,
+     r"The schedule raised the learning rate above --lr 1e-300 \(--lr-gamma 1e\+200\); give a --lr-gamma below 1"),
+    (T + ["--lr-gamma", "0.5"], 1, r"--lr-gamma has no effect with --lr-scheduler cosine"),
+    (T + ["--overwrite"], 1, r"--overwrite replaces the run in the --output-dir given"),
     (["eval", "--checkpoint", "{ckpt}", "--data-path", "{only_train}"], 1,
      r"has a train/ folder but no val/"),
     (["eval", "--checkpoint", "{ckpt}", "--data-path", "{root}/missing"], 1, r"--data-path .*missing does not exist"),
@@ -248,3 +266,12 @@ def test_a_killed_data_worker_ends_train_with_one_line(world, tmp_path, capsys):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and re.match(r"tinynet train: DataLoader worker tinynet-data-worker-\d .*", lines[0]), err
     assert not (tmp_path / "r" / "checkpoint.npz").exists()
+
+
+def test_ctrl_c_outside_training_says_interrupted(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", _parser_with(interrupted))
+    assert cli.main(["summary", "alexnet"]) == 130
+    assert capsys.readouterr().err == "tinynet summary: interrupted\n"

@@ -17,39 +17,72 @@ def _make_run(folder, *names):
             f.write("x")
 
 
+def _open(output_dir, resume=None, overwrite=False, log=lambda line: None):
+    with run_folder.open_run(output_dir, resume, overwrite, log) as run:
+        return run.path, run.earlier
+
+
 def test_the_default_folder_moves_on_to_a_numbered_one_and_says_so(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     logs = []
-    assert run_folder.choose(None, None, False, logs.append) == DEFAULT_OUTPUT_DIR and logs == []
+    assert _open(None, log=logs.append) == (DEFAULT_OUTPUT_DIR, []) and logs == []
     _make_run(DEFAULT_OUTPUT_DIR, "metrics.jsonl")
-    _make_run(DEFAULT_OUTPUT_DIR + "-2", "checkpoint.npz")
+    _make_run(DEFAULT_OUTPUT_DIR + "-2", "checkpoint_epoch1.npz")  # killed between an epoch's two checkpoints
     os.makedirs(DEFAULT_OUTPUT_DIR + "-3")  # an empty folder holds no run
-    assert run_folder.choose(None, None, False, logs.append) == DEFAULT_OUTPUT_DIR + "-3"
+    assert _open(None, log=logs.append)[0] == DEFAULT_OUTPUT_DIR + "-3"
     assert logs == [f"{DEFAULT_OUTPUT_DIR} holds an earlier run; this run goes to {DEFAULT_OUTPUT_DIR}-3 "
                     "(give --output-dir to choose, --resume to continue a run)"]
 
 
-@pytest.mark.parametrize("files", [["checkpoint.npz"], ["metrics.jsonl"], ["checkpoint.npz", "metrics.jsonl"]])
+def test_two_runs_at_once_never_share_a_folder(tmp_path, monkeypatch):
+    # Before: two runs started together both wrote to runs/alexnet (it held no files yet).
+    monkeypatch.chdir(tmp_path)
+    with run_folder.open_run(None, None, False, lambda line: None) as first:
+        assert first.path == DEFAULT_OUTPUT_DIR
+        assert _open(None)[0] == DEFAULT_OUTPUT_DIR + "-2"  # the default moves on past the locked folder
+        with pytest.raises(ConfigError, match=f"another tinynet train is writing to {DEFAULT_OUTPUT_DIR} right now"):
+            _open(DEFAULT_OUTPUT_DIR)
+    assert _open(DEFAULT_OUTPUT_DIR)[0] == DEFAULT_OUTPUT_DIR  # released when the run ends
+
+
+def test_the_lock_is_released_when_its_process_dies(tmp_path):
+    script = ("import sys, time; from tinynet import run_folder; "
+              "r = run_folder.open_run(sys.argv[1], None, False, print); print('locked', flush=True); time.sleep(60)")
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "r")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "locked"
+        with pytest.raises(ConfigError, match="another tinynet train is writing"):
+            _open(str(tmp_path / "r"))
+    finally:
+        child.kill()
+        child.wait()
+    assert _open(str(tmp_path / "r"))[0] == str(tmp_path / "r")
+
+
+@pytest.mark.parametrize("files", [["checkpoint.npz"], ["metrics.jsonl"], ["checkpoint.npz", "metrics.jsonl"],
+                                   ["checkpoint_epoch3.npz"]])
 def test_a_given_folder_that_holds_a_run_is_refused(tmp_path, files):
     _make_run(tmp_path / "r", *files)
     with pytest.raises(ConfigError, match=rf"--output-dir {tmp_path / 'r'} holds a run \({', '.join(files)}\): "
                                           r"continue it with --resume .*checkpoint.npz, replace it with --overwrite"):
-        run_folder.choose(str(tmp_path / "r"), None, False)
+        _open(str(tmp_path / "r"))
 
 
-def test_overwrite_removes_the_earlier_runs_files_only(tmp_path):
+def test_overwrite_removes_the_earlier_runs_files_only_when_asked_to(tmp_path):
     _make_run(tmp_path / "r", "checkpoint.npz", "checkpoint_epoch3.npz", "metrics.jsonl", "curves.png", "notes.txt")
     logs = []
-    assert run_folder.choose(str(tmp_path / "r"), None, True, logs.append) == str(tmp_path / "r")
-    assert os.listdir(tmp_path / "r") == ["notes.txt"] and "--overwrite" in logs[0]
+    with run_folder.open_run(str(tmp_path / "r"), None, True, logs.append) as run:
+        assert len(os.listdir(tmp_path / "r")) == 5  # nothing removed yet: the new run may still fail to start
+        run.clear_earlier(logs.append)
+    assert os.listdir(tmp_path / "r") == ["notes.txt"] and "--overwrite: removed the earlier run's 4 file" in logs[0]
 
 
 def test_resume_continues_in_the_checkpoints_folder(tmp_path):
     _make_run(tmp_path / "r", "checkpoint.npz", "metrics.jsonl")
     ckpt = str(tmp_path / "r" / "checkpoint.npz")
-    assert run_folder.choose(None, ckpt, False) == str(tmp_path / "r")
-    assert run_folder.choose(str(tmp_path / "r"), ckpt, False) == str(tmp_path / "r")
-    assert run_folder.choose(str(tmp_path / "new"), ckpt, False) == str(tmp_path / "new")  # branching off
+    assert _open(None, ckpt)[0] == str(tmp_path / "r")
+    assert _open(str(tmp_path / "r"), ckpt)[0] == str(tmp_path / "r")
+    assert _open(str(tmp_path / "new"), ckpt)[0] == str(tmp_path / "new")  # branching off
 
 
 def test_prepare_makes_the_folder_or_refuses_a_file(tmp_path):

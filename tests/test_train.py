@@ -171,7 +171,7 @@ def test_main_job_generates_its_data_once_in_the_cache(tmp_path, monkeypatch):
 
 def test_main_job_defaults():
     """`tinynet train` with no flags: the mini AlexNet on the CPU, on the generated set."""
-    cfg = train_flags.resolve(TrainConfig(), None)
+    cfg, _ = train_flags.resolve(TrainConfig(), None)
     assert (cfg.data_path, cfg.variant, cfg.device, cfg.model) == (None, "mini", "cpu", "alexnet")
     assert tinynet.models.VARIANTS[cfg.variant].input_size == 64
 
@@ -439,3 +439,41 @@ def test_the_default_output_folder_run_twice_moves_on(tiny_data, tmp_path, monke
     assert (tmp_path / "runs" / "alexnet" / "checkpoint.npz").exists()
     assert (tmp_path / "runs" / "alexnet-2" / "checkpoint.npz").exists()
     assert any("this run goes to runs/alexnet-2" in line for line in logs)
+
+
+def test_overwrite_keeps_the_earlier_run_until_the_new_one_has_an_epoch(tiny_data, tmp_path):
+    # Before: --overwrite removed the earlier run at once, so a typo in --data-path lost it.
+    run = tmp_path / "r"
+    _quiet(_cfg(tiny_data, run))
+    before = sorted(os.listdir(run))
+    with pytest.raises(FileNotFoundError, match="has no train/ folder"):
+        _quiet(_cfg(tmp_path / "typo", run, overwrite=True))
+    assert sorted(os.listdir(run)) == before
+    logs = []
+    train(_cfg(tiny_data, run, overwrite=True, seed=1), log=logs.append)
+    assert load_checkpoint(run / "checkpoint.npz").meta["seed"] == 1
+    assert any("--overwrite: removed the earlier run's" in line for line in logs)
+
+
+def test_resuming_into_a_folder_of_another_run_is_refused(tiny_data, tmp_path):
+    # Before: a checkpoint of run B copied into run A's folder and resumed there replaced run A.
+    _quiet(_cfg(tiny_data, tmp_path / "a"))
+    _quiet(_cfg(tiny_data, tmp_path / "b", epochs=2, seed=5))
+    (tmp_path / "a" / "downloaded.npz").write_bytes((tmp_path / "b" / "checkpoint.npz").read_bytes())
+    a = (tmp_path / "a" / "checkpoint.npz").read_bytes()
+    with pytest.raises(ConfigError, match=r"holds another run: .*checkpoint.npz is not from the run of "
+                                          r".*downloaded.npz \(their histories differ\)"):
+        _quiet(_cfg(tiny_data, None, epochs=3, seed=5, resume=str(tmp_path / "a" / "downloaded.npz")))
+    assert (tmp_path / "a" / "checkpoint.npz").read_bytes() == a
+
+
+def test_failing_to_write_the_metrics_is_a_warning_not_the_end(tiny_data, tmp_path, monkeypatch):
+    def full(folder, history):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(train_mod.run_folder, "write_metrics", full)
+    logs = []
+    history = train(_cfg(tiny_data, tmp_path / "r", epochs=2), log=logs.append)
+    assert len(history) == 2 and (tmp_path / "r" / "checkpoint_epoch2.npz").exists()
+    warned = [line for line in logs if line.startswith("warning: could not write")]
+    assert len(warned) == 2 and "metrics.jsonl (No space left on device)" in warned[0]

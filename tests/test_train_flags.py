@@ -37,6 +37,8 @@ BAD_VALUES = [
     (dict(resume=""), ConfigError, r"--resume must name a path, got ''"),
     (dict(test_only=True), ConfigError, r"--test-only evaluates the checkpoint given with --resume"),
     (dict(overwrite=True, resume="x.npz"), ConfigError, r"--overwrite starts a new run .* give one of them"),
+    (dict(overwrite=True), ConfigError, r"--overwrite replaces the run in the --output-dir given; without one .* "
+                                        r"nothing is overwritten"),
 ]
 
 
@@ -52,16 +54,16 @@ def test_check_wants_a_train_config():
 
 
 def test_a_new_run_takes_the_defaults():
-    cfg = resolve(check(TrainConfig()), None)
+    cfg, changed = resolve(check(TrainConfig()), None)
     assert (cfg.variant, cfg.lr, cfg.epochs, cfg.lr_scheduler, cfg.batch_size) == ("mini", 0.01, 15, "cosine", 32)
     assert (cfg.image_size, cfg.init, cfg.dropout) == (64, "kaiming", 0.0)  # the variant's own
-    assert resolve(TrainConfig(lr=0.5, image_size=40), None).lr == 0.5
+    assert changed == set() and resolve(TrainConfig(lr=0.5, image_size=40), None)[0].lr == 0.5
 
 
 def test_too_small_an_image_is_refused_with_the_variant_minimum():
     with pytest.raises(ConfigError, match="--image-size 28 is too small for the mini AlexNet.* at least 29"):
         resolve(TrainConfig(image_size=28), None)
-    assert resolve(TrainConfig(image_size=29), None).image_size == 29
+    assert resolve(TrainConfig(image_size=29), None)[0].image_size == 29
 
 
 SAVED = dict(DEFAULTS, variant="mini", image_size=64, init="kaiming", dropout=0.0, lr_scheduler="step",
@@ -69,8 +71,9 @@ SAVED = dict(DEFAULTS, variant="mini", image_size=64, init="kaiming", dropout=0.
 
 
 def test_on_resume_flags_not_given_take_the_checkpoints_values():
-    cfg = resolve(TrainConfig(resume="c.npz", epochs=3, lr=None), dict(SAVED, lr=0.05, batch_size=7))
+    cfg, changed = resolve(TrainConfig(resume="c.npz", epochs=3, lr=None), dict(SAVED, lr=0.05, batch_size=7))
     assert (cfg.lr, cfg.batch_size, cfg.lr_scheduler, cfg.epochs) == (0.05, 7, "step", 3)
+    assert changed == {"epochs"}
 
 
 @pytest.mark.parametrize("name, value", [("variant", "seed"), ("image_size", 48), ("lr_scheduler", "cosine"),
@@ -84,17 +87,18 @@ def test_on_resume_a_refused_flag_names_both_values(name, value):
 
 def test_on_resume_the_same_value_given_again_is_no_change():
     logs = []
-    cfg = resolve(TrainConfig(resume="c.npz", epochs=3, image_size=64, init="kaiming", variant="mini"), SAVED,
-                  logs.append)
-    assert cfg.image_size == 64 and [line for line in logs if not line.startswith("note: --epochs")] == []
+    cfg, changed = resolve(TrainConfig(resume="c.npz", epochs=3, image_size=64, init="kaiming", variant="mini"),
+                           SAVED, logs.append)
+    assert cfg.image_size == 64 and changed == {"epochs"}
+    assert [line for line in logs if not line.startswith("note: --epochs")] == []
 
 
 @pytest.mark.parametrize("name, value", [("lr", 0.5), ("batch_size", 4), ("momentum", 0.5), ("seed", 3),
                                          ("dropout", 0.25), ("lr_gamma", 0.5), ("weight_decay", 0.0)])
 def test_on_resume_a_flag_that_applies_is_used_and_said(name, value):
     logs = []
-    cfg = resolve(TrainConfig(resume="c.npz", epochs=3, **{name: value}), SAVED, logs.append)
-    assert getattr(cfg, name) == value
+    cfg, changed = resolve(TrainConfig(resume="c.npz", epochs=3, **{name: value}), SAVED, logs.append)
+    assert getattr(cfg, name) == value and changed == {name, "epochs"}
     assert [line for line in logs if not line.startswith("note: --epochs")] == [
         line for line in logs if line.startswith(f"note: {flag(name)} {value!r} applies from here on")] != []
 
@@ -104,7 +108,7 @@ def test_a_finished_run_or_too_few_epochs_is_said():
         resolve(TrainConfig(resume="c.npz"), SAVED)
     with pytest.raises(ConfigError, match=r"--epochs 2 is not above the checkpoint's epoch 2"):
         resolve(TrainConfig(resume="c.npz", epochs=2), SAVED)
-    assert resolve(TrainConfig(resume="c.npz", test_only=True), SAVED).epochs == 2  # evaluating needs no epochs left
+    assert resolve(TrainConfig(resume="c.npz", test_only=True), SAVED)[0].epochs == 2  # evaluating needs no epochs left
 
 
 def test_every_resume_policy_is_in_the_help():
@@ -112,3 +116,26 @@ def test_every_resume_policy_is_in_the_help():
     for name, (what, _) in ON_RESUME.items():
         assert f"{flag(name)}" in text and what in text
     assert set(ON_RESUME) == set(DEFAULTS)  # every run flag has a stated policy
+
+
+@pytest.mark.parametrize("values, message", [
+    (dict(lr_scheduler="cosine", lr_gamma=0.5), r"--lr-gamma has no effect with --lr-scheduler cosine; it is read by "
+                                                r"--lr-scheduler step and plateau only"),
+    (dict(lr_scheduler="plateau", lr_step_size=5), r"--lr-step-size has no effect with --lr-scheduler plateau"),
+    (dict(lr_step_size=5), r"--lr-step-size has no effect with --lr-scheduler cosine"),  # cosine: the default
+])
+def test_a_schedule_flag_the_schedule_does_not_read_is_refused(values, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve(TrainConfig(**values), None)
+    assert resolve(TrainConfig(lr_scheduler="step", lr_gamma=0.5, lr_step_size=5), None)[0].lr_gamma == 0.5
+
+
+def test_notes_come_only_once_every_check_passed():
+    logs = []
+    with pytest.raises(ConfigError, match="--variant 'seed' differs"):
+        resolve(TrainConfig(resume="c.npz", epochs=3, lr=0.5, variant="seed"), SAVED, logs.append)
+    with pytest.raises(ConfigError, match="--epochs 2 is not above"):
+        resolve(TrainConfig(resume="c.npz", epochs=2, lr=0.5), SAVED, logs.append)
+    assert logs == []
+    resolve(TrainConfig(resume="c.npz", lr=0.5, test_only=True), SAVED, logs.append)
+    assert logs == []  # evaluating only: no training flag applies to anything

@@ -40,6 +40,7 @@ import json
 import math
 import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -48,9 +49,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 FORMAT_VERSION = 1
-MAX_META_BYTES = 64 * 2**20  # the JSON metadata; a run's history is a few hundred bytes per epoch
+MAX_META_BYTES = 4 * 2**20  # the JSON metadata; a run's history is a few hundred bytes per epoch
 _MAX_HEADER_BYTES = 10000  # an .npy header (NumPy's own limit for untrusted files)
 _DEFLATE_MAX_RATIO = 1100  # deflate expands at most ~1032x; a member claiming more is forged
+_MAX_DIM = 2**48  # elements of one array, and the length of any of its dimensions (zero-size ones too)
 _MAX_PARAMS = 10**6  # parameter tensors of one optimizer (a sanity bound: AlexNet has 16)
 _CHUNK = 16 * 2**20
 _TEMPORARY = re.compile(r".+\.tmp-(\d+)")
@@ -279,6 +281,8 @@ class _Archive:
             raise CheckpointError(f"checkpoint {path} does not exist")
         if os.path.isdir(path):
             raise CheckpointError(f"checkpoint {path} is a folder, not a checkpoint file")
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device would block or never end
+            raise CheckpointError(f"checkpoint {path} is not a regular file")
         try:
             self.disk_size = os.path.getsize(path)
             self.zip = zipfile.ZipFile(path)
@@ -331,7 +335,8 @@ class _Archive:
             with self.zip.open(info) as f:
                 header = _read_npy_header(f)
         except ValueError as e:
-            raise self._fail(name, f"is not a valid .npy array ({e})") from None
+            text = str(e) if len(str(e)) <= 200 else str(e)[:197] + "..."  # a forged header can be 10 kB
+            raise self._fail(name, f"is not a valid .npy array ({text})") from None
         except (zipfile.BadZipFile, EOFError, zlib.error, OSError, NotImplementedError, RuntimeError) as e:
             raise self._corrupt(name, e) from None
         check_dtype(name, header.dtype)
@@ -443,7 +448,9 @@ def _read_npy_header(f):
         raise EOFError("the .npy header ends early")
     shape, fortran_order, dtype = read(io.BytesIO(length_bytes + text), max_header_size=_MAX_HEADER_BYTES)
     if any(d < 0 for d in shape):
-        raise ValueError(f"shape {shape} has a negative dimension")
+        raise ValueError(f"shape {_shown(shape)} has a negative dimension")
+    if any(d > _MAX_DIM for d in shape) or math.prod(d for d in shape if d) > _MAX_DIM:
+        raise ValueError(f"shape {_shown(shape)} declares more than {_MAX_DIM} elements")
     return _Header(tuple(shape), fortran_order, dtype, 8 + len(length_bytes) + length)
 
 
@@ -460,7 +467,7 @@ def _listed(items, limit=8):
     return ", ".join(items[:limit]) + more
 
 
-def load_checkpoint(path, model_shapes=None, param_shapes=None):
+def load_checkpoint(path, model_shapes=None, param_shapes=None, with_optimizer=True):
     """Read a checkpoint written by ``save_checkpoint``.
 
     model_shapes  optional {state_dict name: shape}: the model the checkpoint is for. Missing and
@@ -469,6 +476,8 @@ def load_checkpoint(path, model_shapes=None, param_shapes=None):
     param_shapes  optional [shape of parameter i]: the optimizer's parameters, in order. If the
                   checkpoint holds optimizer state, n_params must be len(param_shapes) and
                   optim/buffer/<i> must have shape param_shapes[i].
+    with_optimizer  False: the optimizer's buffers are neither checked nor read (optimizer_state is
+                  None), for a model that is only evaluated.
 
     Returns a Checkpoint: model_state {name: array}, optimizer_state (None if saved without an
     optimizer; else the optimizer's state_dict(), "buffers" [array or None] per parameter), meta.
@@ -499,7 +508,9 @@ def load_checkpoint(path, model_shapes=None, param_shapes=None):
                 problems.append(f"model/{k}: expected shape {expected[k]}, got {h.shape}")
 
         optimizer_state, n = None, 0
-        if "optimizer" in meta:
+        if not with_optimizer:
+            buffer_names = []
+        elif "optimizer" in meta:
             optimizer_state = dict(meta["optimizer"])
             n = optimizer_state.pop("n_params")
             if param_shapes is not None and n != len(param_shapes):
@@ -509,7 +520,7 @@ def load_checkpoint(path, model_shapes=None, param_shapes=None):
             raise CheckpointError(f"checkpoint {path} holds {buffer_names[0]} but no field 'optimizer'")
         for name in buffer_names:
             index = name[len("optim/buffer/"):]
-            if not index.isdigit() or str(int(index)) != index or int(index) >= n:
+            if not re.fullmatch(r"0|[1-9][0-9]*", index) or int(index) >= n:
                 raise CheckpointError(f"checkpoint {path}: member '{name}' is not the buffer of one of the "
                                       f"{n} parameters (field 'optimizer.n_params')")
             headers[name] = h = archive.tensor_header(name)

@@ -296,7 +296,7 @@ def main(argv=None):
     except KeyboardInterrupt as e:
         if debug:
             raise
-        print(f"tinynet {args.command}: {e or 'interrupted'}", file=sys.stderr)
+        print(f"tinynet {args.command}: {str(e) or 'interrupted'}", file=sys.stderr)
         return 130
     except expected as e:
         if debug:

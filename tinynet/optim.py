@@ -188,7 +188,10 @@ class StepLR:
 
     def lr_at(self, epoch):
         """The learning rate of epoch ``epoch`` (0-based): base_lr * gamma ** (epoch // step_size)."""
-        return self.base_lr * self.gamma ** (epoch // self.step_size)
+        try:
+            return self.base_lr * self.gamma ** (epoch // self.step_size)
+        except OverflowError:  # gamma > 1 raised to a large power: the lr is unbounded
+            return math.inf
 
     def step(self, metric=None):
         self.last_epoch += 1

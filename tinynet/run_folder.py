@@ -1,4 +1,4 @@
-"""A training run's output folder: choosing it, checking it, and the files it holds besides checkpoints.
+"""A training run's output folder: choosing it, claiming it, and the files it holds besides checkpoints.
 
     checkpoint.npz, checkpoint_epoch<k>.npz   written by tinynet.checkpoint (atomically)
     metrics.jsonl                            one JSON line per epoch, rewritten whole (atomically) after
@@ -6,19 +6,29 @@
                                              reads as one run: epochs 1, 2, ..., k, each once
     curves.png                               loss and accuracy per epoch (matplotlib, if installed)
 
-A folder "holds a run" when it has checkpoint.npz or metrics.jsonl. A run is never written over one
-silently: ``choose`` moves the default folder (runs/alexnet) on to runs/alexnet-2, -3, ... and says so,
-and refuses an --output-dir given on the command line that holds a run unless it continues that run
-(--resume of a checkpoint in it) or --overwrite was given.
+A folder "holds a run" when it has checkpoint.npz, a checkpoint_epoch<k>.npz or metrics.jsonl. A run is
+never written over one silently: ``open_run`` moves the default folder (runs/alexnet) on to
+runs/alexnet-2, -3, ... and says so, and refuses an --output-dir that holds a run unless it continues
+that same run (--resume of a checkpoint of it) or --overwrite was given; --overwrite removes the
+earlier run's files only when the new run records its first epoch, so a run that fails to start
+loses nothing. While a run trains, it holds a lock on its folder (flock, where the OS has it): a
+second run started into the same folder at the same time is refused, or, for the default folder,
+moves on to the next number.
 """
 import json
 import os
+import re
 import tempfile
 
 from tinynet.checkpoint import CheckpointError, read_meta, remove_stale_temporaries
 from tinynet.train_flags import DEFAULT_OUTPUT_DIR, ConfigError
 
-RUN_MARKERS = ("checkpoint.npz", "metrics.jsonl")
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; folders are not locked there
+    fcntl = None
+
+_CHECKPOINT = re.compile(r"checkpoint(_epoch\d+)?\.npz")
 
 
 def run_files(folder):
@@ -27,57 +37,120 @@ def run_files(folder):
         names = os.listdir(folder)
     except OSError:
         return []
-    return sorted(n for n in names if n in ("metrics.jsonl", "curves.png")
-                  or (n.startswith("checkpoint") and n.endswith(".npz")))
+    return sorted(n for n in names if n in ("metrics.jsonl", "curves.png") or _CHECKPOINT.fullmatch(n))
 
 
 def run_markers(folder):
-    """Which of RUN_MARKERS ``folder`` holds: a folder with any of them holds a run."""
-    return [n for n in RUN_MARKERS if os.path.isfile(os.path.join(folder, n))]
+    """The files that make ``folder`` hold a run: its checkpoints and metrics.jsonl ([] if none)."""
+    return [n for n in run_files(folder) if n != "curves.png" and os.path.isfile(os.path.join(folder, n))]
 
 
-def choose(output_dir, resume, overwrite, log=print):
-    """The folder this run writes to (see the module docstring); ConfigError if it would overwrite a run."""
-    if output_dir is None:
-        if resume is not None:
-            return _continuing(os.path.dirname(os.path.abspath(resume)) or ".", resume)
-        folder, n = DEFAULT_OUTPUT_DIR, 1
-        while run_markers(folder):
+class RunFolder:
+    """The folder a run writes to, locked for as long as it is open.
+
+    path        the folder
+    earlier     the files of an earlier run that --overwrite replaces, removed by ``clear_earlier``
+    """
+
+    def __init__(self, path, lock_fd, earlier=()):
+        self.path, self._fd, self.earlier = path, lock_fd, list(earlier)
+
+    def clear_earlier(self, log=print):
+        """Remove the earlier run's files (once, at the new run's first record)."""
+        for name in self.earlier:
+            try:
+                os.remove(os.path.join(self.path, name))
+            except FileNotFoundError:
+                pass
+        if self.earlier:
+            log(f"--overwrite: removed the earlier run's {len(self.earlier)} file(s) from {self.path}")
+        self.earlier = []
+
+    def close(self):
+        if self._fd is not None:
+            os.close(self._fd)  # releases the lock
+            self._fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_run(output_dir, resume, overwrite, log=print):
+    """Choose, create, check and lock the folder of a run (see the module docstring); a RunFolder, or
+    ConfigError naming the folder and what to do."""
+    if output_dir is None and resume is None:  # the default folder, or the first free numbered one
+        n = 1
+        while True:
+            folder = DEFAULT_OUTPUT_DIR if n == 1 else f"{DEFAULT_OUTPUT_DIR}-{n}"
+            if not run_markers(folder):
+                lock = _lock(prepare(folder, log))
+                if lock is not False:
+                    break
             n += 1
-            folder = f"{DEFAULT_OUTPUT_DIR}-{n}"
         if n > 1:
             log(f"{DEFAULT_OUTPUT_DIR} holds an earlier run; this run goes to {folder} "
                 f"(give --output-dir to choose, --resume to continue a run)")
-        return folder
-    if resume is not None and os.path.realpath(output_dir) == os.path.realpath(os.path.dirname(os.path.abspath(resume))):
-        return _continuing(output_dir, resume)
-    found = run_markers(output_dir)
-    if found:
-        if overwrite:
-            for name in run_files(output_dir):
-                os.remove(os.path.join(output_dir, name))
-            log(f"--overwrite: removed the earlier run's files in {output_dir}")
-            return output_dir
-        raise ConfigError(
-            f"--output-dir {output_dir} holds a run ({', '.join(found)})"
-            f": continue it with --resume {os.path.join(output_dir, 'checkpoint.npz')}, replace it with --overwrite, "
-            "or choose another --output-dir")
-    return output_dir
+        return RunFolder(folder, lock)
+    earlier = []
+    if resume is not None and (output_dir is None or _same_folder(output_dir, resume)):
+        folder = _continuing(output_dir or os.path.dirname(os.path.abspath(resume)) or ".", resume)
+    else:
+        folder, found = output_dir, run_markers(output_dir)
+        if found and not overwrite:
+            raise ConfigError(
+                f"--output-dir {folder} holds a run ({', '.join(found)}): continue it with --resume "
+                f"{os.path.join(folder, 'checkpoint.npz')}, replace it with --overwrite, or choose another "
+                "--output-dir")
+        earlier = run_files(folder) if found else []
+    lock = _lock(prepare(folder, log))
+    if lock is False:
+        raise ConfigError(f"another tinynet train is writing to {folder} right now: wait for it, or give another "
+                          "--output-dir")
+    return RunFolder(folder, lock, earlier)
+
+
+def _lock(folder):
+    """An open descriptor of ``folder`` holding an exclusive flock, False if another process holds
+    one, None where the OS has no flock."""
+    if fcntl is None:
+        return None
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    return fd
+
+
+def _same_folder(a, b_file):
+    return os.path.realpath(a) == os.path.realpath(os.path.dirname(os.path.abspath(b_file)))
 
 
 def _continuing(folder, resume):
-    """The folder of the checkpoint resumed, unless its checkpoint.npz has got further than ``resume``
-    (continuing there would replace a later checkpoint)."""
+    """The folder of the checkpoint resumed, if continuing there replaces nothing of value: its
+    checkpoint.npz, if any, must be of the same run (the one's history starts the other's) and not
+    further on than ``resume``."""
     latest = os.path.join(folder, "checkpoint.npz")
-    if os.path.isfile(latest) and not os.path.samefile(latest, resume):
-        try:
-            ahead, at = read_meta(latest)["epoch"], read_meta(resume)["epoch"]
-        except (CheckpointError, KeyError, TypeError):
-            return folder  # a damaged checkpoint.npz is not a later good one; resume's own errors come later
-        if isinstance(ahead, int) and isinstance(at, int) and ahead > at:
-            raise ConfigError(
-                f"{latest} is at epoch {ahead}, later than {resume} (epoch {at}): continuing in {folder} would "
-                f"replace it; give --output-dir NEW to go on from epoch {at} elsewhere, or resume {latest}")
+    if not os.path.isfile(latest) or os.path.samefile(latest, resume):
+        return folder
+    try:
+        theirs, mine = read_meta(latest), read_meta(resume)
+    except CheckpointError:
+        return folder  # a damaged checkpoint.npz is not a good one to keep; resume's own errors come later
+    ahead, at = theirs.get("epoch"), mine.get("epoch")
+    a, b = theirs.get("history"), mine.get("history")
+    if isinstance(a, list) and isinstance(b, list) and a[:len(b)] != b[:len(a)]:
+        raise ConfigError(
+            f"{folder} holds another run: {latest} is not from the run of {resume} (their histories differ); "
+            f"continuing there would replace it: give --output-dir NEW to continue {resume} elsewhere")
+    if isinstance(ahead, int) and isinstance(at, int) and ahead > at:
+        raise ConfigError(
+            f"{latest} is at epoch {ahead}, later than {resume} (epoch {at}): continuing in {folder} would "
+            f"replace it; give --output-dir NEW to go on from epoch {at} elsewhere, or resume {latest}")
     return folder
 
 

@@ -18,7 +18,8 @@ from dataclasses import asdict
 from tinynet import __version__
 from tinynet.checkpoint import CheckpointError, load_checkpoint, read_meta, require
 from tinynet.models import VARIANTS, alexnet, min_input_size
-from tinynet.train_flags import SCHEDULERS
+from tinynet import train_flags
+from tinynet.train_flags import DEFAULTS, SCHEDULERS, ConfigError, TrainConfig
 
 
 def build_model(variant, num_classes, image_size, init=None, dropout=None):
@@ -51,11 +52,39 @@ def read_run_meta(path):
     require(meta, "lr", float, path, check=lambda v: v >= 0, what="a finite number >= 0")
     require(meta, "scheduler", dict, path, check=lambda v: v.get("kind") in SCHEDULERS,
             what=f"the state of a {'/'.join(SCHEDULERS)} schedule")
-    meta["flags"] = require(meta, "flags", dict, path, default={})
+    for key, kind, rule, what in _SCHEDULE_FIELDS[meta["scheduler"]["kind"]]:
+        require(meta, f"scheduler.{key}", kind, path, check=rule, what=what)
+    meta["flags"] = flags = require(meta, "flags", dict, path, default={})
+    try:  # the run flags a resume takes from the checkpoint: each within the range the command line allows
+        train_flags.check(TrainConfig(**{k: flags[k] for k in DEFAULTS if k in flags}))
+    except ConfigError as e:
+        raise CheckpointError(f"checkpoint {path}: field 'flags': {e}") from None
     meta["history"] = require(meta, "history", list, path, default=[], what=f"one entry per epoch 1..{epoch}",
                               check=lambda v: not v or (len(v) == epoch and all(
                                   isinstance(h, dict) and h.get("epoch") == k + 1 for k, h in enumerate(v))))
+    for k in range(len(meta["history"])):
+        for key in HISTORY_FIELDS:
+            require(meta["history"][k], key, float, f"{path}, epoch {k + 1} of field 'history'",
+                    check=lambda v: v >= 0, what="a finite number >= 0")
     return meta
+
+
+# The metrics of each epoch that the epoch line, metrics.jsonl and curves.png read.
+HISTORY_FIELDS = ("train_loss", "val_loss", "top1", "top5", "lr")
+
+_AT_LEAST_1 = (lambda v: v >= 1, "an int >= 1")
+_AT_LEAST_0 = (lambda v: v >= 0, "a number >= 0")
+# Each schedule's state: (field, kind, check, what the message says it must be).
+_SCHEDULE_FIELDS = {
+    "step": [("step_size", int, *_AT_LEAST_1), ("gamma", float, lambda v: v > 0, "a finite number > 0"),
+             ("base_lr", float, *_AT_LEAST_0), ("last_epoch", int, *_AT_LEAST_0)],
+    "cosine": [("T_max", int, *_AT_LEAST_1), ("eta_min", float, *_AT_LEAST_0), ("base_lr", float, *_AT_LEAST_0),
+               ("last_epoch", int, *_AT_LEAST_0)],
+    "plateau": [("mode", str, lambda v: v in ("min", "max"), "'min' or 'max'"),
+                ("factor", float, lambda v: 0 < v < 1, "a number in (0, 1)"), ("patience", int, *_AT_LEAST_0),
+                ("threshold", float, *_AT_LEAST_0), ("min_lr", float, *_AT_LEAST_0),
+                ("best", float, None, "a finite number"), ("bad_epochs", int, *_AT_LEAST_0)],
+}
 
 
 def check_compatible(meta, variant, classes, path):
@@ -78,6 +107,6 @@ def load_model(path, device="cpu"):
     """The model stored in a run checkpoint, ready for evaluation; returns (model, meta)."""
     meta = read_run_meta(path)
     model = build_model(meta["variant"], meta["num_classes"], meta["image_size"])
-    ckpt = load_checkpoint(path, model_shapes=state_shapes(model))
+    ckpt = load_checkpoint(path, model_shapes=state_shapes(model), with_optimizer=False)
     model.load_state_dict(ckpt.model_state)
     return model.to(device).eval(), meta

@@ -190,9 +190,10 @@ def _datasets(data_path, size):
     return train_set, val_set
 
 
-def _resume_into(cfg, meta, model, optimizer, scheduler, log):
+def _resume_into(cfg, changed, meta, model, optimizer, scheduler, log):
     """Load the checkpoint ``cfg.resume`` (its ``meta`` read already) into the run; the flags given now
-    (already resolved against it) override its hyper-parameters where ON_RESUME says they apply."""
+    (already resolved against it; ``changed`` names those given with a new value) override its
+    hyper-parameters where ON_RESUME says they apply."""
     ckpt = load_checkpoint(cfg.resume, model_shapes=state_shapes(model),
                            param_shapes=[p.shape for p in optimizer.params])
     model.load_state_dict(ckpt.model_state)
@@ -204,7 +205,7 @@ def _resume_into(cfg, meta, model, optimizer, scheduler, log):
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"checkpoint {cfg.resume}: field 'scheduler': {e}") from None
     done = meta["epoch"]
-    new_lr = cfg.lr != meta["flags"].get("lr", cfg.lr)  # --lr given with another value: it applies
+    new_lr = "lr" in changed  # --lr given with another value: it applies
     optimizer.lr = meta["lr"]
     if cfg.lr_scheduler == "plateau":
         scheduler.factor = cfg.lr_gamma
@@ -226,17 +227,20 @@ def _resume_into(cfg, meta, model, optimizer, scheduler, log):
 def train(cfg: TrainConfig, log=print):
     """Run the training described by ``cfg``; returns the list of per-epoch metrics."""
     train_flags.check(cfg)
-    meta = None
+    meta = saved = None
     if cfg.resume is not None:
         meta = read_run_meta(cfg.resume)
         saved = dict(meta["flags"], completed=meta["epoch"], variant=meta["variant"], image_size=meta["image_size"])
-        cfg = train_flags.resolve(cfg, saved, log)
-    else:
-        cfg = train_flags.resolve(cfg, None, log)
+    cfg, changed = train_flags.resolve(cfg, saved, log)
     prepare_device(cfg.device, cfg.tf32, log)
-    out = None
-    if not cfg.test_only:
-        out = run_folder.prepare(run_folder.choose(cfg.output_dir, cfg.resume, cfg.overwrite, log), log)
+    if cfg.test_only:
+        return _run(cfg, changed, meta, None, log)
+    with run_folder.open_run(cfg.output_dir, cfg.resume, cfg.overwrite, log) as out:
+        return _run(cfg, changed, meta, out, log)
+
+
+def _run(cfg, changed, meta, out, log):
+    """The run of the resolved ``cfg`` into the RunFolder ``out`` (None: evaluate only)."""
     data_path = cfg.data_path or default_data_path(log)
     size = cfg.image_size
     train_set, val_set = _datasets(data_path, size)
@@ -250,7 +254,7 @@ def train(cfg: TrainConfig, log=print):
     scheduler = _make_scheduler(cfg, optimizer)
     history, start_epoch = [], 0
     if meta is not None:
-        _resume_into(cfg, meta, model, optimizer, scheduler, log)
+        _resume_into(cfg, changed, meta, model, optimizer, scheduler, log)
         start_epoch, history = meta["epoch"], list(meta["history"])
 
     loader_args = dict(batch_size=cfg.batch_size, seed=cfg.seed, workers=cfg.workers, timeout=cfg.loader_timeout)
@@ -263,18 +267,21 @@ def train(cfg: TrainConfig, log=print):
     train_loader = DataLoader(train_set, shuffle=True, **loader_args)
     log(f"training {cfg.model} ({cfg.variant}) on {len(train_set)} images of {len(classes)} classes "
         f"from {data_path}, {size}x{size}, device {cfg.device}{' (TF32)' if cfg.tf32 else ''}; "
-        f"output in {out}")
+        f"output in {out.path}")
     last = (cfg.resume, start_epoch) if meta is not None else None
     try:
-        for epoch in range(start_epoch, cfg.epochs):
-            metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg)
-            metrics.update(evaluate(model, val_loader, cfg.device))
-            metrics["skipped_files"] = len(train_loader.skipped) + len(val_loader.skipped)
-            _check_finite(model, metrics, optimizer)
-            scheduler.step(metrics["top1"])
-            history.append(metrics)
-            log(_epoch_line(metrics, cfg.epochs))
-            last = (_record(out, cfg, model, optimizer, scheduler, classes, size, history), epoch + 1)
+        # Overflow in a diverging step is found by the finiteness checks; NumPy's warnings would only
+        # print before the one line that says so.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for epoch in range(start_epoch, cfg.epochs):
+                metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg)
+                metrics.update(evaluate(model, val_loader, cfg.device))
+                metrics["skipped_files"] = len(train_loader.skipped) + len(val_loader.skipped)
+                _check_finite(model, metrics, optimizer, cfg)
+                scheduler.step(metrics["top1"])
+                history.append(metrics)
+                log(_epoch_line(metrics, cfg.epochs))
+                last = (_record(out, cfg, model, optimizer, scheduler, classes, size, history, log), epoch + 1)
     except KeyboardInterrupt:
         raise TrainingInterrupted(_interrupted(last)) from None
     skipped = sorted(set(train_loader.skipped) | set(val_loader.skipped))
@@ -291,7 +298,7 @@ def _interrupted(last):
     return f"interrupted; {path} (epoch {epoch}) is intact: continue with --resume {path}"
 
 
-def _check_finite(model, metrics, optimizer):
+def _check_finite(model, metrics, optimizer, cfg):
     """TrainingDiverged unless the validation loss and every parameter are finite (before anything of
     the epoch is written)."""
     bad = [name for name, p in model.named_parameters() if not bool(backend.get_array_module(p.data).isfinite(
@@ -299,9 +306,17 @@ def _check_finite(model, metrics, optimizer):
     if bad or not math.isfinite(metrics["val_loss"]):
         what = (f"{len(bad)} parameter tensor(s) hold NaN or infinite values ({', '.join(bad[:3])}"
                 f"{', ...' if len(bad) > 3 else ''})" if bad else f"the validation loss is {metrics['val_loss']}")
-        raise TrainingDiverged(
-            f"after epoch {metrics['epoch']} {what} (learning rate {optimizer.lr:g}); nothing of this epoch was "
-            f"saved. Try a smaller --lr (e.g. {optimizer.lr / 10:g}) or a gentler schedule (--lr-gamma).")
+        raise TrainingDiverged(f"after epoch {metrics['epoch']} {what} (learning rate {optimizer.lr:g}); nothing "
+                               f"of this epoch was saved. {_advice(cfg, optimizer)}")
+
+
+def _advice(cfg, optimizer):
+    """What to change after a divergence: the schedule's growth if it raised the lr, else --lr."""
+    if optimizer.lr > cfg.lr:
+        return (f"The schedule raised the learning rate above --lr {cfg.lr:g} (--lr-gamma {cfg.lr_gamma:g}); "
+                "give a --lr-gamma below 1.")
+    return (f"Try a smaller --lr than {cfg.lr:g} (e.g. {cfg.lr / 10:g}) or batch size, or check the input data "
+            "for extreme values.")
 
 
 def _train_epoch(model, optimizer, loader, epoch, cfg):
@@ -327,8 +342,7 @@ def _train_epoch(model, optimizer, loader, epoch, cfg):
             if not math.isfinite(value):
                 raise TrainingDiverged(
                     f"the loss became {value} at epoch {epoch + 1}, step {step + 1} (learning rate "
-                    f"{optimizer.lr:g}); nothing of this epoch was saved. Try a smaller --lr (e.g. "
-                    f"{optimizer.lr / 10:g}) or batch size, or check the input data for extreme values."
+                    f"{optimizer.lr:g}); nothing of this epoch was saved. {_advice(cfg, optimizer)}"
                 )
             optimizer.zero_grad()
             loss.backward()
@@ -364,13 +378,20 @@ def _epoch_line(m, epochs):
     return line
 
 
-def _record(out, cfg, model, optimizer, scheduler, classes, size, history):
+def _record(out, cfg, model, optimizer, scheduler, classes, size, history, log):
     """The two checkpoints of the epoch just finished, then metrics.jsonl and curves.png; returns the
-    path of checkpoint.npz."""
+    path of checkpoint.npz. The metrics and the curves are derived from the history the checkpoint
+    holds (rewritten whole after the next epoch), so failing to write them is a warning, not an end."""
+    out.clear_earlier(log)  # --overwrite: the earlier run goes only now that this one has an epoch to show
     meta = run_meta(cfg, optimizer, scheduler, classes, size, history)
     epoch = meta["epoch"]
-    save_checkpoint(os.path.join(out, f"checkpoint_epoch{epoch}.npz"), model, optimizer, meta)
-    latest = save_checkpoint(os.path.join(out, "checkpoint.npz"), model, optimizer, meta)
-    run_folder.write_metrics(out, history)
-    run_folder.plot_curves(history, os.path.join(out, "curves.png"))
+    save_checkpoint(os.path.join(out.path, f"checkpoint_epoch{epoch}.npz"), model, optimizer, meta)
+    latest = save_checkpoint(os.path.join(out.path, "checkpoint.npz"), model, optimizer, meta)
+    for write, name in [(lambda: run_folder.write_metrics(out.path, history), "metrics.jsonl"),
+                        (lambda: run_folder.plot_curves(history, os.path.join(out.path, "curves.png")), "curves.png")]:
+        try:
+            write()
+        except OSError as e:
+            log(f"warning: could not write {os.path.join(out.path, name)} ({e.strerror or e}); {latest} holds "
+                f"epoch {epoch} and its history, and the file is written again after the next epoch")
     return latest

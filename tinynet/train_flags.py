@@ -79,8 +79,10 @@ ON_RESUME = {
     "momentum": ("applies", "the momentum buffers are kept; the new momentum multiplies them"),
     "weight_decay": ("applies", "the new weight decay is used from the next step"),
     "lr_scheduler": ("refused", "a schedule's state does not carry over to another kind of schedule"),
-    "lr_step_size": ("applies", "the step schedule uses the new step size from the next epoch"),
-    "lr_gamma": ("applies", "the schedule uses the new factor from the next epoch"),
+    "lr_step_size": ("applies", "the step schedule's lr is recomputed with it (--lr x gamma ** (epoch // step "
+                                "size)); a note gives the next epoch's lr"),
+    "lr_gamma": ("applies", "step: the lr is recomputed with it, as for --lr-step-size; plateau: the next "
+                            "reductions use it"),
     "seed": ("applies", "the order and random draws of the remaining epochs follow the new seed"),
 }
 
@@ -151,18 +153,27 @@ def check(cfg):
                           "nothing trained to evaluate")
     if cfg.overwrite and cfg.resume is not None:
         raise ConfigError("--overwrite starts a new run in --output-dir and --resume continues one: give one of them")
+    if cfg.overwrite and cfg.output_dir is None:
+        raise ConfigError(f"--overwrite replaces the run in the --output-dir given; without one a new run goes to "
+                          f"{DEFAULT_OUTPUT_DIR} or the first free {DEFAULT_OUTPUT_DIR}-<n>, and nothing is overwritten")
     return cfg
+
+
+# The schedules each schedule flag is read by: given with another schedule, it would be ignored.
+USED_BY = {"lr_step_size": ("step",), "lr_gamma": ("step", "plateau")}
 
 
 def resolve(cfg, saved=None, log=print):
     """``cfg`` with every field not given filled in: from DEFAULTS, or from ``saved``, the flags of the
     checkpoint resumed (its meta["flags"], with meta["epoch"] as ``saved["completed"]``).
 
-    On resume a given value other than the checkpoint's follows ON_RESUME: logged if it applies,
-    ConfigError naming both values if it is refused. Also checks the image size against the variant
-    and that a resumed run has epochs left to train.
+    Returns (config, changed): ``changed`` is the set of run flags given with a value other than the
+    checkpoint's (empty for a new run). On resume such a flag follows ON_RESUME: a note if it
+    applies, ConfigError naming both values if it is refused (notes are logged only once every
+    check has passed). Also refuses a schedule flag the schedule does not read, an image too small
+    for the variant, and a resumed run with no epochs left to train.
     """
-    values = asdict(cfg)
+    values, notes, changed = asdict(cfg), [], set()
     if saved is not None:
         saved = _effective(dict(saved))
     for name in DEFAULTS:
@@ -178,9 +189,14 @@ def resolve(cfg, saved=None, log=print):
         if what == "refused":
             raise ConfigError(f"{flag(name)} {mine!r} differs from the checkpoint's {theirs!r} ({cfg.resume}), "
                               f"and can't change on --resume: {why}. Leave {flag(name)} out to continue the run")
-        log(f"note: {flag(name)} {mine!r} applies from here on (the checkpoint's run had {theirs!r}): {why}")
+        changed.add(name)
+        notes.append(f"note: {flag(name)} {mine!r} applies from here on (the checkpoint's run had {theirs!r}): {why}")
     values = _effective(values)
     out = TrainConfig(**values)
+    for name, schedules in USED_BY.items():
+        if getattr(cfg, name) is not None and out.lr_scheduler not in schedules:
+            raise ConfigError(f"{flag(name)} has no effect with --lr-scheduler {out.lr_scheduler}; it is read by "
+                              f"--lr-scheduler {' and '.join(schedules)} only")
     if out.lr_scheduler == "plateau" and out.lr_gamma >= 1:
         raise ConfigError(f"--lr-gamma {out.lr_gamma} would not lower the learning rate: with --lr-scheduler "
                           "plateau it must be < 1")
@@ -197,7 +213,10 @@ def resolve(cfg, saved=None, log=print):
                                   "evaluate it")
             raise ConfigError(f"--epochs {out.epochs} is not above the checkpoint's epoch {done} ({cfg.resume}): "
                               f"nothing left to train; pass --epochs N with N > {done}")
-    return out
+    if not out.test_only:  # evaluating only: the training flags change nothing
+        for line in notes:
+            log(line)
+    return out, changed
 
 
 def _effective(values):

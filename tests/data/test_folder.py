@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tinynet.data import CorruptImageError, ImageFolder
+from tinynet.data.folder import load_rgb
 from tinynet.data.transforms import Compose, RandomCrop, ToArray
 
 W, H = 8, 6  # every test image is W x H pixels
@@ -375,3 +376,12 @@ def test_an_index_is_an_int_in_range(linked, index, error, expect):
     else:
         with pytest.raises(error, match=expect):
             ds[index]
+
+
+def test_a_fifo_named_like_an_image_is_skipped_not_waited_on(tmp_path):
+    # Reading a FIFO blocks until a writer comes; with -j 0 no timeout would end that wait.
+    (tmp_path / "cat").mkdir()
+    Image.new("RGB", (4, 4)).save(tmp_path / "cat" / "a.png")
+    os.mkfifo(tmp_path / "cat" / "zz.png")
+    with pytest.raises(CorruptImageError, match=r"zz\.png: ValueError: not a regular file"):
+        load_rgb(tmp_path / "cat" / "zz.png")

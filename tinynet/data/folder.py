@@ -28,6 +28,7 @@ is an error naming it: the set would otherwise lose images without a word.
 import inspect
 import operator
 import os
+import stat
 import warnings
 
 import numpy as np
@@ -53,9 +54,11 @@ def load_rgb(path):
     """Decode the image file at ``path`` into a PIL image in mode 'RGB' of size (W, H).
 
     Raises CorruptImageError (naming the file) if Pillow cannot read it: not an image, an unknown
-    format, truncated data, a decompression bomb.
+    format, truncated data, a decompression bomb; or if it is not a regular file (a FIFO would block).
     """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device named *.png would block the reader
+            raise ValueError("not a regular file")
         with Image.open(path) as img:
             img.load()  # decode now: Image.open only reads the header, and a truncated file fails here
             return _to_rgb(img)

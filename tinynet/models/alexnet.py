@@ -45,6 +45,7 @@ preset starts learning in the first (measured; see tinynet.train.MAIN_JOB).
 """
 from dataclasses import dataclass
 
+from kernels.im2col import conv_output_size
 from tinynet import nn
 from tinynet.nn import init
 
@@ -139,12 +140,12 @@ INITS = ("pytorch", "paper", "kaiming")
 
 def _feature_size(variant: Variant, input_size: int) -> int:
     """Side of the convolution stack's output for a square input of side ``input_size``; 0 when some
-    layer's output vanishes (the output-size rule of tinynet.functional, written per layer here)."""
+    layer's output vanishes."""
     size = input_size
     for c in variant.convs:
-        size = (size + 2 * c.padding - c.kernel) // c.stride + 1
+        size = conv_output_size(size, c.kernel, c.stride, c.padding)
         if c.pool:
-            size = (size - 3) // 2 + 1
+            size = conv_output_size(size, 3, 2, 0)  # MaxPool2d(3, 2)
         if size < 1:
             return 0
     return size
