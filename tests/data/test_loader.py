@@ -205,6 +205,16 @@ def test_breaking_out_stops_the_workers():
 
 
 def test_ctrl_c_stops_the_workers_quietly(capfd):
+    # A shell that starts a job in the background makes it ignore SIGINT, and Python keeps that; here
+    # Ctrl-C must raise KeyboardInterrupt as in a terminal, whatever started the test run.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_during_iteration(capfd)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_during_iteration(capfd):
     loader = DataLoader(Numbers(400, delay=0.05), batch_size=2, workers=2)
     pids = []
 
