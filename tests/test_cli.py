@@ -89,6 +89,9 @@ def world(tmp_path_factory):
         "str_seed": forged("str_seed", lambda m: m.update(flags=dict(m["flags"], seed="x"))),
         "empty_data": forged("empty_data", lambda m: m.update(flags=dict(m["flags"], data_path=""))),
         "thin_history": forged("thin_history", lambda m: m.update(history=[{"epoch": 1}])),
+        "huge_size": forged("huge_size", lambda m: m.update(image_size=4000)),
+        "many_classes": forged("many_classes", lambda m: m.update(classes=[str(k) for k in range(200000)],
+                                                                  num_classes=200000)),
     }
 
 
@@ -161,6 +164,12 @@ BAD_COMMANDS = [
           "--lr-scheduler", "step", "--lr-step-size", "1", "--lr-gamma", "1e200", "--epochs", "4"], 1,
      r"The schedule raised the learning rate above --lr 1e-300 \(--lr-gamma 1e\+200\); give a --lr-gamma below 1"),
     (T + ["--lr-gamma", "0.5"], 1, r"--lr-gamma has no effect with --lr-scheduler cosine"),
+    (T + ["--data-path", "{data}", "--image-size", "100000", "--output-dir", "{root}/big"], 1,
+     r"--image-size 100000 makes the mini AlexNet 639,795,\d+,\d+ parameters .* give a smaller --image-size"),
+    (["eval", "--checkpoint", "{huge_size}", "--data-path", "{data}"], 1,
+     r"huge_size.npz: fields 'image_size' \(4000\) and 'classes' \(3\) describe a model of [\d,]+ parameters, "
+     r"more than the file's [\d,]+ bytes can hold"),
+    (["predict", "--checkpoint", "{many_classes}", "{a_file}"], 1, r"many_classes.npz: fields 'image_size'"),
     (T + ["--overwrite"], 1, r"--overwrite replaces the run in the --output-dir given"),
     (["eval", "--checkpoint", "{ckpt}", "--data-path", "{only_train}"], 1,
      r"has a train/ folder but no val/"),
@@ -197,7 +206,8 @@ def test_bad_command_lines_get_one_clear_line(world, argv, status, message, caps
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.strip()]
     if status == 1:
-        assert len(lines) == 1 and lines[0].startswith(f"tinynet {argv[0]}: "), err
+        command = " ".join(argv[:2]) if argv[0] == "data" else argv[0]
+        assert len(lines) == 1 and lines[0].startswith(f"tinynet {command}: "), err
     else:  # argparse: the usage line(s), then the error
         assert lines[-1].startswith("tinynet") and "error:" in lines[-1], err
 

@@ -63,8 +63,10 @@ def test_the_lock_is_released_when_its_process_dies(tmp_path):
                                    ["checkpoint_epoch3.npz"]])
 def test_a_given_folder_that_holds_a_run_is_refused(tmp_path, files):
     _make_run(tmp_path / "r", *files)
+    newest = "checkpoint.npz" if "checkpoint.npz" in files else files[0] if "npz" in files[0] else None
+    resume = rf"continue it with --resume .*{newest}, " if newest else ""
     with pytest.raises(ConfigError, match=rf"--output-dir {tmp_path / 'r'} holds a run \({', '.join(files)}\): "
-                                          r"continue it with --resume .*checkpoint.npz, replace it with --overwrite"):
+                                          rf"{resume}replace it with --overwrite"):
         _open(str(tmp_path / "r"))
 
 
@@ -74,7 +76,7 @@ def test_overwrite_removes_the_earlier_runs_files_only_when_asked_to(tmp_path):
     with run_folder.open_run(str(tmp_path / "r"), None, True, logs.append) as run:
         assert len(os.listdir(tmp_path / "r")) == 5  # nothing removed yet: the new run may still fail to start
         run.clear_earlier(logs.append)
-    assert os.listdir(tmp_path / "r") == ["notes.txt"] and "--overwrite: removed the earlier run's 4 file" in logs[0]
+    assert os.listdir(tmp_path / "r") == ["notes.txt"] and "--overwrite: removed the earlier run's files" in logs[0]
 
 
 def test_resume_continues_in_the_checkpoints_folder(tmp_path):
@@ -105,14 +107,14 @@ def test_an_unwritable_folder_is_found_before_training(tmp_path, monkeypatch):
         run_folder.prepare("/proc/version/sub")  # under a file: can't be created
 
 
-def test_prepare_removes_the_temporaries_of_dead_writers(tmp_path):
+def test_opening_a_run_removes_the_temporaries_of_dead_writers(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = tmp_path / f"checkpoint.npz.tmp-{int(dead.stdout)}"
     stale.write_bytes(b"PK\x03\x04 half a checkpoint")  # a partial .npz (a zip)
     mine = tmp_path / f"checkpoint.npz.tmp-{os.getpid()}"
     mine.write_bytes(b"being written")
     logs = []
-    run_folder.prepare(str(tmp_path), logs.append)
+    _open(str(tmp_path), log=logs.append)  # once the folder is locked: no writer of this run can be in it
     assert not stale.exists() and mine.exists()
     assert len(logs) == 1 and str(stale) in logs[0] and "killed" in logs[0]
 
@@ -124,3 +126,36 @@ def test_metrics_are_rewritten_whole_as_one_run(tmp_path):
     lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line) for line in lines] == history
     assert sorted(os.listdir(tmp_path)) == ["metrics.jsonl"]  # no temporary left
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda f: os.makedirs(f / "checkpoint.npz"), r"holds checkpoint.npz, which is not a regular file"),
+    (lambda f: os.makedirs(f / "checkpoint_epoch1.npz"), r"holds checkpoint_epoch1.npz, which is not a regular"),
+    (lambda f: os.symlink(f.parent / "elsewhere.txt", f / "metrics.jsonl"), r"holds metrics.jsonl, which is not a"),
+])
+def test_a_folder_or_link_named_like_a_run_file_is_refused_before_training(tmp_path, make, message):
+    # Before: an epoch trained, then the checkpoint write failed ("Is a directory").
+    folder = tmp_path / "out"
+    folder.mkdir()
+    make(folder)
+    with pytest.raises(ConfigError, match=message):
+        run_folder.prepare(str(folder))
+
+
+def test_a_broken_link_as_the_folder_is_named(tmp_path):
+    os.symlink(tmp_path / "gone", tmp_path / "out")
+    with pytest.raises(ConfigError, match=r"--output-dir .*out is a broken symbolic link"):
+        run_folder.prepare(str(tmp_path / "out"))
+
+
+def test_temporary_files_are_never_written_through_a_planted_link(tmp_path):
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    (tmp_path / "r").mkdir()
+    os.symlink(precious, tmp_path / "r" / "curves.png.tmp.png")  # the names the writers used to use
+    os.symlink(precious, tmp_path / "r" / f"metrics.jsonl.tmp-{os.getpid()}")
+    history = [{"epoch": 1, "train_loss": 1.0, "val_loss": 1.0, "top1": 0.5, "top5": 0.9}]
+    run_folder.write_metrics(str(tmp_path / "r"), history)
+    run_folder.plot_curves(history, str(tmp_path / "r" / "curves.png"))
+    assert precious.read_text() == "keep me"
+    assert not os.path.islink(tmp_path / "r" / "curves.png") and not os.path.islink(tmp_path / "r" / "metrics.jsonl")

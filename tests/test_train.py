@@ -477,3 +477,52 @@ def test_failing_to_write_the_metrics_is_a_warning_not_the_end(tiny_data, tmp_pa
     assert len(history) == 2 and (tmp_path / "r" / "checkpoint_epoch2.npz").exists()
     warned = [line for line in logs if line.startswith("warning: could not write")]
     assert len(warned) == 2 and "metrics.jsonl (No space left on device)" in warned[0]
+
+
+def test_the_default_set_generation_leaves_nothing_half_made(tmp_path, monkeypatch):
+    # Ctrl-C while generating removes the temporary folder; an unwritable cache is one clear error.
+    monkeypatch.setenv("TINYNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(train_mod, "SYNTH_DEFAULTS", dict(classes=2, per_class=2, val_per_class=1, size=32, seed=0))
+    real = synth.generate
+
+    def interrupted(out, **kw):
+        real(out, **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(synth, "generate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_mod.default_data_path(lambda line: None)
+    assert os.listdir(tmp_path / "cache") == []
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr(synth, "generate", real)
+    monkeypatch.setenv("TINYNET_CACHE", str(tmp_path / "file" / "cache"))
+    with pytest.raises(OSError, match=r"can't generate the default data set in .*file/cache .*set TINYNET_CACHE"):
+        train_mod.default_data_path(lambda line: None)
+
+
+def test_ctrl_c_between_an_epochs_two_checkpoints_names_the_one_written(tiny_data, tmp_path, monkeypatch):
+    real = train_mod.save_checkpoint
+
+    def interrupted_at_the_second(path, *a, **kw):
+        if str(path).endswith("checkpoint.npz"):
+            raise KeyboardInterrupt
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(train_mod, "save_checkpoint", interrupted_at_the_second)
+    with pytest.raises(TrainingInterrupted, match=r"checkpoint_epoch1.npz \(epoch 1\) is intact: continue with "
+                                                  r"--resume .*checkpoint_epoch1.npz"):
+        _quiet(_cfg(tiny_data, tmp_path / "r"))
+
+
+def test_numpy_numbers_in_a_config_are_stored_as_json_numbers(tiny_data, tmp_path):
+    # Before: lr=np.float32(0.01) trained an epoch, then failed writing the checkpoint's JSON metadata.
+    history = _quiet(_cfg(tiny_data, tmp_path / "r", lr=np.float32(0.01), batch_size=np.int64(8)))
+    assert len(history) == 1 and load_checkpoint(tmp_path / "r" / "checkpoint.npz").meta["flags"]["batch_size"] == 8
+
+
+def test_a_schedule_that_makes_the_lr_infinite_stops_before_writing(tiny_data, tmp_path):
+    # Before: rc 0 with an inf lr in the checkpoint, which every later load then refused.
+    with pytest.raises(TrainingDiverged, match=r"after epoch 2 the schedule made the learning rate inf; nothing of "
+                                               r"this epoch was saved\. The schedule raised the learning rate"):
+        _quiet(_cfg(tiny_data, tmp_path / "r", epochs=3, lr=1e-300, lr_step_size=1, lr_gamma=1e200))
+    assert load_checkpoint(tmp_path / "r" / "checkpoint.npz").meta["epoch"] == 1

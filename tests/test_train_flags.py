@@ -36,6 +36,9 @@ BAD_VALUES = [
     (dict(output_dir="  "), ConfigError, r"--output-dir must name a path"),
     (dict(resume=""), ConfigError, r"--resume must name a path, got ''"),
     (dict(test_only=True), ConfigError, r"--test-only evaluates the checkpoint given with --resume"),
+    (dict(overwrite="no"), ConfigError, r"TrainConfig.overwrite must be True or False, got 'no'"),
+    (dict(progress=0), ConfigError, r"TrainConfig.progress must be True or False, got 0"),
+    (dict(lr=10**400), ConfigError, r"--lr must be a finite number >= 0, got 1000"),
     (dict(overwrite=True, resume="x.npz"), ConfigError, r"--overwrite starts a new run .* give one of them"),
     (dict(overwrite=True), ConfigError, r"--overwrite replaces the run in the --output-dir given; without one .* "
                                         r"nothing is overwritten"),
@@ -138,4 +141,4 @@ def test_notes_come_only_once_every_check_passed():
         resolve(TrainConfig(resume="c.npz", epochs=2, lr=0.5), SAVED, logs.append)
     assert logs == []
     resolve(TrainConfig(resume="c.npz", lr=0.5, test_only=True), SAVED, logs.append)
-    assert logs == []  # evaluating only: no training flag applies to anything
+    assert logs == ["note: --lr have no effect with --test-only (it only evaluates)"]  # said, not applied

@@ -81,8 +81,10 @@ def _is_kind(value, kind):
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind is float:
-        return (isinstance(value, (int, float)) and not isinstance(value, bool)
-                and math.isfinite(value))
+        try:
+            return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        except OverflowError:  # an int of hundreds of digits: not a number a checkpoint holds
+            return False
     return isinstance(value, kind)
 
 
@@ -168,7 +170,10 @@ def save_checkpoint(path, model, optimizer=None, meta=None):
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(tmp, "wb") as f:
+        if os.path.lexists(tmp):  # left by a writer of the same pid, or planted (a link): never written through
+            os.remove(tmp)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())

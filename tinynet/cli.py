@@ -28,7 +28,11 @@ def _summary(args):
     shape = (3, model.input_size, model.input_size) if args.input is None else args.input
     text = tinynet.summary(model, shape)
     print(text)
-    return 1 if "\nstopped: " in text else 0
+    if "\nstopped: " in text:
+        print(f"tinynet summary: the {args.variant} AlexNet can't take an input of {shape}: see 'stopped:' above",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def _chw(text):
@@ -117,7 +121,11 @@ def _filters(args):
 
     model, meta = load_model(args.checkpoint)
     conv1 = model.features[0]
-    save_filter_grid(conv1.weight.numpy(), args.out, scale=args.scale)
+    try:
+        save_filter_grid(conv1.weight.numpy(), args.out, scale=args.scale)
+    except (ValueError, OSError) as e:  # Pillow: an unknown extension, a folder, an unwritable path
+        raise ValueError(f"--out {args.out!r}: can't write the image there ({e}); give a path such as conv1.png") \
+            from None
     print(f"wrote {conv1.weight.shape[0]} conv1 kernels of {meta['variant']} AlexNet to {args.out}")
     return 0
 
@@ -125,9 +133,11 @@ def _filters(args):
 def _synth(args):
     from tinynet.data import synth
 
-    summary = synth.generate(args.out, classes=args.classes, per_class=args.per_class, size=args.size,
-                             seed=args.seed, val_per_class=args.val_per_class)
-    print(f"wrote {summary} ")
+    s = synth.generate(args.out, classes=args.classes, per_class=args.per_class, size=args.size,
+                       seed=args.seed, val_per_class=args.val_per_class)
+    print(f"wrote {s['counts']['train']} training and {s['counts']['val']} validation images of "
+          f"{len(s['classes'])} classes ({', '.join(s['classes'])}), {s['size']}x{s['size']}, seed {s['seed']}, "
+          f"to {s['root']}")
     return 0
 
 
@@ -291,22 +301,23 @@ def main(argv=None):
     expected = (TrainingDiverged, CheckpointError, OSError, ValueError, TypeError, RuntimeError, DeviceError,
                 GPUOutOfMemory, MemoryError)
     debug = getattr(args, "debug", False)  # --debug before or after the sub-command
+    command = " ".join(filter(None, [args.command, getattr(args, "data_command", None)]))  # e.g. "data synth"
     try:
         return args.func(args)
     except KeyboardInterrupt as e:
         if debug:
             raise
-        print(f"tinynet {args.command}: {str(e) or 'interrupted'}", file=sys.stderr)
+        print(f"tinynet {command}: {str(e) or 'interrupted'}", file=sys.stderr)
         return 130
     except expected as e:
         if debug:
             raise
-        print(f"tinynet {args.command}: {_one_line(e)}", file=sys.stderr)
+        print(f"tinynet {command}: {_one_line(e)}", file=sys.stderr)
         return 1
     except Exception as e:  # noqa: BLE001 -- a bug of ours: still one line, and how to see more
         if debug:
             raise
-        print(f"tinynet {args.command}: unexpected {type(e).__name__}: {_one_line(e)} "
+        print(f"tinynet {command}: unexpected {type(e).__name__}: {_one_line(e)} "
               "(run again with --debug for the traceback, and please report it)", file=sys.stderr)
         return 1
 

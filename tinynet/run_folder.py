@@ -55,15 +55,17 @@ class RunFolder:
     def __init__(self, path, lock_fd, earlier=()):
         self.path, self._fd, self.earlier = path, lock_fd, list(earlier)
 
-    def clear_earlier(self, log=print):
-        """Remove the earlier run's files (once, at the new run's first record)."""
+    def clear_earlier(self, log=print, keep=()):
+        """Remove the earlier run's files but those in ``keep`` (the new run's, just written); once."""
         for name in self.earlier:
+            if name in keep:
+                continue
             try:
                 os.remove(os.path.join(self.path, name))
             except FileNotFoundError:
                 pass
         if self.earlier:
-            log(f"--overwrite: removed the earlier run's {len(self.earlier)} file(s) from {self.path}")
+            log(f"--overwrite: removed the earlier run's files from {self.path}")
         self.earlier = []
 
     def close(self):
@@ -86,13 +88,14 @@ def open_run(output_dir, resume, overwrite, log=print):
         while True:
             folder = DEFAULT_OUTPUT_DIR if n == 1 else f"{DEFAULT_OUTPUT_DIR}-{n}"
             if not run_markers(folder):
-                lock = _lock(prepare(folder, log))
+                lock = _lock(prepare(folder, log, what=f"the default output folder {folder} (give --output-dir)"))
                 if lock is not False:
                     break
             n += 1
         if n > 1:
             log(f"{DEFAULT_OUTPUT_DIR} holds an earlier run; this run goes to {folder} "
                 f"(give --output-dir to choose, --resume to continue a run)")
+        _remove_stale(folder, log)
         return RunFolder(folder, lock)
     earlier = []
     if resume is not None and (output_dir is None or _same_folder(output_dir, resume)):
@@ -100,16 +103,25 @@ def open_run(output_dir, resume, overwrite, log=print):
     else:
         folder, found = output_dir, run_markers(output_dir)
         if found and not overwrite:
-            raise ConfigError(
-                f"--output-dir {folder} holds a run ({', '.join(found)}): continue it with --resume "
-                f"{os.path.join(folder, 'checkpoint.npz')}, replace it with --overwrite, or choose another "
-                "--output-dir")
+            newest = _newest_checkpoint(found)
+            resume_it = f"continue it with --resume {os.path.join(folder, newest)}, " if newest else ""
+            raise ConfigError(f"--output-dir {folder} holds a run ({', '.join(found)}): {resume_it}replace it with "
+                              "--overwrite, or choose another --output-dir")
         earlier = run_files(folder) if found else []
     lock = _lock(prepare(folder, log))
     if lock is False:
         raise ConfigError(f"another tinynet train is writing to {folder} right now: wait for it, or give another "
                           "--output-dir")
+    _remove_stale(folder, log)  # only once the folder is ours: no writer of this run can be in it
     return RunFolder(folder, lock, earlier)
+
+
+def _newest_checkpoint(names):
+    """checkpoint.npz if among ``names``, else the checkpoint_epoch<k>.npz of the largest k, else None."""
+    if "checkpoint.npz" in names:
+        return "checkpoint.npz"
+    epochs = [int(n[len("checkpoint_epoch"):-len(".npz")]) for n in names if n.startswith("checkpoint_epoch")]
+    return f"checkpoint_epoch{max(epochs)}.npz" if epochs else None
 
 
 def _lock(folder):
@@ -154,20 +166,31 @@ def _continuing(folder, resume):
     return folder
 
 
-def prepare(folder, log=print):
-    """Create ``folder`` if needed and check that it takes files, before any training; remove the
-    temporary files of checkpoint writers that died. ConfigError naming the folder otherwise."""
+def prepare(folder, log=print, what=None):
+    """Create ``folder`` if needed and check that it takes files, before any training: ConfigError
+    naming it (as ``what``, default "--output-dir <folder>") otherwise."""
+    what = what or f"--output-dir {folder}"
+    if os.path.islink(folder) and not os.path.exists(folder):
+        raise ConfigError(f"{what} is a broken symbolic link (or a loop of them)")
     if os.path.exists(folder) and not os.path.isdir(folder):
-        raise ConfigError(f"--output-dir {folder} is a file, not a folder")
+        raise ConfigError(f"{what} is a file, not a folder")
     try:
         os.makedirs(folder, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as e:
-        raise ConfigError(f"--output-dir {folder} can't be written to: {e.strerror or e}") from None
+        raise ConfigError(f"{what} can't be written to: {e.strerror or e}") from None
+    odd = [n for n in run_files(folder) if not os.path.isfile(os.path.join(folder, n))
+           or os.path.islink(os.path.join(folder, n))]
+    if odd:  # a folder (or a link) where a checkpoint or metrics.jsonl is to be written
+        raise ConfigError(f"{what} holds {', '.join(odd)}, which is not a regular file: a run can't write it; "
+                          "remove it or choose another --output-dir")
+    return folder
+
+
+def _remove_stale(folder, log):
     for path in remove_stale_temporaries(folder):
         log(f"removed {path}, left by a checkpoint write that was killed")
-    return folder
 
 
 def write_metrics(folder, history):
@@ -178,9 +201,11 @@ def write_metrics(folder, history):
 
 
 def _replace(path, data):
-    tmp = f"{path}.tmp-{os.getpid()}"
+    """Write ``data`` to a fresh temporary file beside ``path`` (never through a planted link), then
+    rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=os.path.basename(path) + ".")
     try:
-        with open(tmp, "wb") as f:
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
@@ -209,7 +234,8 @@ def plot_curves(history, path):
     ax2.set_xlabel("epoch"), ax2.set_ylabel("validation accuracy (%)"), ax2.legend(), ax2.grid(alpha=0.3)
     ax2.set_ylim(0, 100)
     fig.tight_layout()
-    tmp = path + ".tmp.png"
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix="curves.", suffix=".png")
+    os.close(fd)  # a fresh file of ours (never a planted link), which savefig writes over
     try:
         fig.savefig(tmp, dpi=100)
         os.replace(tmp, path)

@@ -13,11 +13,12 @@ tinynet/checkpoint.py's. This module owns the run's fields of the metadata:
 file and the field, before any array is read; ``load_model`` then builds the model the metadata
 describes and reads only the arrays that model has, each checked against its shape first.
 """
+import os
 from dataclasses import asdict
 
 from tinynet import __version__
 from tinynet.checkpoint import CheckpointError, load_checkpoint, read_meta, require
-from tinynet.models import VARIANTS, alexnet, min_input_size
+from tinynet.models import VARIANTS, alexnet, min_input_size, parameter_count
 from tinynet import train_flags
 from tinynet.train_flags import DEFAULTS, SCHEDULERS, ConfigError, TrainConfig
 
@@ -48,7 +49,12 @@ def read_run_meta(path):
     require(meta, "num_classes", int, path, check=lambda v: v == len(classes),
             what=f"the number of classes listed ({len(classes)})")
     low = min_input_size(variant)
-    require(meta, "image_size", int, path, check=lambda v: v >= low, what=f"an int >= {low}")
+    size = require(meta, "image_size", int, path, check=lambda v: v >= low, what=f"an int >= {low}")
+    count = parameter_count(variant, len(classes), size)
+    if 2 * count > os.path.getsize(path):  # before any model is built: a forged size could need terabytes
+        raise CheckpointError(f"checkpoint {path}: fields 'image_size' ({size}) and 'classes' ({len(classes)}) "
+                              f"describe a model of {count:,} parameters, more than the file's "
+                              f"{os.path.getsize(path):,} bytes can hold")
     require(meta, "lr", float, path, check=lambda v: v >= 0, what="a finite number >= 0")
     require(meta, "scheduler", dict, path, check=lambda v: v.get("kind") in SCHEDULERS,
             what=f"the state of a {'/'.join(SCHEDULERS)} schedule")

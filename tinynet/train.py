@@ -37,6 +37,7 @@ from tinynet.autograd import no_grad
 from tinynet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from tinynet.data import DataLoader, ImageFolder, transforms
 from tinynet.data.folder import CorruptImageError, load_rgb
+from tinynet.models import parameter_count
 from tinynet.optim import SGD, CosineAnnealingLR, ReduceLROnPlateau, StepLR
 from tinynet import run_folder, train_flags
 from tinynet.saved_run import build_model, check_compatible, load_model, read_run_meta, run_meta, state_shapes
@@ -45,6 +46,9 @@ from tinynet.train_flags import ConfigError, TrainConfig
 
 __all__ = ["train", "evaluate", "TrainConfig", "ConfigError", "TrainingDiverged", "TrainingInterrupted",
            "GPUOutOfMemory", "load_model", "check_compatible", "prepare_device", "default_data_path"]
+
+
+MAX_PARAMETERS = 2**31  # 8 GiB of float32 weights: past any model that trains on one device here
 
 
 class TrainingDiverged(RuntimeError):
@@ -121,8 +125,9 @@ SYNTH_DEFAULTS = dict(classes=10, per_class=500, val_per_class=100, size=64, see
 def default_data_path(log=print):
     """The generated synthetic set, made once in the cache folder ($TINYNET_CACHE, else ~/.cache/tinynet).
 
-    It is generated into a temporary folder and renamed into place when complete,
-    so an interrupted generation is redone rather than half-used.
+    It is generated into a temporary folder and renamed into place when complete, so an interrupted
+    generation is redone rather than half-used; the temporary folder is removed on any failure
+    (Ctrl-C included), and a run that finds the set completed meanwhile by another uses that one.
     """
     import shutil
 
@@ -138,8 +143,18 @@ def default_data_path(log=print):
     tmp = f"{root}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     start = time.perf_counter()
-    synth.generate(tmp, **d)
-    os.replace(tmp, root)
+    try:
+        synth.generate(tmp, **d)
+        os.replace(tmp, root)
+    except (OSError, ValueError) as e:  # synth names its folder as --out, a flag this command does not have
+        shutil.rmtree(tmp, ignore_errors=True)
+        if os.path.isdir(root):  # another run finished generating it first
+            return root
+        raise OSError(f"can't generate the default data set in {cache} ({getattr(e, 'strerror', None) or e}); set "
+                      "TINYNET_CACHE to a writable folder, or give --data-path") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     log(f"generated in {time.perf_counter() - start:.0f} s")
     return root
 
@@ -225,8 +240,10 @@ def _resume_into(cfg, changed, meta, model, optimizer, scheduler, log):
 
 
 def train(cfg: TrainConfig, log=print):
-    """Run the training described by ``cfg``; returns the list of per-epoch metrics."""
-    train_flags.check(cfg)
+    """Run the training described by ``cfg``; returns the list of per-epoch metrics. ``log`` takes
+    each line of progress (None: print nothing)."""
+    log = log or (lambda line: None)
+    cfg = train_flags.check(cfg)
     meta = saved = None
     if cfg.resume is not None:
         meta = read_run_meta(cfg.resume)
@@ -248,6 +265,11 @@ def _run(cfg, changed, meta, out, log):
     if meta is not None:
         check_compatible(meta, cfg.variant, classes, cfg.resume)
 
+    count = parameter_count(cfg.variant, len(classes), size)
+    if count > MAX_PARAMETERS:
+        raise ConfigError(f"--image-size {size} makes the {cfg.variant} AlexNet {count:,} parameters "
+                          f"({4 * count / 2**30:.0f} GiB in float32, more again for gradients and momentum); "
+                          f"the most tinynet train builds is {MAX_PARAMETERS:,}: give a smaller --image-size")
     backend.manual_seed(cfg.seed)
     model = build_model(cfg.variant, len(classes), size, cfg.init, cfg.dropout).to(cfg.device)
     optimizer = SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -268,7 +290,7 @@ def _run(cfg, changed, meta, out, log):
     log(f"training {cfg.model} ({cfg.variant}) on {len(train_set)} images of {len(classes)} classes "
         f"from {data_path}, {size}x{size}, device {cfg.device}{' (TF32)' if cfg.tf32 else ''}; "
         f"output in {out.path}")
-    last = (cfg.resume, start_epoch) if meta is not None else None
+    last = [(cfg.resume, start_epoch)] if meta is not None else []  # checkpoints written, newest last
     try:
         # Overflow in a diverging step is found by the finiteness checks; NumPy's warnings would only
         # print before the one line that says so.
@@ -279,9 +301,13 @@ def _run(cfg, changed, meta, out, log):
                 metrics["skipped_files"] = len(train_loader.skipped) + len(val_loader.skipped)
                 _check_finite(model, metrics, optimizer, cfg)
                 scheduler.step(metrics["top1"])
+                if not math.isfinite(optimizer.lr):  # the next epoch's lr, stored in the checkpoint
+                    raise TrainingDiverged(
+                        f"after epoch {epoch + 1} the schedule made the learning rate {optimizer.lr}; nothing of "
+                        f"this epoch was saved. {_advice(cfg, optimizer)}")
                 history.append(metrics)
                 log(_epoch_line(metrics, cfg.epochs))
-                last = (_record(out, cfg, model, optimizer, scheduler, classes, size, history, log), epoch + 1)
+                _record(out, cfg, model, optimizer, scheduler, classes, size, history, log, last)
     except KeyboardInterrupt:
         raise TrainingInterrupted(_interrupted(last)) from None
     skipped = sorted(set(train_loader.skipped) | set(val_loader.skipped))
@@ -292,9 +318,9 @@ def _run(cfg, changed, meta, out, log):
 
 
 def _interrupted(last):
-    if last is None:
+    if not last:
         return "interrupted before the first epoch ended: no checkpoint was written"
-    path, epoch = last
+    path, epoch = last[-1]
     return f"interrupted; {path} (epoch {epoch}) is intact: continue with --resume {path}"
 
 
@@ -378,15 +404,17 @@ def _epoch_line(m, epochs):
     return line
 
 
-def _record(out, cfg, model, optimizer, scheduler, classes, size, history, log):
-    """The two checkpoints of the epoch just finished, then metrics.jsonl and curves.png; returns the
-    path of checkpoint.npz. The metrics and the curves are derived from the history the checkpoint
-    holds (rewritten whole after the next epoch), so failing to write them is a warning, not an end."""
-    out.clear_earlier(log)  # --overwrite: the earlier run goes only now that this one has an epoch to show
+def _record(out, cfg, model, optimizer, scheduler, classes, size, history, log, saved):
+    """The two checkpoints of the epoch just finished (each appended to ``saved`` as (path, epoch) once
+    written), then metrics.jsonl and curves.png. The metrics and the curves are derived from the
+    history the checkpoint holds (rewritten whole after the next epoch), so failing to write them is
+    a warning, not an end. --overwrite's earlier run is removed once both checkpoints are written."""
     meta = run_meta(cfg, optimizer, scheduler, classes, size, history)
     epoch = meta["epoch"]
-    save_checkpoint(os.path.join(out.path, f"checkpoint_epoch{epoch}.npz"), model, optimizer, meta)
-    latest = save_checkpoint(os.path.join(out.path, "checkpoint.npz"), model, optimizer, meta)
+    for name in (f"checkpoint_epoch{epoch}.npz", "checkpoint.npz"):
+        saved.append((save_checkpoint(os.path.join(out.path, name), model, optimizer, meta), epoch))
+    latest = saved[-1][0]
+    out.clear_earlier(log, keep=(f"checkpoint_epoch{epoch}.npz", "checkpoint.npz"))
     for write, name in [(lambda: run_folder.write_metrics(out.path, history), "metrics.jsonl"),
                         (lambda: run_folder.plot_curves(history, os.path.join(out.path, "curves.png")), "curves.png")]:
         try:

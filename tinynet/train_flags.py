@@ -12,7 +12,8 @@ On ``--resume`` a flag given with a value other than the checkpoint's follows ``
 Flags that only say how to run (device, workers, the loader's timeout, the progress bar, TF32, where
 to write) are not part of the run and always take the value given now.
 """
-from dataclasses import asdict, dataclass
+import numbers
+from dataclasses import asdict, dataclass, replace
 
 from tinynet.data.loader import DEFAULT_TIMEOUT_S
 from tinynet.models import VARIANTS, min_input_size
@@ -125,9 +126,15 @@ def _path(name, value):
 
 
 def check(cfg):
-    """Refuse every value of ``cfg`` that is out of range or conflicts with another, before any work."""
+    """Refuse every value of ``cfg`` that is out of range or conflicts with another, before any work.
+
+    Returns the config with NumPy numbers made Python ones (int, float), as the checkpoint's JSON
+    metadata stores them."""
     if not isinstance(cfg, TrainConfig):
         raise TypeError(f"train: expected a TrainConfig, got {type(cfg).__name__}")
+    for name in ("overwrite", "test_only", "progress", "tf32"):
+        if not isinstance(getattr(cfg, name), bool):
+            raise ConfigError(f"TrainConfig.{name} must be True or False, got {getattr(cfg, name)!r}")
     given = {k: v for k, v in asdict(cfg).items() if v is not None}
     ints = dict(batch_size=1, epochs=1, workers=0, lr_step_size=1, seed=0, image_size=1)
     for name, low in ints.items():
@@ -156,7 +163,9 @@ def check(cfg):
     if cfg.overwrite and cfg.output_dir is None:
         raise ConfigError(f"--overwrite replaces the run in the --output-dir given; without one a new run goes to "
                           f"{DEFAULT_OUTPUT_DIR} or the first free {DEFAULT_OUTPUT_DIR}-<n>, and nothing is overwritten")
-    return cfg
+    plain = {k: (int(v) if isinstance(v, numbers.Integral) else float(v)) for k, v in given.items()
+             if isinstance(v, numbers.Number) and not isinstance(v, bool)}
+    return replace(cfg, **plain)
 
 
 # The schedules each schedule flag is read by: given with another schedule, it would be ignored.
@@ -198,7 +207,8 @@ def resolve(cfg, saved=None, log=print):
             raise ConfigError(f"{flag(name)} has no effect with --lr-scheduler {out.lr_scheduler}; it is read by "
                               f"--lr-scheduler {' and '.join(schedules)} only")
     if out.lr_scheduler == "plateau" and out.lr_gamma >= 1:
-        raise ConfigError(f"--lr-gamma {out.lr_gamma} would not lower the learning rate: with --lr-scheduler "
+        whose = "--lr-gamma" if cfg.lr_gamma is not None else f"the checkpoint's --lr-gamma ({cfg.resume})"
+        raise ConfigError(f"{whose} {out.lr_gamma} would not lower the learning rate: with --lr-scheduler "
                           "plateau it must be < 1")
     size = out.image_size
     if size < min_input_size(out.variant):
@@ -213,7 +223,12 @@ def resolve(cfg, saved=None, log=print):
                                   "evaluate it")
             raise ConfigError(f"--epochs {out.epochs} is not above the checkpoint's epoch {done} ({cfg.resume}): "
                               f"nothing left to train; pass --epochs N with N > {done}")
-    if not out.test_only:  # evaluating only: the training flags change nothing
+    if out.test_only:  # evaluating only: the training flags change nothing, and are said to
+        unused = [flag(n) for n in ON_RESUME if ON_RESUME[n][0] == "applies" and n != "data_path"
+                  and getattr(cfg, n) is not None]
+        if unused:
+            log(f"note: {', '.join(unused)} have no effect with --test-only (it only evaluates)")
+    else:
         for line in notes:
             log(line)
     return out, changed

@@ -20,7 +20,11 @@ def check_number(what, value, *, integer=False, low=None, high=None, low_open=Fa
     kind = "an int" if integer else "a finite number"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real):
         raise TypeError(f"{what} must be {kind}{_bounds(low, high, low_open, high_open)}, got {value!r}")
-    outside = (not math.isfinite(value)
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int beyond float's range: finite as an int, too large as a float
+        finite = integer
+    outside = (not finite
                or (low is not None and (value <= low if low_open else value < low))
                or (high is not None and (value >= high if high_open else value > high)))
     if outside:

@@ -6,7 +6,7 @@ import pytest
 import tinynet
 from tinynet import functional as F, nn
 from tinynet.model_summary import profile
-from tinynet.models import alexnet
+from tinynet.models import alexnet, parameter_count
 
 # (in_channels, out_channels, kernel, groups) of the five convolutions, and the dense layers
 # (in, out), written from the paper / torchvision, not from tinynet's tables.
@@ -295,3 +295,10 @@ def test_wrong_input_size_names_the_first_layer_that_cannot_take_it(models):
         models["seed"](tinynet.Tensor(np.zeros((1, 3, 200, 200), dtype=np.float32)))
     with pytest.raises(tinynet.ShapeError, match=r"features\.0 .*expected input with 3 channels.*got 1"):
         models["seed"](tinynet.Tensor(np.zeros((1, 1, 224, 224), dtype=np.float32)))
+
+
+@pytest.mark.parametrize("variant, num_classes, size", [("seed", 1000, 224), ("paper", 1000, 227),
+                                                       ("torchvision", 10, 100), ("mini", 3, 29), ("mini", 7, 96)])
+def test_parameter_count_without_building_equals_the_built_models(variant, num_classes, size):
+    model = alexnet(variant, num_classes=num_classes, input_size=size)
+    assert parameter_count(variant, num_classes, size) == sum(p.numel() for p in model.parameters())

@@ -135,11 +135,18 @@ def _stack(xs):
 def _check_timeout(timeout):
     """``timeout`` as float seconds, or None for no limit (given as 0 or None)."""
     ok = (isinstance(timeout, (int, float, np.integer, np.floating)) and not isinstance(timeout, (bool, np.bool_))
-          and math.isfinite(timeout) and timeout >= 0)
+          and _finite(timeout) and timeout >= 0)
     if timeout is not None and not ok:
         raise ValueError(f"DataLoader: timeout must be a finite number of seconds >= 0 (0 or None: wait "
                          f"without limit), got {timeout!r}")
     return float(timeout) if timeout else None
+
+
+def _finite(x):
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int beyond float's range
+        return False
 
 
 class DataLoader:
@@ -211,9 +218,12 @@ class DataLoader:
                 for path, reason in skipped:
                     if path not in self._skipped:
                         self._skipped[path] = reason
-                        # Located at the file skipped: the caller's frame may be a wrapper such as tqdm.
+                        # Located at the file skipped (the caller's frame may be a wrapper such as tqdm),
+                        # named in <...> so that the warning printer never opens it for a source line:
+                        # a FIFO would block it, a link to /dev/zero would fill memory.
                         warnings.warn_explicit(f"DataLoader: skipping {path}: cannot decode it ({reason})",
-                                               UserWarning, filename=str(path), lineno=0, module=__name__)
+                                               UserWarning, filename=f"<skipped image {path}>", lineno=0,
+                                               module=__name__)
                 if x is not None:
                     yield x, y
         finally:
@@ -259,8 +269,18 @@ class _WorkerPool:
 
     def start(self):
         ctx = multiprocessing.get_context(self.loader.mp_context)
-        for w in range(min(self.loader.workers, len(self.batches))):
-            self.workers.append(self._start_one(ctx, w))
+        # SIGINT is blocked while the workers start, and so in them from their first instruction (a
+        # mask is inherited): a Ctrl-C to the whole job then never prints a booting worker's traceback.
+        # Here it stays pending, and raises KeyboardInterrupt as soon as the mask is restored.
+        blocked = hasattr(signal, "pthread_sigmask")
+        if blocked:
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            for w in range(min(self.loader.workers, len(self.batches))):
+                self.workers.append(self._start_one(ctx, w))
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
     def _start_one(self, ctx, w):
         task_r, task_w = ctx.Pipe(duplex=False)

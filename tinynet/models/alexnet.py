@@ -160,6 +160,21 @@ def min_input_size(variant: str) -> int:
     return size
 
 
+def parameter_count(variant: str, num_classes: int, input_size: int) -> int:
+    """The number of parameters of ``alexnet(variant, num_classes, input_size=input_size)``, counted
+    from the layer sizes without building it (a checkpoint's metadata is checked against it first).
+
+        conv:   out * (in / groups) * k * k + out        dense:  in * out + out
+    """
+    spec = VARIANTS[variant]
+    count, channels = 0, 3
+    for c in spec.convs:
+        count += c.out_channels * (channels // c.groups) * c.kernel * c.kernel + c.out_channels
+        channels = c.out_channels
+    widths = [channels * _spatial_size(spec, input_size) ** 2, spec.hidden, spec.hidden, num_classes]
+    return count + sum(a * b + b for a, b in zip(widths, widths[1:]))
+
+
 def _spatial_size(variant: Variant, input_size: int) -> int:
     """Side of the last feature map for a square input of side ``input_size`` (6 for the 224/227 variants)."""
     size = _feature_size(variant, input_size)
