@@ -590,3 +590,23 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path):
         load_checkpoint(fifo)
     with pytest.raises(CheckpointError, match="is not a regular file"):
         read_meta(fifo)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda p: load_checkpoint(str(p).encode()), TypeError, r"a checkpoint path must be a str or a pathlib.Path, got bytes"),
+    (lambda p: load_checkpoint(None), TypeError, r"a checkpoint path must be .* got NoneType None"),
+    (lambda p: load_checkpoint(p, model_shapes=[(4, 3, 3, 3)]), TypeError, r"model_shapes must be a dict"),
+    (lambda p: load_checkpoint(p, param_shapes=4), TypeError, r"param_shapes must be a list of shapes, got int"),
+    (lambda p: read_meta(5), TypeError, r"a checkpoint path must be .* got int 5"),
+    (lambda p: checkpoint.require({}, 5, int, "c.npz"), TypeError, r"require: key must be a field name"),
+], ids=["bytes path", "None path", "model_shapes list", "param_shapes int", "read_meta int", "require key int"])
+def test_bad_arguments_to_the_readers(tmp_path, call, error, message):
+    model, opt = _stepped_model()
+    path = save_checkpoint(tmp_path / "c.npz", model, opt, {"epoch": 1})
+    with pytest.raises(error, match=message):
+        call(path)
+
+
+def test_remove_stale_temporaries_of_a_link_loop_is_nothing(tmp_path):
+    os.symlink(tmp_path / "loop", tmp_path / "loop")
+    assert checkpoint.remove_stale_temporaries(tmp_path / "loop") == []

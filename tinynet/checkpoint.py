@@ -113,6 +113,8 @@ def require(meta, key, kind, path, check=None, what=None, default=_MISSING):
             raise TypeError(f"require: kind must be one of int, float, bool, str, list, dict, "
                             f"type(None), got {k!r}")
     what = what or " or ".join(_KIND_NAMES[k] for k in kinds)
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"require: key must be a field name such as 'epoch' or 'scheduler.T_max', got {key!r}")
     parts = key.split(".")
     value = meta
     for depth, part in enumerate(parts):
@@ -216,7 +218,7 @@ def remove_stale_temporaries(folder):
         return []
     try:
         entries = list(os.scandir(folder))
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:  # missing, not a folder, a loop of links, unreadable: nothing of ours to remove
         return []
     removed = []
     for entry in entries:
@@ -281,7 +283,7 @@ class _Archive:
     member at a time, every failure a CheckpointError naming the file and the member."""
 
     def __init__(self, path):
-        self.path = path = os.fspath(path)
+        self.path = path = _path(path)
         if not os.path.exists(path):
             raise CheckpointError(f"checkpoint {path} does not exist")
         if os.path.isdir(path):
@@ -459,6 +461,13 @@ def _read_npy_header(f):
     return _Header(tuple(shape), fortran_order, dtype, 8 + len(length_bytes) + length)
 
 
+def _path(path):
+    """``path`` as a str; TypeError for anything that is not a str or an os.PathLike of one."""
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
+        raise TypeError(f"a checkpoint path must be a str or a pathlib.Path, got {type(path).__name__} {path!r}")
+    return os.fspath(path)
+
+
 def read_meta(path):
     """The metadata of the checkpoint at ``path``: a dict, its format and "optimizer" checked; only the
     meta member is read."""
@@ -489,7 +498,12 @@ def load_checkpoint(path, model_shapes=None, param_shapes=None, with_optimizer=T
     Any problem is a CheckpointError naming the file and the member or field (see the module's
     docstring for what is checked).
     """
-    path = os.fspath(path)
+    path = _path(path)
+    if model_shapes is not None and not isinstance(model_shapes, dict):
+        raise TypeError(f"load_checkpoint: model_shapes must be a dict {{name: shape}}, got "
+                        f"{type(model_shapes).__name__}")
+    if param_shapes is not None and not isinstance(param_shapes, (list, tuple)):
+        raise TypeError(f"load_checkpoint: param_shapes must be a list of shapes, got {type(param_shapes).__name__}")
     with _Archive(path) as archive:
         meta = archive.meta()
         model_names = [k[len("model/"):] for k in archive.members if k.startswith("model/")]
