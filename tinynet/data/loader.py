@@ -354,6 +354,8 @@ class _WorkerPool:
 
     def _receive(self, w):
         try:
+            # Unpickling is safe here, and the same as multiprocessing's own queues do: the bytes come from
+            # our own child over a pipe that only it and this process hold, never from a file.
             k, payload, error = pickle.loads(w.results.recv_bytes())
         except (EOFError, OSError):  # the pipe ended, perhaps halfway through a message: the worker is gone
             raise self._died(w) from None
