@@ -3,6 +3,7 @@
     check_number("--lr", lr, low=0)                          a finite real number >= 0
     check_number("StepLR: step_size", n, integer=True, low=1)
     check_number("--dropout", p, low=0, high=1, high_open=True)
+    is_int(n)                                                 an int, not a bool (NumPy ints count)
 
 Each returns the value when it passes and raises TypeError (not a number: a str, a bool, None) or
 ValueError (NaN, infinite, out of range) whose message starts with ``what``, states the rule and
@@ -10,6 +11,11 @@ quotes the value given, e.g. "--lr must be a finite number >= 0, got nan".
 """
 import math
 import numbers
+
+
+def is_int(value) -> bool:
+    """True for a Python or NumPy integer, False for a bool (True is not a size, a dim or a count)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def check_number(what, value, *, integer=False, low=None, high=None, low_open=False, high_open=False):

@@ -62,6 +62,7 @@ import warnings
 import numpy as np
 
 from tinynet.data.folder import CorruptImageError
+from tinynet.validate import check_number
 
 DEFAULT_TIMEOUT_S = 120.0  # the longest the main process waits for one batch, unless told otherwise
 _POLL_S = 0.5  # the longest single wait of the main process (it waits on pipes and sentinels together)
@@ -134,19 +135,14 @@ def _stack(xs):
 
 def _check_timeout(timeout):
     """``timeout`` as float seconds, or None for no limit (given as 0 or None)."""
-    ok = (isinstance(timeout, (int, float, np.integer, np.floating)) and not isinstance(timeout, (bool, np.bool_))
-          and _finite(timeout) and timeout >= 0)
-    if timeout is not None and not ok:
-        raise ValueError(f"DataLoader: timeout must be a finite number of seconds >= 0 (0 or None: wait "
-                         f"without limit), got {timeout!r}")
-    return float(timeout) if timeout else None
-
-
-def _finite(x):
+    if timeout is None:
+        return None
     try:
-        return math.isfinite(x)
-    except OverflowError:  # an int beyond float's range
-        return False
+        check_number("DataLoader: timeout", timeout, low=0)
+    except (TypeError, ValueError):
+        raise ValueError(f"DataLoader: timeout must be a finite number of seconds >= 0 (0 or None: wait "
+                         f"without limit), got {timeout!r}") from None
+    return float(timeout) or None
 
 
 class DataLoader:

@@ -48,6 +48,8 @@ import re
 import numpy as np
 from PIL import Image, ImageDraw
 
+from tinynet.validate import is_int
+
 KINDS = (
     "circle", "square", "triangle", "star", "cross", "ring",
     "stripes", "checkerboard", "dots", "spiral", "crescent", "zigzag",
@@ -261,29 +263,25 @@ def render(kind, rng, size=64):
 
 # ------------------------------------------------------------------------------------------ generate
 
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-
 def _check_args(classes, per_class, val_per_class, size, seed):
     """Refuse bad arguments before anything is written, naming each by its `tinynet data synth` flag."""
-    if not _is_int(classes) or not 2 <= classes <= len(KINDS):
+    if not is_int(classes) or not 2 <= classes <= len(KINDS):
         raise ValueError(f"--classes {classes!r}: need an integer from 2 to {len(KINDS)} (a classification "
                          f"set needs two classes at least, and there are {len(KINDS)} kinds: {', '.join(KINDS)})")
-    if not _is_int(per_class) or per_class < 1:
+    if not is_int(per_class) or per_class < 1:
         raise ValueError(f"--per-class {per_class!r}: need an integer >= 1 (training images per class)")
     if val_per_class is None:
         if per_class // 5 < 1:
             raise ValueError(f"--per-class {per_class} gives {per_class // 5} validation images per class (the "
                              f"default is a fifth of it, rounded down); pass --val-per-class N (N >= 1) or a "
                              f"--per-class of at least 5")
-    elif not _is_int(val_per_class) or val_per_class < 1:
+    elif not is_int(val_per_class) or val_per_class < 1:
         raise ValueError(f"--val-per-class {val_per_class!r}: need an integer >= 1 (validation images per class; "
                          f"every class needs some)")
-    if not _is_int(size) or not MIN_SIZE <= size <= MAX_SIZE:
+    if not is_int(size) or not MIN_SIZE <= size <= MAX_SIZE:
         raise ValueError(f"--size {size!r}: need an integer from {MIN_SIZE} (the smallest the generator draws) "
                          f"to {MAX_SIZE} pixels (the image side)")
-    if not _is_int(seed) or seed < 0:
+    if not is_int(seed) or seed < 0:
         raise ValueError(f"--seed {seed!r}: need an integer >= 0")
 
 

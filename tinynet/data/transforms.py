@@ -16,6 +16,8 @@ Evaluation uses the centre crop, or the paper's ten crops (four corners and the 
 import numpy as np
 from PIL import Image
 
+from tinynet.validate import is_int
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # Eigen-decomposition of the covariance of ImageNet's RGB pixels (in [0, 1]); columns are eigenvectors.
@@ -25,14 +27,10 @@ IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009),
                    (-0.5836, -0.6948, 0.4203))
 
 
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-
 def _pair(size, name):
     """An int or (h, w) as (h, w), both positive ints; a TypeError or ValueError naming ``name`` otherwise."""
-    hw = (size, size) if _is_int(size) else tuple(size) if isinstance(size, (tuple, list)) else None
-    if hw is None or len(hw) != 2 or not all(_is_int(v) for v in hw):
+    hw = (size, size) if is_int(size) else tuple(size) if isinstance(size, (tuple, list)) else None
+    if hw is None or len(hw) != 2 or not all(is_int(v) for v in hw):
         raise TypeError(f"{name}: size must be a positive int or a pair (h, w) of them, "
                         f"got {type(size).__name__} {size!r}")
     if min(hw) <= 0:
@@ -288,7 +286,7 @@ class TenCrop:
 
 def _resize_for(size, name):
     """The Resize side for a ``size`` crop (224 -> 256, as AlexNet's crops come from 256-pixel images)."""
-    if not _is_int(size) or size <= 0:
+    if not is_int(size) or size <= 0:
         raise ValueError(f"{name}: size (the crop side, e.g. 224) must be a positive int, got {size!r}")
     return round(size * 256 / 224)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from tinynet import backend
 from tinynet.tensor import Tensor
-from tinynet.validate import check_number
+from tinynet.validate import check_number, is_int
 
 
 class ShapeError(ValueError):
@@ -49,11 +49,6 @@ def check_same_dtype(op: str, **arrays):
             f"{op}: inputs must have one dtype, got {listed}; convert the input with .float() or "
             ".double() (or the model with .to(dtype))"
         )
-
-
-def is_int(value) -> bool:
-    """True for a Python or NumPy integer, False for a bool (True is not a size, a dim or a count)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def int_arg(value, name: str, where: str, low=None) -> int:

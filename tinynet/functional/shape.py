@@ -11,7 +11,8 @@ import numpy as np
 from tinynet.autograd import Function
 from tinynet.tensor import Tensor
 from tinynet.backend import get_array_module
-from tinynet.functional._util import ShapeError, check_dim, is_int
+from tinynet.functional._util import ShapeError, check_dim
+from tinynet.validate import is_int
 
 
 class Reshape(Function):
