@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from kernels import parallel  # noqa: E402
 from tinynet.nn import Parameter  # noqa: E402
 from tinynet.optim import SGD  # noqa: E402
-from tinynet.tensor import Tensor  # noqa: E402
+from tinynet._tensor import Tensor  # noqa: E402
 
 
 def cases(batch, rng):

@@ -7,6 +7,7 @@ written here once and the ops above read as the math they implement.
 
 Modules:
     array       which array library an array belongs to (numpy or cupy)
+    sizes       the output-size formula of a sliding window (conv and pooling)
     im2col      im2col / col2im for convolutions, column layout (C*kH*kW, N*OH*OW)
     pool        max-pool windows: forward with argmax, backward scatter by offset;
                 adaptive average pooling matrices
@@ -36,9 +37,10 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from kernels.activation import dropout_forward, relu_forward  # noqa: E402
 from kernels.array import get_array_module, is_cupy_array  # noqa: E402
-from kernels.im2col import col2im, conv_output_size, im2col  # noqa: E402
+from kernels.im2col import col2im, im2col  # noqa: E402
 from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward  # noqa: E402
 from kernels.pool import adaptive_pool_matrix, maxpool_backward, maxpool_forward  # noqa: E402
+from kernels.sizes import conv_output_size  # noqa: E402
 
 __all__ = [
     "get_array_module",

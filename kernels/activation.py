@@ -28,7 +28,7 @@ def relu_forward(x, bias=None, with_mask=True):
         mask: boolean array, x + bias > 0 (None without ``with_mask``).
     """
     if _cuda.handles(x) and (bias is None or _cuda.handles(bias)):  # one CUDA pass (elementwise.cu)
-        y, mask = _cuda.bias_relu(x, bias)
+        y, mask = _cuda.relu_forward(x, bias)
         return y, (mask if with_mask else None)
     xp = get_array_module(x)
     # On the host, blocks of samples go through both passes while they are in cache, on every
@@ -65,7 +65,7 @@ def dropout_forward(x, u, p):
         mask: boolean array, u >= p.
     """
     if _cuda.handles(x, u):  # one CUDA pass (elementwise.cu)
-        return _cuda.dropout(x, u, p)
+        return _cuda.dropout_forward(x, u, p)
     xp = get_array_module(x)
     mask = u >= x.dtype.type(p)
     scale = x.dtype.type(1.0 / (1.0 - p))

@@ -27,11 +27,7 @@ then has exactly the (C, N, OH, OW) layout of col[:, i, j].
 from kernels import cuda as _cuda
 from kernels import parallel, workspace
 from kernels.array import get_array_module
-
-
-def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    """floor((size + 2*padding - kernel) / stride) + 1 (may be <= 0 if the kernel does not fit)."""
-    return (size + 2 * padding - kernel) // stride + 1
+from kernels.sizes import conv_output_size
 
 
 def im2col(x, kernel_size, stride, padding):

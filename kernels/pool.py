@@ -24,7 +24,7 @@ import numpy as np
 from kernels import cuda as _cuda
 from kernels import parallel, workspace
 from kernels.array import get_array_module
-from kernels.im2col import conv_output_size
+from kernels.sizes import conv_output_size
 
 
 def _offset_dtype(n_offsets):

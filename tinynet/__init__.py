@@ -14,10 +14,10 @@ functional (ops) -> nn (modules).
 """
 import kernels  # noqa: F401  first, before NumPy loads OpenBLAS: see kernels/__init__.py
 
-# autograd next: it defines Function, then loads tinynet.tensor, which loads
+# autograd next: it defines Function, then loads tinynet._tensor, which loads
 # the ops behind Tensor's operators (tinynet.functional), which subclass Function.
 from tinynet.autograd import Function, enable_grad, is_grad_enabled, no_grad  # isort: skip
-from tinynet.tensor import Tensor  # isort: skip
+from tinynet._tensor import Tensor  # isort: skip
 from tinynet import cuda, functional, nn
 from tinynet.backend import DeviceError, manual_seed
 from tinynet.functional import ShapeError

@@ -327,6 +327,6 @@ def _is_array(x) -> bool:
 
 
 # Function wraps its outputs in Tensors and Tensor records itself with Node and
-# run_backward: the two modules need each other. tensor.py imports this module
+# run_backward: the two modules need each other. _tensor.py imports this module
 # at its top, so the import of Tensor comes last here, once all of the above exists.
-from tinynet.tensor import Tensor  # noqa: E402
+from tinynet._tensor import Tensor  # noqa: E402

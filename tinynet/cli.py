@@ -95,7 +95,7 @@ def _predict(args):
     from tinynet.autograd import no_grad
     from tinynet.data import transforms
     from tinynet.data.folder import load_rgb
-    from tinynet.tensor import Tensor
+    from tinynet._tensor import Tensor
     from tinynet.train import load_model
 
     model, meta = load_model(args.checkpoint, args.device)

@@ -12,7 +12,7 @@ import numpy as np
 
 from tinynet import backend, functional as F, nn
 from tinynet.autograd import no_grad
-from tinynet.tensor import Tensor
+from tinynet._tensor import Tensor
 from tinynet.optim import SGD
 
 CLASSES = ("horizontal bar", "vertical bar", "square", "diagonal")

@@ -21,7 +21,7 @@ import numpy as np
 
 from tinynet import backend
 from tinynet.autograd import no_grad
-from tinynet.tensor import Tensor
+from tinynet._tensor import Tensor
 from tinynet.validate import check_number
 
 __all__ = ["gradcheck", "gradcheck_directional", "GradcheckError"]

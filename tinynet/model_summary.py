@@ -19,7 +19,7 @@ import numpy as np
 
 from tinynet import nn
 from tinynet.autograd import no_grad
-from tinynet.tensor import Tensor
+from tinynet._tensor import Tensor
 from tinynet.functional import ShapeError
 
 

@@ -24,7 +24,7 @@ import math
 from kernels import parallel
 from tinynet import backend
 from tinynet.nn.module import Module
-from tinynet.tensor import Tensor
+from tinynet._tensor import Tensor
 from tinynet.validate import check_number
 
 

@@ -41,7 +41,7 @@ from tinynet.models import parameter_count
 from tinynet.optim import SGD, CosineAnnealingLR, ReduceLROnPlateau, StepLR
 from tinynet import run_folder, train_flags
 from tinynet.saved_run import build_model, check_compatible, load_model, read_run_meta, run_meta, state_shapes
-from tinynet.tensor import Tensor
+from tinynet._tensor import Tensor
 from tinynet.train_flags import ConfigError, TrainConfig
 
 __all__ = ["train", "evaluate", "TrainConfig", "ConfigError", "TrainingDiverged", "TrainingInterrupted",

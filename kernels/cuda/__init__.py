@@ -29,6 +29,7 @@ import re
 import numpy as np
 
 from kernels.array import is_cupy_array
+from kernels.sizes import conv_output_size
 
 SOURCE_DIR = os.path.dirname(os.path.abspath(__file__))
 COMPILE_OPTIONS = ("-std=c++14",)
@@ -187,10 +188,6 @@ def handles(*arrays):
     return all(is_cupy_array(a) and a.dtype in FLOAT_TYPES for a in arrays)
 
 
-def _out_size(size, k, s, p):
-    return (size + 2 * p - k) // s + 1
-
-
 def _contiguous(a):
     return _cupy().ascontiguousarray(a)
 
@@ -202,7 +199,7 @@ def im2col(x, kernel_size, stride, padding):
     cupy = _cupy()
     N, C, H, W = x.shape
     (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
-    OH, OW = _out_size(H, kH, sH, pH), _out_size(W, kW, sW, pW)
+    OH, OW = conv_output_size(H, kH, sH, pH), conv_output_size(W, kW, sW, pW)
     x = _contiguous(x)
     col = cupy.empty((C * kH * kW, N * OH * OW), dtype=x.dtype)
     # One thread per (channel, output pixel); each writes its kH*kW column entries.
@@ -216,7 +213,7 @@ def col2im(col, x_shape, kernel_size, stride, padding):
     cupy = _cupy()
     N, C, H, W = x_shape
     (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
-    OH, OW = _out_size(H, kH, sH, pH), _out_size(W, kW, sW, pW)
+    OH, OW = conv_output_size(H, kH, sH, pH), conv_output_size(W, kW, sW, pW)
     col = _contiguous(col)
     if col.shape != (C * kH * kW, N * OH * OW):
         raise ValueError(f"col2im: expected columns of shape {(C * kH * kW, N * OH * OW)} for input "
@@ -234,7 +231,7 @@ def maxpool_forward(x, kernel_size, stride, padding, argmax_dtype):
     cupy = _cupy()
     N, C, H, W = x.shape
     (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
-    OH, OW = _out_size(H, kH, sH, pH), _out_size(W, kW, sW, pW)
+    OH, OW = conv_output_size(H, kH, sH, pH), conv_output_size(W, kW, sW, pW)
     x = _contiguous(x)
     y = cupy.empty((N, C, OH, OW), dtype=x.dtype)
     argmax = cupy.empty((N, C, OH, OW), dtype=argmax_dtype)
@@ -298,8 +295,8 @@ def lrn_backward(g, x, s, size, alpha, beta):
 
 # --- element-wise --------------------------------------------------------------------------------------------
 
-def bias_relu(x, bias=None):
-    """``kernels.bias_relu`` on the GPU, one pass: (max(x + bias, 0), x + bias > 0)."""
+def relu_forward(x, bias=None):
+    """``kernels.relu_forward`` on the GPU, one pass: (max(x + bias, 0), x + bias > 0); no bias: max(x, 0)."""
     cupy = _cupy()
     x = _contiguous(x)
     y = cupy.empty_like(x)
@@ -313,8 +310,8 @@ def bias_relu(x, bias=None):
     return y, mask
 
 
-def dropout(x, u, p):
-    """``kernels.dropout`` on the GPU, one pass: (y, mask) from uniform samples ``u``."""
+def dropout_forward(x, u, p):
+    """``kernels.dropout_forward`` on the GPU, one pass: (y, mask) from uniform samples ``u``."""
     cupy = _cupy()
     x, u = _contiguous(x), _contiguous(u)
     y = cupy.empty_like(x)

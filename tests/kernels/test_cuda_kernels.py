@@ -306,7 +306,7 @@ def _with_special_values(rng, shape, dtype):
 def test_relu(target, index, rng, dtype):
     # max(x, 0) and x > 0, exactly as NumPy (NaN stays NaN and is not in the mask; -0 becomes 0).
     x = _with_special_values(rng, (3, 4, 5), dtype)
-    y, mask = target.run("bias_relu", x)
+    y, mask = target.run("relu_forward", x)
     y_ref, mask_ref = kernels.relu_forward(x)
     np.testing.assert_array_equal(y, y_ref)
     assert y.dtype == x.dtype and mask.dtype == np.bool_
@@ -321,7 +321,7 @@ def test_bias_relu(target, index, rng, dtype, shape):
     # The bias is added along axis 1 and rounded to the dtype before the ReLU, as NumPy does.
     x = _with_special_values(rng, shape, dtype)
     b = rng.standard_normal(shape[1]).astype(dtype)
-    y, mask = target.run("bias_relu", x, b)
+    y, mask = target.run("relu_forward", x, b)
     y_ref, mask_ref = kernels.relu_forward(x, b)
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(mask, mask_ref)
@@ -334,7 +334,7 @@ def test_dropout(target, index, rng, dtype, p):
     # Same uniform samples, same mask; kept values x * (1 / (1 - p)) rounded to the dtype, as NumPy.
     x = rng.standard_normal((4, 50)).astype(dtype)
     u = rng.random((4, 50)).astype(dtype)
-    y, mask = target.run("dropout", x, u, p)
+    y, mask = target.run("dropout_forward", x, u, p)
     y_ref, mask_ref = kernels.dropout_forward(x, u, p)
     np.testing.assert_array_equal(mask, mask_ref)
     np.testing.assert_array_equal(y, y_ref)

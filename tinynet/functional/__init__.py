@@ -1,33 +1,25 @@
 """tinynet.functional: every differentiable op, one ``Function`` subclass each.
 
-Layer ops (PyTorch's ``torch.nn.functional`` names and layouts):
-    conv2d, max_pool2d, adaptive_avg_pool2d, relu, dropout, linear, local_response_norm,
-    softmax, log_softmax, cross_entropy, flatten; bias_relu (relu(x + bias) in one pass)
+Layer ops, with PyTorch's ``torch.nn.functional`` names and layouts, one file per family:
+activation (relu, dropout, ...), conv, linear, loss (softmax, cross_entropy, ...), normalization,
+pool, shape (flatten). What this package exports is what each of those files lists in ``__all__``.
 
-Tensor ops behind ``Tensor``'s operators live in ``arithmetic``, ``reduction``,
-``shape`` and ``conversion``. Each module's docstring derives its backward.
+Tensor ops behind ``Tensor``'s operators live in ``arithmetic``, ``reduction``, ``shape`` and
+``conversion``. Each module's docstring derives its backward; ``reference`` holds the textbook
+loops the docs show and the tests compare against.
 """
-from tinynet.functional._util import ShapeError
-from tinynet.functional.activation import bias_relu, dropout, relu
-from tinynet.functional.conv import conv2d
-from tinynet.functional.linear import linear
-from tinynet.functional.loss import cross_entropy, log_softmax, softmax
-from tinynet.functional.normalization import local_response_norm
-from tinynet.functional.pool import adaptive_avg_pool2d, max_pool2d
-from tinynet.functional.shape import flatten
+import sys
 
-__all__ = [
-    "ShapeError",
-    "conv2d",
-    "max_pool2d",
-    "adaptive_avg_pool2d",
-    "relu",
-    "bias_relu",
-    "dropout",
-    "linear",
-    "local_response_norm",
-    "softmax",
-    "log_softmax",
-    "cross_entropy",
-    "flatten",
-]
+from tinynet.functional._util import ShapeError
+from tinynet.functional.activation import *  # noqa: F401,F403
+from tinynet.functional.conv import *  # noqa: F401,F403
+from tinynet.functional.linear import *  # noqa: F401,F403
+from tinynet.functional.loss import *  # noqa: F401,F403
+from tinynet.functional.normalization import *  # noqa: F401,F403
+from tinynet.functional.pool import *  # noqa: F401,F403
+from tinynet.functional.shape import *  # noqa: F401,F403
+
+__all__ = ["ShapeError"]
+for _family in ("activation", "conv", "linear", "loss", "normalization", "pool", "shape"):
+    __all__ += sys.modules[f"{__name__}.{_family}"].__all__  # (F.linear the function hides the module)
+del _family

@@ -7,7 +7,7 @@ numbers (rates, constants) go through ``tinynet.validate.check_number``.
 import numpy as np
 
 from tinynet import backend
-from tinynet.tensor import Tensor
+from tinynet._tensor import Tensor
 from tinynet.validate import check_number, is_int
 
 

@@ -24,6 +24,8 @@ from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, check_same_dtype
 from tinynet.validate import check_number
 
+__all__ = ["relu", "bias_relu", "dropout"]
+
 
 def _times_mask(g, mask):
     """g * mask for a boolean mask, written into a recycled buffer (kernels.workspace): a fresh

@@ -15,7 +15,7 @@ then summed back to x's shape (``unbroadcast``).
 import numbers
 
 from tinynet.autograd import Function
-from tinynet.tensor import Tensor
+from tinynet._tensor import Tensor
 from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, as_tensor, unbroadcast
 

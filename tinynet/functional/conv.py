@@ -34,6 +34,8 @@ from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, check_same_dtype, int_arg, pair
 
+__all__ = ["conv2d"]
+
 
 def conv_args(stride, padding, groups, where="conv2d"):
     """Check and normalise a convolution's stride (ints >= 1), padding (>= 0) and groups (>= 1):

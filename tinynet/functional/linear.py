@@ -11,6 +11,8 @@ Backward:  dx = g @ W          (N, out) @ (out, in)  -> (N, in)
 from tinynet.autograd import Function
 from tinynet.functional._util import ShapeError, check_same_dtype
 
+__all__ = ["linear"]
+
 
 class Linear(Function):
     def forward(self, x, w, b=None):

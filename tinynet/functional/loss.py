@@ -21,6 +21,8 @@ from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, check_dim
 
+__all__ = ["softmax", "log_softmax", "cross_entropy"]
+
 
 def _log_softmax(z, axis):
     xp = get_array_module(z)

@@ -23,6 +23,8 @@ from tinynet.autograd import Function
 from tinynet.functional._util import ShapeError, int_arg
 from tinynet.validate import check_number
 
+__all__ = ["local_response_norm"]
+
 
 def lrn_args(size, alpha, beta, k, where="local_response_norm"):
     """Check and normalise LRN's size (an int >= 1) and alpha, beta, k (finite numbers):

@@ -17,6 +17,8 @@ from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, pair
 
+__all__ = ["max_pool2d", "adaptive_avg_pool2d"]
+
 
 def max_pool_args(kernel_size, stride=None, padding=0, where="max_pool2d"):
     """Check and normalise max pooling's kernel_size and stride (ints >= 1; stride defaults to the

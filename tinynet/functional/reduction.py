@@ -10,7 +10,7 @@ import math
 from collections import namedtuple
 
 from tinynet.autograd import Function
-from tinynet.tensor import Tensor
+from tinynet._tensor import Tensor
 from tinynet.backend import get_array_module
 from tinynet.functional._util import check_dim
 

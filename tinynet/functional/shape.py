@@ -9,10 +9,12 @@ Each backward undoes the forward's rearrangement on the gradient:
 import numpy as np
 
 from tinynet.autograd import Function
-from tinynet.tensor import Tensor
+from tinynet._tensor import Tensor
 from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, check_dim
 from tinynet.validate import is_int
+
+__all__ = ["flatten"]
 
 
 class Reshape(Function):

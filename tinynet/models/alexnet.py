@@ -45,7 +45,7 @@ preset starts learning in the first (measured; see tinynet.train.MAIN_JOB).
 """
 from dataclasses import dataclass
 
-from kernels.im2col import conv_output_size
+from kernels.sizes import conv_output_size
 from tinynet import nn
 from tinynet.nn import init
 

@@ -1,7 +1,10 @@
 """Sequential: modules applied one after another, named "0", "1", ... as in PyTorch."""
+
 from collections import OrderedDict
 
 from tinynet.nn.module import Module
+
+__all__ = ["Sequential"]
 
 
 class Sequential(Module):

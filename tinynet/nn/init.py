@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 
 from tinynet import backend
-from tinynet.tensor import Tensor
+from tinynet._tensor import Tensor
 from tinynet.validate import check_number
 
 

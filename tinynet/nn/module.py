@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tinynet import backend
-from tinynet.tensor import Tensor
+from tinynet._tensor import Tensor
 from tinynet.functional import ShapeError
 from tinynet.nn.parameter import Parameter
 

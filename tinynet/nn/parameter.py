@@ -1,5 +1,5 @@
 """Parameter: a Tensor that a Module registers as learnable."""
-from tinynet.tensor import Tensor
+from tinynet._tensor import Tensor, number_dtype
 
 
 class Parameter(Tensor):
@@ -16,3 +16,12 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+def parameter_dtype(dtype, where):
+    """The dtype of a layer's parameters: float32 when ``dtype`` is None; a non-float dtype is a TypeError
+    naming ``where`` (the layer)."""
+    dtype = number_dtype("float32" if dtype is None else dtype, f"{where}: dtype")
+    if dtype.kind != "f":
+        raise TypeError(f"{where}: parameters must be floating point, got dtype {dtype}")
+    return dtype
