@@ -1,13 +1,17 @@
 """im2col and col2im: a convolution as one matrix product.
 
 Notation: input x (N, C, H, W), kernel kH x kW, stride (sH, sW), padding
-(pH, pW), output OH x OW with
+(pH, pW), dilation (dH, dW), output OH x OW with (kernels/sizes.py)
 
-    OH = floor((H + 2*pH - kH) / sH) + 1      (same for OW)
+    OH = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1      (same for OW)
 
 Column layout. ``im2col`` returns ``col`` of shape (C*kH*kW, N*OH*OW):
 
-    col[(c, i, j), (n, oh, ow)] = x_pad[n, c, oh*sH + i, ow*sW + j]
+    col[(c, i, j), (n, oh, ow)] = x_pad[n, c, oh*sH + i*dH, ow*sW + j*dW]
+
+Dilation spaces the kernel's taps dH rows and dW columns apart (a 3x3 kernel
+with dilation 2 reads a 5x5 patch, every other pixel); it changes only where
+each offset's slice starts, i*dH instead of i.
 
 Rows are ordered (c, i, j), exactly the order of a weight (OC, C, kH, kW)
 flattened to (OC, C*kH*kW), so the convolution is ``W_flat @ col`` with no
@@ -30,25 +34,26 @@ from kernels.array import get_array_module
 from kernels.sizes import conv_output_size
 
 
-def im2col(x, kernel_size, stride, padding):
+def im2col(x, kernel_size, stride, padding, dilation=(1, 1)):
     """Unfold sliding windows of ``x`` into columns.
 
     Args:
         x: (N, C, H, W) array.
-        kernel_size, stride, padding: pairs (kH, kW), (sH, sW), (pH, pW).
+        kernel_size, stride, padding, dilation: pairs (kH, kW), (sH, sW), (pH, pW), (dH, dW).
 
     Returns:
         col: (C*kH*kW, N*OH*OW) array, C-contiguous, same dtype as ``x``.
     """
     if _cuda.handles(x):  # a CuPy float array: the CUDA kernel (kernels/cuda/im2col.cu)
-        return _cuda.im2col(x, kernel_size, stride, padding)
+        return _cuda.im2col(x, kernel_size, stride, padding, dilation)
     xp = get_array_module(x)
     N, C, H, W = x.shape
     kH, kW = kernel_size
     sH, sW = stride
     pH, pW = padding
-    OH = conv_output_size(H, kH, sH, pH)
-    OW = conv_output_size(W, kW, sW, pW)
+    dH, dW = dilation
+    OH = conv_output_size(H, kH, sH, pH, dH)
+    OW = conv_output_size(W, kW, sW, pW, dW)
 
     # One copy: pad and move channels in front of the batch, (C, N, Hp, Wp); then one strided
     # copy per kernel offset. Both buffers come from kernels.workspace (recycled from earlier
@@ -63,13 +68,14 @@ def im2col(x, kernel_size, stride, padding):
         x_cn[c0:c1, n0:n1, pH:pH + H, pW:pW + W] = x[n0:n1, c0:c1].transpose(1, 0, 2, 3)
         for i in range(kH):
             for j in range(kW):
-                col[c0:c1, i, j, n0:n1] = x_cn[c0:c1, n0:n1, i:i + sH * OH:sH, j:j + sW * OW:sW]
+                h0, w0 = i * dH, j * dW  # where offset (i, j) starts in the padded input
+                col[c0:c1, i, j, n0:n1] = x_cn[c0:c1, n0:n1, h0:h0 + sH * OH:sH, w0:w0 + sW * OW:sW]
 
     _run_blocks(C, N, x.itemsize * (H + 2 * pH) * (W + 2 * pW), block, xp)
     return col.reshape(C * kH * kW, N * OH * OW)
 
 
-def col2im(col, x_shape, kernel_size, stride, padding):
+def col2im(col, x_shape, kernel_size, stride, padding, dilation=(1, 1)):
     """Fold columns back onto the input: the adjoint (transpose) of ``im2col``.
 
     Every column entry is added to the input pixel it was copied from, so a
@@ -78,20 +84,21 @@ def col2im(col, x_shape, kernel_size, stride, padding):
     Args:
         col: (C*kH*kW, N*OH*OW) array.
         x_shape: (N, C, H, W) of the input that ``im2col`` unfolded.
-        kernel_size, stride, padding: pairs as for ``im2col``.
+        kernel_size, stride, padding, dilation: pairs as for ``im2col``.
 
     Returns:
         (N, C, H, W) array, C-contiguous.
     """
     if _cuda.handles(col):  # a CuPy float array: the CUDA gather (kernels/cuda/im2col.cu)
-        return _cuda.col2im(col, x_shape, kernel_size, stride, padding)
+        return _cuda.col2im(col, x_shape, kernel_size, stride, padding, dilation)
     xp = get_array_module(col)
     N, C, H, W = x_shape
     kH, kW = kernel_size
     sH, sW = stride
     pH, pW = padding
-    OH = conv_output_size(H, kH, sH, pH)
-    OW = conv_output_size(W, kW, sW, pW)
+    dH, dW = dilation
+    OH = conv_output_size(H, kH, sH, pH, dH)
+    OW = conv_output_size(W, kW, sW, pW, dW)
 
     col = col.reshape(C, kH, kW, N, OH, OW)
     x_cn = workspace.empty((C, N, H + 2 * pH, W + 2 * pW), col.dtype, xp)
@@ -102,7 +109,8 @@ def col2im(col, x_shape, kernel_size, stride, padding):
         acc.fill(0)
         for i in range(kH):
             for j in range(kW):
-                acc[:, :, i:i + sH * OH:sH, j:j + sW * OW:sW] += col[c0:c1, i, j, n0:n1]
+                h0, w0 = i * dH, j * dW
+                acc[:, :, h0:h0 + sH * OH:sH, w0:w0 + sW * OW:sW] += col[c0:c1, i, j, n0:n1]
         gx[n0:n1, c0:c1] = acc[:, :, pH:pH + H, pW:pW + W].transpose(1, 0, 2, 3)
 
     _run_blocks(C, N, col.itemsize * (H + 2 * pH) * (W + 2 * pW), block, xp)

@@ -610,3 +610,100 @@ def test_bad_arguments_to_the_readers(tmp_path, call, error, message):
 def test_remove_stale_temporaries_of_a_link_loop_is_nothing(tmp_path):
     os.symlink(tmp_path / "loop", tmp_path / "loop")
     assert checkpoint.remove_stale_temporaries(tmp_path / "loop") == []
+
+
+# --- models with buffers: floats, an int64 counter, a bool mask ------------------------------------------------
+
+
+class _Norm(nn.Module):
+    """Batch norm's state (two float buffers and an int64 counter), a bool mask and a non-persistent cache."""
+
+    def __init__(self, c=4):
+        super().__init__()
+        self.weight = nn.Parameter(np.ones(c, dtype=np.float32))
+        self.register_buffer("running_mean", np.zeros(c, dtype=np.float32))
+        self.register_buffer("running_var", np.ones(c, dtype=np.float32))
+        self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        self.register_buffer("mask", np.array([True, False, True, True]))
+        self.register_buffer("cache", np.zeros(3), persistent=False)
+
+
+def _buffered_model(seed=0):
+    tinynet.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(3, 4), _Norm())
+    norm = model[1]
+    norm.running_mean.data = np.arange(4, dtype=np.float32) + seed
+    norm.num_batches_tracked.data = np.array(1234 + seed, dtype=np.int64)
+    return model
+
+
+def test_a_model_with_buffers_round_trips_integer_ones_included(tmp_path):
+    model = _buffered_model()
+    path = save_checkpoint(tmp_path / "c.npz", model, meta={"epoch": 1, "model_integer": ["forged"]})
+    ckpt = load_checkpoint(path, model_shapes={k: v.shape for k, v in model.state_dict().items()})
+    assert list(ckpt.model_state) == ["0.weight", "0.bias", "1.weight", "1.running_mean", "1.running_var",
+                                      "1.num_batches_tracked", "1.mask"]
+    assert ckpt.meta["model_integer"] == ["1.num_batches_tracked", "1.mask"]  # the file's own record
+    assert ckpt.model_state["1.num_batches_tracked"].dtype == np.int64
+    assert ckpt.model_state["1.num_batches_tracked"].shape == ()
+    assert ckpt.model_state["1.mask"].dtype == np.bool_
+    fresh = _buffered_model(seed=5)
+    fresh.load_state_dict(ckpt.model_state)
+    for (n, a), (_, b) in zip(model.state_dict().items(), fresh.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=n)
+        assert a.dtype == b.dtype, n
+    assert fresh[1].num_batches_tracked.item() == 1234
+
+
+def test_a_model_without_integer_buffers_writes_no_model_integer_field(tmp_path):
+    path = save_checkpoint(tmp_path / "c.npz", _model(), meta={"epoch": 1})
+    assert "model_integer" not in read_meta(path)
+
+
+def _good_buffered_members(folder):
+    path = save_checkpoint(folder / "good.npz", _buffered_model(), meta={"epoch": 1})
+    with zipfile.ZipFile(path) as z:
+        return {name[: -len(".npy")]: z.read(name) for name in z.namelist()}
+
+
+HOSTILE_BUFFER_FILES = [
+    ("a listed counter of floats", _as_dtype("model/1.num_batches_tracked", lambda a: a.astype(np.float64)),
+     r"tensor 'model/1\.num_batches_tracked' has dtype float64; field 'model_integer' lists it, so it must hold "
+     r"ints or bools"),
+    ("a listed counter of objects", _as_dtype("model/1.num_batches_tracked", lambda a: np.array(5, dtype=object)),
+     r"tensor 'model/1\.num_batches_tracked' has dtype object; field 'model_integer' lists it"),
+    ("a listed counter of strings", _as_dtype("model/1.num_batches_tracked", lambda a: np.array("5")),
+     r"tensor 'model/1\.num_batches_tracked' has dtype <U1; field 'model_integer'"),
+    ("a listed counter of records", _as_dtype("model/1.num_batches_tracked", lambda a: np.zeros((), [("x", "<i8")])),
+     r"tensor 'model/1\.num_batches_tracked' has dtype .*field 'model_integer' lists it"),
+    ("an unlisted int buffer", _set("model_integer", ["1.mask"]),
+     r"tensor 'model/1\.num_batches_tracked' has dtype int64; a checkpoint's tensors are floating point"),
+    ("a listed float weight", _set("model_integer", ["1.mask", "1.num_batches_tracked", "0.bias"]),
+     r"tensor 'model/0\.bias' has dtype float32; field 'model_integer' lists it"),
+    ("no model_integer field", _drop("model_integer"), r"tensor 'model/1\.num_batches_tracked' has dtype int64"),
+    ("model_integer a string", _set("model_integer", "1.mask"),
+     r"field 'model_integer' must be a list of distinct model entry names, got '1\.mask'"),
+    ("model_integer of ints", _set("model_integer", [1, 2]), r"field 'model_integer' must be a list of distinct"),
+    ("model_integer twice a name", _set("model_integer", ["1.mask", "1.mask", "1.num_batches_tracked"]),
+     r"field 'model_integer' must be a list of distinct model entry names"),
+    ("model_integer lists a stranger", _set("model_integer", ["1.mask", "1.num_batches_tracked", "2.steps"]),
+     r"field 'model_integer' lists 2\.steps, not a model/ member of the file"),
+    ("a NaN running mean", _with_values("model/1.running_mean", np.float32, [np.nan]),
+     r"tensor 'model/1\.running_mean' has 1 non-finite values of 4 \(1 NaN, 0 inf\)"),
+]
+
+
+@pytest.mark.parametrize("edit, message", [pytest.param(e, m, id=i) for i, e, m in HOSTILE_BUFFER_FILES])
+def test_a_forged_buffer_is_refused_naming_the_file_and_the_member_or_field(tmp_path, edit, message):
+    path = _write_zip(tmp_path / "bad.npz", edit(_good_buffered_members(tmp_path)))
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(path)
+
+
+def test_an_integer_buffer_is_read_with_the_checks_of_any_member(tmp_path, monkeypatch):
+    # A member listed in model_integer still goes through the header and size checks: a forged size is refused.
+    members = _good_buffered_members(tmp_path)
+    header = _npy_header("<i8", (1000,))  # declares 8000 bytes of data, holds none
+    path = _write_zip(tmp_path / "bad.npz", {**members, "model/1.num_batches_tracked": header})
+    with pytest.raises(CheckpointError, match=r"member 'model/1\.num_batches_tracked' declares shape \(1000,\)"):
+        load_checkpoint(path)

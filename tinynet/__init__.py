@@ -14,13 +14,13 @@ functional (ops) -> nn (modules).
 """
 import kernels  # noqa: F401  first, before NumPy loads OpenBLAS: see kernels/__init__.py
 
-# autograd next: it defines Function, then loads tinynet._tensor, which loads
-# the ops behind Tensor's operators (tinynet.functional), which subclass Function.
+# autograd next: it defines Function, then loads tinynet._tensor, which loads the ops behind
+# Tensor's operators (tinynet.functional). The order is explained at the end of tinynet/_tensor.py.
 from tinynet.autograd import Function, enable_grad, is_grad_enabled, no_grad  # isort: skip
-from tinynet._tensor import Tensor  # isort: skip
+from tinynet._tensor import Tensor, tensor  # isort: skip
 from tinynet import cuda, functional, nn
 from tinynet.backend import DeviceError, manual_seed
-from tinynet.functional import ShapeError
+from tinynet.functional import ShapeError, flatten
 from tinynet.gradcheck import GradcheckError, gradcheck, gradcheck_directional
 from tinynet.model_summary import summary
 
@@ -28,6 +28,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor",
+    "tensor",
+    "flatten",
     "Function",
     "no_grad",
     "enable_grad",

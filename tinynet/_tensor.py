@@ -10,7 +10,7 @@ import numpy as np
 from tinynet import backend
 from tinynet.autograd import Node, _is_array, run_backward
 
-__all__ = ["Tensor"]
+__all__ = ["Tensor", "tensor"]
 
 NUMBER_KINDS = "biufc"  # the dtype kinds a Tensor may hold: bool, int, unsigned int, float, complex
 
@@ -70,6 +70,21 @@ def number_dtype(dtype, what):
     if dt.kind not in NUMBER_KINDS:
         raise TypeError(f"{what}: dtype must be a number type (bool, int, float), got {dt}")
     return dt
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new Tensor holding a copy of ``data``, as ``torch.tensor``.
+
+    ``Tensor(array)`` wraps an array without copying (``torch.as_tensor``); this always copies, so
+    changing the result never changes ``data``. Python floats become float32, an array keeps its
+    dtype unless ``dtype`` is given. ``data`` may also be a Tensor (its values are copied, without
+    its graph).
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if _is_array(data):
+        data = data.copy()
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
 class Tensor:
@@ -339,6 +354,23 @@ class Tensor:
     def exp(self):
         return _arith.Exp()(self)
 
+    # --- activations (the layer ops of tinynet.functional, as PyTorch's Tensor methods) -----------
+    def relu(self):
+        return _activation.relu(self)
+
+    def tanh(self):
+        return _activation.tanh(self)
+
+    def sigmoid(self):
+        return _activation.sigmoid(self)
+
+    def softmax(self, dim):
+        """Softmax along ``dim`` (required, as for PyTorch's ``Tensor.softmax``)."""
+        return _loss.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        return _loss.log_softmax(self, dim)
+
     def log(self):
         return _arith.Log()(self)
 
@@ -418,10 +450,22 @@ class Tensor:
         return _shape.getitem(self, key)
 
 
-# The ops behind Tensor's operators subclass Function and return Tensors, so
-# they can only be imported once Tensor exists: here, at the end.
+# ---- The import knot, tied here and only here -------------------------------------------------
+# Three parts need each other:
+#   tinynet/autograd.py      Function wraps its outputs in Tensors; run_backward fills tensor.grad
+#   tinynet/_tensor.py       Tensor records itself with autograd's Node; its operators run ops
+#   tinynet/functional/*.py  the ops: Function subclasses that take and return Tensors
+# Python can't run two files' top-level imports of each other, so the order is fixed:
+#   1. tinynet/__init__.py imports autograd, which defines Node, run_backward and Function, and
+#      as its last line imports this file (it needs the Tensor class only when an op runs);
+#   2. this file defines Tensor and then, below, loads tinynet.functional, whose ops import
+#      Function and Tensor, both complete by now.
+# Every operator of Tensor is therefore a method above that calls an op from one of the modules
+# imported below: `+` is Tensor.__add__ -> tinynet/functional/arithmetic.py's add.
 from tinynet.functional import _util  # noqa: E402
+from tinynet.functional import activation as _activation  # noqa: E402
 from tinynet.functional import arithmetic as _arith  # noqa: E402
 from tinynet.functional import conversion as _conversion  # noqa: E402
+from tinynet.functional import loss as _loss  # noqa: E402
 from tinynet.functional import reduction as _reduction  # noqa: E402
 from tinynet.functional import shape as _shape  # noqa: E402

@@ -1,4 +1,4 @@
-"""Tensors, differentiable functions, and the backward traversal.
+"""Differentiable functions, the graph, and the backward traversal (Tensor itself: tinynet/_tensor.py).
 
 The graph
 ---------
@@ -326,7 +326,6 @@ def _is_array(x) -> bool:
     return isinstance(x, np.ndarray) or backend.is_cupy_array(x)
 
 
-# Function wraps its outputs in Tensors and Tensor records itself with Node and
-# run_backward: the two modules need each other. _tensor.py imports this module
-# at its top, so the import of Tensor comes last here, once all of the above exists.
+# The import knot (autograd <-> Tensor <-> the ops) is explained where it is tied: at the end of
+# tinynet/_tensor.py. Function needs the Tensor class only when an op runs, so it is imported last.
 from tinynet._tensor import Tensor  # noqa: E402

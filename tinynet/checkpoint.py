@@ -2,12 +2,14 @@
 
 Layout of the file (a NumPy .npz, i.e. a zip of .npy arrays, one member per entry):
 
-    model/<name>.npy      every entry of model.state_dict(), e.g. model/features.0.weight (floats)
+    model/<name>.npy      every entry of model.state_dict(), e.g. model/features.0.weight: floats, except
+                          the integer or bool buffers (a step counter) that meta's "model_integer" lists
     optim/buffer/<i>.npy  the SGD momentum buffer of parameter i, 0 <= i < n_params (absent before
                           the first step)
     meta.npy              UTF-8 JSON as a 1-D uint8 array, a JSON object: "format" (FORMAT_VERSION),
-                          "optimizer" {lr, momentum, dampening, weight_decay, nesterov, n_params}, and
-                          the training loop's fields (epoch, schedule state, classes, variant, flags)
+                          "optimizer" {lr, momentum, dampening, weight_decay, nesterov, n_params},
+                          "model_integer" [the model/ names that hold ints or bools; absent if none],
+                          and the training loop's fields (epoch, schedule state, classes, variant, flags)
 
 Loading reads the zip directly and opens only the members it needs (meta, model/*, optim/buffer/*);
 any other member is never opened, so it costs no time or memory and nothing in it runs. What it
@@ -15,16 +17,18 @@ checks, each failure a CheckpointError naming the file and the member or field:
 
     meta       a 1-D uint8 member of at most MAX_META_BYTES, UTF-8 JSON of an object; "format" is
                FORMAT_VERSION; "optimizer", if present, holds finite numbers >= 0 for lr, momentum,
-               dampening and weight_decay, a bool nesterov, and an int n_params
+               dampening and weight_decay, a bool nesterov, and an int n_params; "model_integer", if
+               present, a list of distinct model/ names
     each needed member, from its .npy header, before its data is read: stored or deflated, listed
-               once, a size its compressed bytes can really hold; a float dtype for model/ and
-               optim/ (no strings, objects, ints or records: nothing is ever unpickled); shape x
-               itemsize + header length = the member's size in the zip directory
+               once, a size its compressed bytes can really hold; a float dtype for optim/ and for
+               model/ (an int or bool dtype for the model/ names "model_integer" lists, and only
+               for them; never strings, objects, complex or records: nothing is ever unpickled);
+               shape x itemsize + header length = the member's size in the zip directory
     names and shapes, before any tensor data is read: with ``model_shapes``, the model/ names and
                shapes (missing, unexpected and mismatched all listed); with ``param_shapes``, n_params
                and each optim/buffer/<i>'s shape; always, buffer indices below n_params, and (without
                ``model_shapes``) at least one model/ tensor
-    the data, read in chunks, never allocating more than the member holds: every value finite
+    the data, read in chunks, never allocating more than the member holds: every float finite
 
 ``read_meta`` reads and checks only the meta member, and ``require`` checks one field of it for the
 callers that own the other fields (the training loop's epoch, classes, schedule, ...).
@@ -144,6 +148,8 @@ def _check_meta(meta, path):
         require(meta, "optimizer.nesterov", bool, path)
         require(meta, "optimizer.n_params", int, path, check=lambda v: 0 <= v <= _MAX_PARAMS,
                 what=f"an int from 0 to {_MAX_PARAMS}")
+    require(meta, "model_integer", list, path, default=None, what="a list of distinct model entry names",
+            check=lambda v: all(isinstance(k, str) for k in v) and len(set(v)) == len(v))
     return meta
 
 
@@ -155,9 +161,14 @@ def save_checkpoint(path, model, optimizer=None, meta=None):
     ``path`` and the error, with the OSError as its ``__cause__``; the temporary file is removed and
     a previous checkpoint at ``path`` is left as it was. Ctrl-C also removes the temporary file.
     """
-    arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
+    model_state = model.state_dict()
+    arrays = {f"model/{k}": v for k, v in model_state.items()}
     meta = dict(meta or {})
     meta["format"] = FORMAT_VERSION
+    meta.pop("model_integer", None)  # the file's own record, never the caller's
+    integer = [k for k, v in model_state.items() if v.dtype.kind != "f"]  # int and bool buffers
+    if integer:
+        meta["model_integer"] = integer
     if optimizer is not None:
         state = optimizer.state_dict()
         buffers = state.pop("buffers")
@@ -387,13 +398,20 @@ class _Archive:
             raise CheckpointError(f"checkpoint {self.path}: tensor '{name}' has dtype {dtype}; "
                                   "a checkpoint's tensors are floating point")
 
-    def tensor_header(self, name):
-        """The header of a model/ or optim/ member, which must hold floats."""
-        return self.header(name, self._float_dtype)
+    def _integer_dtype(self, name, dtype):
+        if dtype.kind not in "biu" or dtype.fields is not None:
+            raise CheckpointError(f"checkpoint {self.path}: tensor '{name}' has dtype {dtype}; field "
+                                  "'model_integer' lists it, so it must hold ints or bools")
+
+    def tensor_header(self, name, integer=False):
+        """The header of a model/ or optim/ member, which must hold floats (ints or bools if ``integer``)."""
+        return self.header(name, self._integer_dtype if integer else self._float_dtype)
 
     def tensor(self, name, header):
-        """The data of a model/ or optim/ member, which must be finite."""
+        """The data of a model/ or optim/ member: floats must be finite (ints and bools always are)."""
         array = self.array(name, header)
+        if array.dtype.kind != "f":
+            return array
         flat, step = array.ravel(order="K"), _CHUNK // 4  # a view; checked a slice at a time
         bad = sum(len(part) - int(np.count_nonzero(np.isfinite(part)))
                   for part in (flat[i: i + step] for i in range(0, flat.size, step)))
@@ -520,9 +538,14 @@ def load_checkpoint(path, model_shapes=None, param_shapes=None, with_optimizer=T
             model_names = [k for k in model_names if k in expected]
         elif not model_names:
             raise CheckpointError(f"checkpoint {path} holds no model tensors (no model/<name> member)")
+        integer = set(meta.get("model_integer", ()))
+        stray = sorted(integer - {k[len("model/"):] for k in archive.members if k.startswith("model/")})
+        if stray:
+            raise CheckpointError(f"checkpoint {path}: field 'model_integer' lists {_listed(stray)}, not a "
+                                  "model/ member of the file")
         headers = {}
         for k in model_names:
-            headers[f"model/{k}"] = h = archive.tensor_header(f"model/{k}")
+            headers[f"model/{k}"] = h = archive.tensor_header(f"model/{k}", integer=k in integer)
             if model_shapes is not None and h.shape != expected[k]:
                 problems.append(f"model/{k}: expected shape {expected[k]}, got {h.shape}")
 

@@ -194,62 +194,66 @@ def _contiguous(a):
 
 # --- im2col / col2im -----------------------------------------------------------------------------------------
 
-def im2col(x, kernel_size, stride, padding):
+def im2col(x, kernel_size, stride, padding, dilation=(1, 1)):
     """``kernels.im2col`` on the GPU: x (N, C, H, W) -> col (C*kH*kW, N*OH*OW)."""
     cupy = _cupy()
     N, C, H, W = x.shape
-    (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
-    OH, OW = conv_output_size(H, kH, sH, pH), conv_output_size(W, kW, sW, pW)
+    (kH, kW), (sH, sW), (pH, pW), (dH, dW) = kernel_size, stride, padding, dilation
+    OH, OW = conv_output_size(H, kH, sH, pH, dH), conv_output_size(W, kW, sW, pW, dW)
     x = _contiguous(x)
     col = cupy.empty((C * kH * kW, N * OH * OW), dtype=x.dtype)
     # One thread per (channel, output pixel); each writes its kH*kW column entries.
     _launch("im2col.cu", "im2col_kernel", C * N * OH * OW, max(col.size, x.size), (x, col),
-            (N, C, H, W, kH, kW, sH, sW, pH, pW, OH, OW), types=(x.dtype,))
+            (N, C, H, W, kH, kW, sH, sW, pH, pW, dH, dW, OH, OW), types=(x.dtype,))
     return col
 
 
-def col2im(col, x_shape, kernel_size, stride, padding):
+def col2im(col, x_shape, kernel_size, stride, padding, dilation=(1, 1)):
     """``kernels.col2im`` on the GPU, as a gather: col (C*kH*kW, N*OH*OW) -> (N, C, H, W)."""
     cupy = _cupy()
     N, C, H, W = x_shape
-    (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
-    OH, OW = conv_output_size(H, kH, sH, pH), conv_output_size(W, kW, sW, pW)
+    (kH, kW), (sH, sW), (pH, pW), (dH, dW) = kernel_size, stride, padding, dilation
+    OH, OW = conv_output_size(H, kH, sH, pH, dH), conv_output_size(W, kW, sW, pW, dW)
     col = _contiguous(col)
     if col.shape != (C * kH * kW, N * OH * OW):
         raise ValueError(f"col2im: expected columns of shape {(C * kH * kW, N * OH * OW)} for input "
                          f"{tuple(x_shape)}, got {tuple(col.shape)}")
     x = cupy.empty((N, C, H, W), dtype=col.dtype)
+    # The taps that read one pixel are tH rows (tW columns) apart: the smallest step t with t*d a
+    # multiple of s (t = s undilated); see first_tap in im2col.cu.
+    tH, tW = sH // int(np.gcd(sH, dH)), sW // int(np.gcd(sW, dW))
     _launch("im2col.cu", "col2im_kernel", x.size, max(col.size, x.size), (col, x),
-            (N, C, H, W, kH, kW, sH, sW, pH, pW, OH, OW), types=(col.dtype,))
+            (N, C, H, W, kH, kW, sH, sW, pH, pW, dH, dW, tH, tW, OH, OW), types=(col.dtype,))
     return x
 
 
 # --- max-pool ------------------------------------------------------------------------------------------------
 
-def maxpool_forward(x, kernel_size, stride, padding, argmax_dtype):
+def maxpool_forward(x, kernel_size, stride, padding, argmax_dtype, dilation=(1, 1), ceil_mode=False):
     """``kernels.maxpool_forward`` on the GPU: (y, argmax), argmax of ``argmax_dtype`` (uint8 for 3x3)."""
     cupy = _cupy()
     N, C, H, W = x.shape
-    (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
-    OH, OW = conv_output_size(H, kH, sH, pH), conv_output_size(W, kW, sW, pW)
+    (kH, kW), (sH, sW), (pH, pW), (dH, dW) = kernel_size, stride, padding, dilation
+    OH = conv_output_size(H, kH, sH, pH, dH, ceil_mode)
+    OW = conv_output_size(W, kW, sW, pW, dW, ceil_mode)
     x = _contiguous(x)
     y = cupy.empty((N, C, OH, OW), dtype=x.dtype)
     argmax = cupy.empty((N, C, OH, OW), dtype=argmax_dtype)
     _launch("pool.cu", "maxpool_forward_kernel", y.size, max(x.size, y.size), (x, y, argmax),
-            (N, C, H, W, kH, kW, sH, sW, pH, pW, OH, OW), types=(x.dtype, argmax.dtype))
+            (N, C, H, W, kH, kW, sH, sW, pH, pW, dH, dW, OH, OW), types=(x.dtype, argmax.dtype))
     return y, argmax
 
 
-def maxpool_backward(gy, argmax, x_shape, kernel_size, stride, padding):
+def maxpool_backward(gy, argmax, x_shape, kernel_size, stride, padding, dilation=(1, 1)):
     """``kernels.maxpool_backward`` on the GPU, as a gather: gx (N, C, H, W)."""
     cupy = _cupy()
     N, C, H, W = x_shape
-    (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
+    (kH, kW), (sH, sW), (pH, pW), (dH, dW) = kernel_size, stride, padding, dilation
     OH, OW = gy.shape[2], gy.shape[3]
     gy, argmax = _contiguous(gy), _contiguous(argmax)
     gx = cupy.empty((N, C, H, W), dtype=gy.dtype)
     _launch("pool.cu", "maxpool_backward_kernel", gx.size, max(gx.size, gy.size), (gy, argmax, gx),
-            (N, C, H, W, kH, kW, sH, sW, pH, pW, OH, OW), types=(gy.dtype, argmax.dtype))
+            (N, C, H, W, kH, kW, sH, sW, pH, pW, dH, dW, OH, OW), types=(gy.dtype, argmax.dtype))
     return gx
 
 

@@ -10,21 +10,7 @@ import pytest
 import tinynet
 import tinynet.functional as F
 from tests.helpers import host, rand, tensor
-
-
-def lrn_reference(x, size, alpha=1e-4, beta=0.75, k=1.0):
-    """y[n, c] = x[n, c] * (k + alpha/size * sum_{c' in window(c), 0 <= c' < C} x[n, c']^2) ** -beta."""
-    N, C = x.shape[:2]
-    y = np.empty_like(x, dtype=np.float64)
-    for n in range(N):
-        for c in range(C):
-            lo = max(0, c - size // 2)
-            hi = min(C - 1, c + (size - 1) // 2)
-            energy = np.zeros(x.shape[2:])
-            for c2 in range(lo, hi + 1):
-                energy += x[n, c2].astype(np.float64) ** 2
-            y[n, c] = x[n, c] * (k + alpha / size * energy) ** (-beta)
-    return y
+from tinynet.functional.reference import local_response_norm as lrn_reference
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 6])

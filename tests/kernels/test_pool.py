@@ -1,9 +1,18 @@
-"""Max-pool windows (forward values, argmax offsets, backward scatter) against explicit loops."""
+"""Pooling windows (kernels/pool.py) against the textbook loops of tinynet/functional/reference/pool.py:
+max-pool values, argmax offsets and the backward scatter (with dilation and ceil_mode), average-pool
+sums, divisors and spreading, adaptive bins and adaptive max.
+
+``CASES``, ``naive_maxpool`` and ``naive_maxpool_backward`` are also used by tests/kernels/test_parallel.py
+and test_cuda_kernels.py: the kernels keep offsets i*kW + j inside each window, the reference gives
+PyTorch's flat indices h*W + w; the two helpers translate.
+"""
 import numpy as np
 import pytest
 
-from kernels import maxpool_backward, maxpool_forward
+from kernels import maxpool_backward, maxpool_forward, pool
+from kernels.sizes import conv_output_size
 from tests.helpers import host
+from tinynet.functional import reference
 
 # (x shape, kernel, stride, padding)
 CASES = [
@@ -14,44 +23,49 @@ CASES = [
     pytest.param((1, 1, 6, 5), (3, 2), (3, 1), (1, 1), id="3x2-s31-p1"),
 ]
 
-
-def out_size(size, k, s, p):
-    return (size + 2 * p - k) // s + 1
-
-
-def naive_maxpool(x, kernel, stride, padding):
-    """Window maxima and the row-major offset i*kW + j of the (first) winning cell."""
-    N, C, H, W = x.shape
-    (kH, kW), (sH, sW), (pH, pW) = kernel, stride, padding
-    OH, OW = out_size(H, kH, sH, pH), out_size(W, kW, sW, pW)
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    arg = np.empty((N, C, OH, OW), dtype=np.int64)
-    for n in range(N):
-        for c in range(C):
-            for oh in range(OH):
-                for ow in range(OW):
-                    best, best_k = -np.inf, -1
-                    for i in range(kH):
-                        for j in range(kW):
-                            h, w = oh * sH + i - pH, ow * sW + j - pW
-                            if 0 <= h < H and 0 <= w < W and x[n, c, h, w] > best:
-                                best, best_k = x[n, c, h, w], i * kW + j
-                    y[n, c, oh, ow], arg[n, c, oh, ow] = best, best_k
-    return y, arg
+# (x shape, kernel, stride, padding, dilation, ceil_mode): the windows dilation and ceil_mode make
+WINDOW_CASES = [
+    pytest.param((1, 2, 9, 8), (3, 3), (1, 1), (1, 1), (2, 2), False, id="dilation2-p1"),
+    pytest.param((2, 1, 10, 9), (3, 2), (2, 1), (1, 1), (2, 3), False, id="dilation-pairs"),
+    pytest.param((1, 2, 8, 8), (3, 3), (2, 2), (0, 0), (1, 1), True, id="ceil-hangs-past-edge"),
+    pytest.param((1, 2, 6, 7), (3, 3), (2, 2), (1, 1), (1, 1), True, id="ceil-padding"),
+    pytest.param((1, 2, 5, 5), (2, 2), (2, 2), (0, 0), (1, 1), True, id="ceil-k2-odd"),
+    pytest.param((1, 1, 7, 8), (2, 2), (3, 3), (0, 0), (1, 1), True, id="ceil-stride-over-kernel"),
+    pytest.param((1, 1, 9, 10), (2, 2), (3, 3), (1, 1), (2, 2), True, id="ceil-dilation"),
+    pytest.param((1, 1, 2, 2), (3, 3), (3, 3), (0, 0), (1, 1), True, id="ceil-window-over-input"),
+    pytest.param((2, 3, 7, 7), (3, 3), (2, 2), (0, 0), (1, 1), True, id="alexnet-ceil-same-size"),
+]
 
 
-def naive_maxpool_backward(gy, arg, x_shape, kernel, stride, padding):
-    """Add each output's gradient to the input cell its window's argmax points at."""
-    gx = np.zeros(x_shape)
-    (kH, kW), (sH, sW), (pH, pW) = kernel, stride, padding
-    N, C, OH, OW = gy.shape
-    for n in range(N):
-        for c in range(C):
-            for oh in range(OH):
-                for ow in range(OW):
-                    i, j = divmod(int(arg[n, c, oh, ow]), kW)
-                    gx[n, c, oh * sH + i - pH, ow * sW + j - pW] += gy[n, c, oh, ow]
-    return gx
+def _offsets_from_indices(indices, x_shape, kernel, stride, padding, dilation):
+    """PyTorch's flat indices h*W + w as window offsets i*kW + j (each window's winner is a real tap)."""
+    W = x_shape[3]
+    OH, OW = indices.shape[2:]
+    h0 = (np.arange(OH) * stride[0] - padding[0])[:, None]
+    w0 = np.arange(OW) * stride[1] - padding[1]
+    i, j = (indices // W - h0) // dilation[0], (indices % W - w0) // dilation[1]
+    return i * kernel[1] + j
+
+
+def _indices_from_offsets(offsets, x_shape, kernel, stride, padding, dilation):
+    W = x_shape[3]
+    OH, OW = offsets.shape[2:]
+    i, j = np.divmod(offsets.astype(np.int64), kernel[1])
+    h = (np.arange(OH) * stride[0] - padding[0])[:, None] + i * dilation[0]
+    w = np.arange(OW) * stride[1] - padding[1] + j * dilation[1]
+    return h * W + w
+
+
+def naive_maxpool(x, kernel, stride, padding, dilation=(1, 1), ceil_mode=False):
+    """Window maxima and the row-major offset i*kW + j of the (first) winning cell, from the reference loop."""
+    y, indices = reference.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+    return y, _offsets_from_indices(indices, x.shape, kernel, stride, padding, dilation)
+
+
+def naive_maxpool_backward(gy, arg, x_shape, kernel, stride, padding, dilation=(1, 1)):
+    """Each output's gradient added to the input cell its window's offset points at (the reference scatter)."""
+    indices = _indices_from_offsets(np.asarray(arg), x_shape, kernel, stride, padding, dilation)
+    return reference.max_pool2d_backward(gy, indices, x_shape)
 
 
 def tie_free(rng, shape, offset=-0.5):
@@ -59,6 +73,8 @@ def tie_free(rng, shape, offset=-0.5):
     n = int(np.prod(shape))
     return (rng.permutation(n).reshape(shape) + offset * n) * 0.01
 
+
+# --- max pooling ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("x_shape, kernel, stride, padding", CASES)
 def test_forward_values_and_argmax_match_naive(xp, rng, x_shape, kernel, stride, padding):
@@ -71,6 +87,35 @@ def test_forward_values_and_argmax_match_naive(xp, rng, x_shape, kernel, stride,
     assert np.dtype(arg.dtype).kind in "iu"
     np.testing.assert_array_equal(host(y), y_ref)
     np.testing.assert_array_equal(host(arg).astype(np.int64), arg_ref)
+
+
+@pytest.mark.parametrize("x_shape, kernel, stride, padding, dilation, ceil_mode", WINDOW_CASES)
+def test_dilated_and_ceil_windows_match_the_reference(xp, rng, x_shape, kernel, stride, padding, dilation,
+                                                      ceil_mode):
+    # Values, offsets, PyTorch's indices and the backward scatter, for windows whose taps are spread
+    # out or hang past the bottom/right edge (the padding is extended with -inf far enough).
+    x = tie_free(rng, x_shape)
+    y_ref, idx_ref = reference.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+    y, arg = maxpool_forward(xp.asarray(x), kernel, stride, padding, dilation=dilation, ceil_mode=ceil_mode)
+    assert y.shape == y_ref.shape
+    np.testing.assert_array_equal(host(y), y_ref)
+    indices = pool.maxpool_indices(arg, x_shape, kernel, stride, padding, dilation)
+    assert indices.dtype == np.int64
+    np.testing.assert_array_equal(host(indices), idx_ref)
+    gy = rng.standard_normal(y_ref.shape)
+    gx = maxpool_backward(xp.asarray(gy), arg, x_shape, kernel, stride, padding, dilation)
+    assert gx.shape == x_shape
+    np.testing.assert_allclose(host(gx), reference.max_pool2d_backward(gy, idx_ref, x_shape), rtol=1e-12,
+                               atol=1e-15)
+
+
+def test_ceil_mode_keeps_a_window_that_starts_inside_and_drops_one_in_the_padding():
+    # 5 cells, k2 s2: floor gives 2 windows, ceil a third over cells 4 and 5 (5 is past the edge).
+    # With padding 1 the fourth ceil window would start at cell 5, in the right padding: dropped.
+    assert len(reference.window_starts(5, 2, 2, 0, 1, False)) == conv_output_size(5, 2, 2, 0, 1, False) == 2
+    assert reference.window_starts(5, 2, 2, 0, 1, True) == [0, 2, 4]
+    assert reference.window_starts(5, 2, 2, 1, 1, True) == [-1, 1, 3]
+    assert conv_output_size(5, 2, 2, 1, 1, True) == 3
 
 
 def test_all_negative_input_with_padding(xp, rng):
@@ -90,15 +135,49 @@ def test_ties_pick_the_first_cell_in_row_major_order(xp):
     np.testing.assert_array_equal(host(arg), np.zeros((1, 1, 2, 2)))
 
 
-def test_nan_propagates(xp):
-    # A NaN wins its window (as in PyTorch), so it is not silently dropped.
+def test_nan_propagates_and_the_last_nan_wins(xp):
+    # A NaN wins its window (as in PyTorch), so it is not silently dropped; of two, the last one.
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     x[0, 0, 0, 1] = np.nan
+    x[0, 0, 2, 2] = np.nan
+    x[0, 0, 3, 2] = np.nan
     y, arg = maxpool_forward(xp.asarray(x), (2, 2), (2, 2), (0, 0))
-    y = host(y)
-    assert np.isnan(y[0, 0, 0, 0])
-    assert int(host(arg)[0, 0, 0, 0]) == 1
-    np.testing.assert_array_equal(y[0, 0, 1], [13.0, 15.0])
+    y, arg = host(y), host(arg)
+    assert np.isnan(y[0, 0, 0, 0]) and int(arg[0, 0, 0, 0]) == 1
+    assert np.isnan(y[0, 0, 1, 1]) and int(arg[0, 0, 1, 1]) == 2  # (3, 2), not (2, 2) at offset 0
+    np.testing.assert_array_equal(y[0, 0, 0, 1], 7.0)
+    assert int(arg[0, 0, 0, 1]) == 3
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation", [
+    ((2, 2), (2, 2), (1, 1), (1, 1)),
+    ((3, 3), (1, 1), (1, 1), (1, 1)),
+    ((2, 2), (1, 1), (1, 1), (2, 2)),
+])
+def test_minus_inf_windows_keep_their_first_real_cell(xp, kernel, stride, padding, dilation):
+    # Every cell -inf: each window's maximum is -inf, and the winner is its first tap at or past the
+    # top-left edge (PyTorch's), never a padded cell - so its gradient reaches the input.
+    x = np.full((1, 1, 5, 5), -np.inf)
+    y_ref, idx_ref = reference.max_pool2d(x, kernel, stride, padding, dilation)
+    y, arg = maxpool_forward(xp.asarray(x), kernel, stride, padding, dilation=dilation)
+    np.testing.assert_array_equal(host(y), y_ref)
+    np.testing.assert_array_equal(host(pool.maxpool_indices(arg, x.shape, kernel, stride, padding, dilation)),
+                                  idx_ref)
+    gy = np.arange(1.0, 1.0 + y_ref.size).reshape(y_ref.shape)
+    gx = host(maxpool_backward(xp.asarray(gy), arg, x.shape, kernel, stride, padding, dilation))
+    assert gx.sum() == gy.sum()  # every gradient lands on a real cell
+    np.testing.assert_array_equal(gx, reference.max_pool2d_backward(gy, idx_ref, x.shape))
+
+
+def test_a_window_with_no_real_cell_is_minus_inf_and_passes_no_gradient(xp, rng):
+    # 2x2 plane, k2 d3 p1: the one window's taps are rows/columns -1 and 2, all padding. PyTorch gives
+    # -inf and index 2*2 + 2 = 6 (its first tap past the edge); the gradient goes nowhere.
+    x = rng.standard_normal((1, 2, 2, 2))
+    y, arg = maxpool_forward(xp.asarray(x), (2, 2), (1, 1), (1, 1), dilation=(3, 3))
+    np.testing.assert_array_equal(host(y), np.full((1, 2, 1, 1), -np.inf))
+    np.testing.assert_array_equal(host(pool.maxpool_indices(arg, x.shape, (2, 2), (1, 1), (1, 1), (3, 3))), 6)
+    gx = maxpool_backward(xp.asarray(np.ones((1, 2, 1, 1))), arg, x.shape, (2, 2), (1, 1), (1, 1), (3, 3))
+    np.testing.assert_array_equal(host(gx), np.zeros(x.shape))
 
 
 def test_argmax_dtype_holds_large_windows(xp, rng):
@@ -106,13 +185,14 @@ def test_argmax_dtype_holds_large_windows(xp, rng):
     x = tie_free(rng, (1, 1, 17, 17))
     _, arg = maxpool_forward(xp.asarray(x), (17, 17), (1, 1), (0, 0))
     _, arg_ref = naive_maxpool(x, (17, 17), (1, 1), (0, 0))
+    assert arg.dtype == np.uint16
     assert int(host(arg).ravel()[0]) == int(arg_ref.ravel()[0])
 
 
 @pytest.mark.parametrize("x_shape, kernel, stride, padding", CASES)
 def test_backward_matches_naive_scatter(xp, rng, x_shape, kernel, stride, padding):
     # Each output's gradient lands on its window's winner; overlapping windows that pick
-    # the same cell add up (the naive reference uses +=).
+    # the same cell add up (the reference scatter uses +=).
     x = tie_free(rng, x_shape)
     y_ref, arg_ref = naive_maxpool(x, kernel, stride, padding)
     gy = rng.standard_normal(y_ref.shape)
@@ -135,3 +215,94 @@ def test_backward_sums_where_overlapping_windows_share_a_winner(xp):
     expected = np.zeros((1, 1, 5, 5))
     expected[0, 0, 2, 2] = 10.0
     np.testing.assert_array_equal(gx, expected)
+
+
+def test_no_copy_without_padding(rng):
+    # The AlexNet path (no padding, windows that fit): the planes are views of x, nothing padded.
+    x = tie_free(rng, (2, 3, 7, 7))
+    assert np.shares_memory(pool._pad(x, (0, 0), (7, 7), -np.inf, np), x)
+    assert pool._extent(7, 0, 3, 3, 2, 1) == 7  # floor: the last window ends at the edge
+    assert pool._extent(8, 0, 4, 3, 2, 1) == 9  # ceil: the last window hangs one cell past it
+
+
+# --- average pooling -----------------------------------------------------------------------------------------
+
+# (x shape, kernel, stride, padding, ceil_mode)
+AVG_GEOMETRIES = [
+    pytest.param((1, 2, 7, 6), (3, 3), (2, 2), (1, 1), False, id="k3s2p1"),
+    pytest.param((1, 2, 7, 6), (3, 3), (2, 2), (1, 1), True, id="k3s2p1-ceil"),
+    pytest.param((2, 1, 5, 5), (2, 2), (2, 2), (1, 1), True, id="k2s2p1-ceil-hangs-past-padding"),
+    pytest.param((1, 1, 4, 4), (3, 3), (2, 2), (0, 0), True, id="k3s2-ceil-hangs-past-input"),
+    pytest.param((1, 1, 2, 2), (3, 3), (3, 3), (0, 0), True, id="ceil-window-over-input"),
+    pytest.param((1, 2, 6, 9), (2, 3), (1, 2), (1, 1), False, id="non-square"),
+]
+DIVISORS = [pytest.param(True, None, id="count-pad"), pytest.param(False, None, id="count-input"),
+            pytest.param(True, 3, id="override-3"), pytest.param(False, -2, id="override--2")]
+
+
+@pytest.mark.parametrize("count_include_pad, divisor_override", DIVISORS)
+@pytest.mark.parametrize("x_shape, kernel, stride, padding, ceil_mode", AVG_GEOMETRIES)
+def test_avgpool_matches_the_reference(xp, rng, x_shape, kernel, stride, padding, ceil_mode, count_include_pad,
+                                       divisor_override):
+    x = rng.standard_normal(x_shape)
+    out = (conv_output_size(x_shape[2], kernel[0], stride[0], padding[0], 1, ceil_mode),
+           conv_output_size(x_shape[3], kernel[1], stride[1], padding[1], 1, ceil_mode))
+    divisor = pool.avgpool_divisor(x_shape[2:], out, kernel, stride, padding, count_include_pad, divisor_override,
+                                   np.float64, xp)
+    y = pool.avgpool_forward(xp.asarray(x), kernel, stride, padding, divisor)
+    args = (kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    np.testing.assert_allclose(host(y), reference.avg_pool2d(x, *args), rtol=1e-14, atol=1e-15)
+    gy = rng.standard_normal(y.shape)
+    gx = pool.avgpool_backward(xp.asarray(gy), x_shape, kernel, stride, padding, divisor)
+    np.testing.assert_allclose(host(gx), reference.avg_pool2d_backward(gy, x_shape, *args), rtol=1e-14,
+                               atol=1e-15)
+
+
+def test_avgpool_divisor_rules_on_a_hanging_window():
+    # 4 cells, k3 s2, no padding, ceil_mode: windows [0, 3) and [2, 5); the second hangs one cell
+    # past the edge and counts 2 cells (not 3) under count_include_pad, as PyTorch computes it.
+    d = pool.avgpool_divisor((4, 4), (2, 2), (3, 3), (2, 2), (0, 0), True)
+    np.testing.assert_array_equal(d, [[9, 6], [6, 4]])
+    # Padding 1, k2 s2 on 5 cells: windows [-1, 1), [1, 3), [3, 5); count_include_pad counts the
+    # padded cell of the first, the count of input cells does not.
+    np.testing.assert_array_equal(pool.avgpool_divisor((5, 5), (3, 3), (2, 2), (2, 2), (1, 1), True)[0], [4, 4, 4])
+    np.testing.assert_array_equal(pool.avgpool_divisor((5, 5), (3, 3), (2, 2), (2, 2), (1, 1), False)[0],
+                                  [1, 2, 2])
+    np.testing.assert_array_equal(pool.avgpool_divisor((5, 5), (3, 3), (2, 2), (2, 2), (1, 1), False, 7), 7)
+
+
+# --- adaptive pooling ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("in_size, out_size", [(13, 6), (6, 6), (7, 3), (2, 5), (10, 1), (1, 4)])
+def test_adaptive_bins_are_the_reference_bins(in_size, out_size):
+    starts, ends = pool.adaptive_bins(in_size, out_size)
+    assert [range(s, e) for s, e in zip(starts, ends)] == [reference.adaptive_bin(i, in_size, out_size)
+                                                           for i in range(out_size)]
+
+
+@pytest.mark.parametrize("x_shape, out", [((1, 2, 13, 13), (6, 6)), ((2, 1, 7, 5), (3, 4)), ((1, 1, 2, 3), (5, 4)),
+                                          ((1, 2, 10, 9), (1, 1)), ((1, 1, 6, 6), (6, 6))],
+                         ids=["13-to-6", "overlapping-bins", "repeated-cells", "global", "identity"])
+def test_adaptive_max_matches_the_reference(xp, rng, x_shape, out):
+    # Overlapping bins (7 -> 3) can share a winner; with more outputs than inputs cells repeat: the
+    # backward adds up every output's gradient on its winner.
+    x = tie_free(rng, x_shape)
+    y_ref, idx_ref = reference.adaptive_max_pool2d(x, out)
+    y, indices = pool.adaptive_maxpool_forward(xp.asarray(x), out)
+    np.testing.assert_array_equal(host(y), y_ref)
+    np.testing.assert_array_equal(host(indices), idx_ref)
+    gy = rng.standard_normal(y_ref.shape)
+    gx = pool.adaptive_maxpool_backward(xp.asarray(gy), indices, x_shape)
+    np.testing.assert_allclose(host(gx), reference.max_pool2d_backward(gy, idx_ref, x_shape), rtol=1e-12,
+                               atol=1e-15)
+
+
+def test_adaptive_max_ties_nan_and_float32(xp):
+    x = np.zeros((1, 1, 4, 4), dtype=np.float32)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan  # bin (0, 0) holds both: the last NaN (row-major) wins
+    y, indices = pool.adaptive_maxpool_forward(xp.asarray(x), (2, 2))
+    assert y.dtype == np.float32
+    y_ref, idx_ref = reference.adaptive_max_pool2d(x, (2, 2))
+    np.testing.assert_array_equal(host(y), y_ref)
+    np.testing.assert_array_equal(host(indices), idx_ref)
+    np.testing.assert_array_equal(host(indices)[0, 0], [[4, 2], [8, 10]])  # ties: the first cell of each bin

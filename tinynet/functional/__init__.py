@@ -1,8 +1,10 @@
 """tinynet.functional: every differentiable op, one ``Function`` subclass each.
 
 Layer ops, with PyTorch's ``torch.nn.functional`` names and layouts, one file per family:
-activation (relu, dropout, ...), conv, linear, loss (softmax, cross_entropy, ...), normalization,
-pool, shape (flatten). What this package exports is what each of those files lists in ``__all__``.
+activation (relu, tanh, gelu, dropout, ...), conv, padding (pad), linear, loss (softmax, cross_entropy,
+nll_loss), elementwise_loss (mse_loss, binary_cross_entropy, ...), normalization (local response, batch
+and layer norm), pool, shape (flatten). What this package exports is what each of those files lists
+in ``__all__``.
 
 Tensor ops behind ``Tensor``'s operators live in ``arithmetic``, ``reduction``, ``shape`` and
 ``conversion``. Each module's docstring derives its backward; ``reference`` holds the textbook
@@ -13,13 +15,16 @@ import sys
 from tinynet.functional._util import ShapeError
 from tinynet.functional.activation import *  # noqa: F401,F403
 from tinynet.functional.conv import *  # noqa: F401,F403
+from tinynet.functional.elementwise_loss import *  # noqa: F401,F403
 from tinynet.functional.linear import *  # noqa: F401,F403
 from tinynet.functional.loss import *  # noqa: F401,F403
 from tinynet.functional.normalization import *  # noqa: F401,F403
+from tinynet.functional.padding import *  # noqa: F401,F403
 from tinynet.functional.pool import *  # noqa: F401,F403
 from tinynet.functional.shape import *  # noqa: F401,F403
 
 __all__ = ["ShapeError"]
-for _family in ("activation", "conv", "linear", "loss", "normalization", "pool", "shape"):
+for _family in ("activation", "conv", "padding", "linear", "loss", "elementwise_loss", "normalization", "pool",
+                "shape"):
     __all__ += sys.modules[f"{__name__}.{_family}"].__all__  # (F.linear the function hides the module)
 del _family

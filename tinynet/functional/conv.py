@@ -1,9 +1,15 @@
 """2-D convolution (cross-correlation, as every framework computes it) via im2col.
 
-Shapes:  x (N, C, H, W),  weight (OC, C/G, kH, kW),  bias (OC,),  y (N, OC, OH, OW)
-with G groups, stride (sH, sW), padding (pH, pW) and
+Shapes:  x (N, C, H, W) or unbatched (C, H, W),  weight (OC, C/G, kH, kW),  bias (OC,),
+         y (N, OC, OH, OW) (unbatched: (OC, OH, OW))
+with G groups, stride (sH, sW), padding (pH, pW), dilation (dH, dW) and (kernels/sizes.py)
 
-    OH = floor((H + 2*pH - kH) / sH) + 1,   OW = floor((W + 2*pW - kW) / sW) + 1
+    OH = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1,   OW likewise
+
+Dilation spaces the kernel's taps dH rows and dW columns apart. padding="valid" is 0;
+padding="same" (stride 1 only) pads dH*(kH - 1) rows in all, half above and the odd one below
+(columns likewise), so OH = H and OW = W: the symmetric half goes to im2col, and an odd extra row
+or column (even kernels only) comes from a zero pad of the input first (tinynet.functional.padding).
 
 Forward
     col = im2col(x)                        (C*kH*kW, N*OH*OW)
@@ -33,26 +39,52 @@ from kernels import col2im, conv_output_size, im2col, workspace
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, check_same_dtype, int_arg, pair
+from tinynet.functional.padding import pad
 
 __all__ = ["conv2d"]
 
+PADDING_STRINGS = ("valid", "same")
 
-def conv_args(stride, padding, groups, where="conv2d"):
-    """Check and normalise a convolution's stride (ints >= 1), padding (>= 0) and groups (>= 1):
-    ((sH, sW), (pH, pW), G). ``where`` names the caller in the error (nn.Conv2d calls this too)."""
-    return (pair(stride, "stride", where, low=1), pair(padding, "padding", where, low=0),
-            int_arg(groups, "groups", where, low=1))
+
+def conv_args(stride, padding, dilation, groups, where="conv2d"):
+    """Check and normalise a convolution's stride (ints >= 1), padding (ints >= 0, "valid" or "same"),
+    dilation (ints >= 1) and groups (>= 1): ((sH, sW), (pH, pW) or the string, (dH, dW), G).
+    ``where`` names the caller in the error (nn.Conv2d calls this too)."""
+    stride = pair(stride, "stride", where, low=1)
+    if isinstance(padding, str):
+        if padding not in PADDING_STRINGS:
+            raise ValueError(f"{where}: padding must be 'valid', 'same', an int >= 0 or a pair of them, "
+                             f"got {padding!r}")
+        if padding == "same" and stride != (1, 1):
+            raise ValueError(f"{where}: padding='same' is not supported for strided convolutions, "
+                             f"got stride={stride}")
+    else:
+        padding = pair(padding, "padding", where, low=0)
+    return stride, padding, pair(dilation, "dilation", where, low=1), int_arg(groups, "groups", where, low=1)
+
+
+def same_padding(kernel_size, dilation):
+    """((top, bottom), (left, right)) of padding="same": a window spans d*(k - 1) + 1 cells, so
+    d*(k - 1) cells of padding in all keep the size; half before, the odd one (if any) after."""
+    sides = []
+    for k, d in zip(kernel_size, dilation):
+        total = d * (k - 1)
+        sides.append((total // 2, total - total // 2))
+    return tuple(sides)
 
 
 class Conv2d(Function):
-    def __init__(self, stride=1, padding=0, groups=1):
-        self.stride, self.padding, self.groups = conv_args(stride, padding, groups)
+    """The batched op: stride, padding, dilation as (h, w) pairs of ints, groups an int (checked
+    by ``conv_args``; ``conv2d`` resolves "valid", "same" and an unbatched input first)."""
+
+    def __init__(self, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
 
     def _check(self, x, w, b):
         if x.ndim != 4:
             raise ShapeError(
-                f"conv2d expects a 4-D input (N, C, H, W), got a {x.ndim}-D input of shape {tuple(x.shape)}"
-                + (" (add a batch dimension: x.reshape(1, *x.shape))" if x.ndim == 3 else "")
+                f"conv2d expects a 3-D (C, H, W) or 4-D (N, C, H, W) input, got a {x.ndim}-D input "
+                f"of shape {tuple(x.shape)}"
             )
         if w.ndim != 4:
             raise ShapeError(f"conv2d expects a 4-D weight (OC, C/groups, kH, kW), got shape {tuple(w.shape)}")
@@ -68,10 +100,12 @@ class Conv2d(Function):
                 f"conv2d: expected input with {Cg * G} channels (weight {tuple(w.shape)}, groups={G}), "
                 f"got {C} channels (input shape {tuple(x.shape)})"
             )
-        pH, pW = self.padding
-        if kH > H + 2 * pH or kW > W + 2 * pW:
+        (pH, pW), (dH, dW) = self.padding, self.dilation
+        spanH, spanW = dH * (kH - 1) + 1, dW * (kW - 1) + 1  # the rows and columns one window covers
+        if spanH > H + 2 * pH or spanW > W + 2 * pW:
+            spans = "" if (dH, dW) == (1, 1) else f" (dilation {self.dilation}: it spans {spanH}x{spanW})"
             raise ShapeError(
-                f"conv2d: kernel {kH}x{kW} is larger than the padded input {H + 2 * pH}x{W + 2 * pW} "
+                f"conv2d: kernel {kH}x{kW}{spans} is larger than the padded input {H + 2 * pH}x{W + 2 * pW} "
                 f"(input {H}x{W}, padding {self.padding})"
             )
         if b is not None and b.shape != (OC,):
@@ -84,10 +118,10 @@ class Conv2d(Function):
         N, C, H, W = x.shape
         OC, Cg, kH, kW = w.shape
         G = self.groups
-        OH = conv_output_size(H, kH, self.stride[0], self.padding[0])
-        OW = conv_output_size(W, kW, self.stride[1], self.padding[1])
+        OH = conv_output_size(H, kH, self.stride[0], self.padding[0], self.dilation[0])
+        OW = conv_output_size(W, kW, self.stride[1], self.padding[1], self.dilation[1])
 
-        col = im2col(x, (kH, kW), self.stride, self.padding)  # (C*kH*kW, N*OH*OW)
+        col = im2col(x, (kH, kW), self.stride, self.padding, self.dilation)  # (C*kH*kW, N*OH*OW)
         y_mat = _grouped_matmul(w.reshape(OC, Cg * kH * kW), col, G)  # (OC, N*OH*OW)
         # (OC, N, OH, OW) -> (N, OC, OH, OW), adding the bias in the same pass.
         y_cn = y_mat.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)
@@ -117,7 +151,7 @@ class Conv2d(Function):
         if self.needs_input_grad[0]:
             w_t = self.w.reshape(OC, Cg * kH * kW).T  # (Cg*kH*kW, OC), a view
             dcol = _grouped_matmul(w_t, g_mat, G, a_axis=1)  # (C*kH*kW, N*OH*OW)
-            gx = col2im(dcol, self.x_shape, (kH, kW), self.stride, self.padding)
+            gx = col2im(dcol, self.x_shape, (kH, kW), self.stride, self.padding, self.dilation)
         if self.needs_input_grad[1]:
             gw = _grouped_matmul(g_mat, self.col.T, G, b_axis=1).reshape(self.w_shape)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
@@ -147,18 +181,36 @@ is a kernels.workspace buffer (recycled from earlier steps once nothing uses it)
         xp.matmul(a_g, b_g, out=out[g * rows:(g + 1) * rows])
     return out
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, groups=1):
-    """2-D convolution over an (N, C, H, W) input, PyTorch's ``F.conv2d``.
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution, PyTorch's ``F.conv2d`` (same arguments, order and defaults).
 
     Args:
-        x: (N, C, H, W) tensor.
+        input: (N, C, H, W) tensor, or (C, H, W) for one unbatched image.
         weight: (out_channels, in_channels/groups, kH, kW) tensor.
         bias: optional (out_channels,) tensor.
-        stride, padding: int or (h, w) pair.
-        groups: split channels into this many independent convolutions.
+        stride: int or (h, w) pair, >= 1.
+        padding: int or (h, w) pair of zeros on each side, or "valid" (no padding) or "same"
+            (output as large as the input; stride 1 only).
+        dilation: int or (h, w) pair, >= 1: the spacing of the kernel's taps.
+        groups: split the channels into this many independent convolutions.
 
     Returns:
-        (N, out_channels, OH, OW) tensor.
+        (N, out_channels, OH, OW) tensor ((out_channels, OH, OW) for an unbatched input).
     """
-    op = Conv2d(stride, padding, groups)
-    return op(x, weight) if bias is None else op(x, weight, bias)
+    stride, padding, dilation, groups = conv_args(stride, padding, dilation, groups)
+    unbatched = getattr(input, "ndim", None) == 3
+    if unbatched:  # one image: a batch of one, and the batch dimension dropped from the result
+        input = input.reshape(1, *input.shape)
+    if padding == "valid":
+        padding = (0, 0)
+    elif padding == "same":
+        if getattr(weight, "ndim", None) != 4:
+            raise ShapeError(f"conv2d expects a 4-D weight (OC, C/groups, kH, kW), got shape "
+                             f"{tuple(getattr(weight, 'shape', ()))}")
+        (top, bottom), (left, right) = same_padding(weight.shape[2:], dilation)
+        if bottom != top or right != left:  # an even kernel: the odd cell below / to the right
+            input = pad(input, (0, right - left, 0, bottom - top))
+        padding = (top, left)
+    op = Conv2d(stride, padding, dilation, groups)
+    y = op(input, weight) if bias is None else op(input, weight, bias)
+    return y.reshape(y.shape[1:]) if unbatched else y

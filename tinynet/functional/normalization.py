@@ -1,4 +1,6 @@
-"""Local response normalisation across channels (AlexNet, section 3.3).
+"""Normalisation ops: local response norm (here), batch norm (batchnorm.py) and layer norm (layernorm.py).
+
+Local response normalisation across channels (AlexNet, section 3.3).
 
 For x (N, C, ...) and a window of ``size`` channels, PyTorch's convention:
 
@@ -21,9 +23,11 @@ and "i such that j is in i's window" is the window mirrored: it reaches
 from kernels import lrn_backward, lrn_forward
 from tinynet.autograd import Function
 from tinynet.functional._util import ShapeError, int_arg
+from tinynet.functional.batchnorm import batch_norm
+from tinynet.functional.layernorm import layer_norm
 from tinynet.validate import check_number
 
-__all__ = ["local_response_norm"]
+__all__ = ["local_response_norm", "batch_norm", "layer_norm"]
 
 
 def lrn_args(size, alpha, beta, k, where="local_response_norm"):

@@ -197,7 +197,8 @@ class AlexNet(nn.Module):
 
         layers, in_channels = [], 3
         for c in spec.convs:
-            layers += [nn.Conv2d(in_channels, c.out_channels, c.kernel, c.stride, c.padding, c.groups), nn.ReLU()]
+            conv = nn.Conv2d(in_channels, c.out_channels, c.kernel, c.stride, c.padding, groups=c.groups)
+            layers += [conv, nn.ReLU()]
             if c.lrn:
                 layers.append(nn.LocalResponseNorm(**PAPER_LRN))
             if c.pool:

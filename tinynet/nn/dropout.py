@@ -1,10 +1,13 @@
 """Dropout layers (tinynet/functional/activation.py, docs/dropout.md).
+
+Each is inverted dropout in training mode and the identity in eval mode; ``inplace`` is accepted
+for PyTorch compatibility and ignored (in-place ops are issue 14).
 """
 from tinynet import functional as F
-from tinynet.functional.activation import dropout_p
+from tinynet.functional.activation import dropout_p, flag
 from tinynet.nn.module import Module
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "Dropout2d"]
 
 
 class Dropout(Module):
@@ -14,10 +17,27 @@ class Dropout(Module):
         super().__init__()
         dropout_p(p, "Dropout")
         self.p = p
-        self.inplace = inplace
+        self.inplace = flag(inplace, "inplace", "Dropout")
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Module):
+    """Channel dropout of (N, C, H, W) or (C, H, W) inputs: in training mode each channel is zeroed
+    with probability ``p`` and the others scaled by 1/(1-p); the identity in eval mode."""
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        dropout_p(p, "Dropout2d")
+        self.p = p
+        self.inplace = flag(inplace, "inplace", "Dropout2d")
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"

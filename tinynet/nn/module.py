@@ -1,9 +1,17 @@
 """Module: the base class of layers and models (PyTorch's ``nn.Module`` API).
 
-A Module registers every ``Parameter`` and sub-``Module`` assigned to it as an
-attribute, in assignment order. Names join with dots: a Sequential whose
-child "0" is a Conv2d has parameters "0.weight" and "0.bias", exactly the keys
-PyTorch gives the same model, so state dicts map one to one.
+A Module registers what is assigned to it as an attribute, in assignment order, in three tables:
+
+    _parameters  Parameter (or None, an empty slot such as bias=False): learnable, seen by
+                 parameters(), optimizers and zero_grad()
+    _buffers     Tensor (or None) registered with register_buffer: state that is not learned
+                 (batch norm's running mean, a step counter); never a parameter, never gets a grad
+    _modules     the children (Module, or None for an empty slot)
+
+Names join with dots: a Sequential whose child "0" is a Conv2d has parameters "0.weight" and
+"0.bias", exactly the keys PyTorch gives the same model, so state dicts map one to one. A state
+dict lists, module by module depth first, each module's parameters, then its persistent buffers,
+then its children's entries.
 """
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -15,98 +23,214 @@ from tinynet._tensor import Tensor
 from tinynet.functional import ShapeError
 from tinynet.nn.parameter import Parameter
 
+# What a buffer may hold: bool, int, unsigned int, float (a state dict entry loads back into it).
+BUFFER_KINDS = "biuf"
+
 
 class Module:
-    """Base class: subclass it, create parameters and sub-modules in ``__init__``, write ``forward``."""
+    """Base class: subclass it, create parameters, buffers and sub-modules in ``__init__``, write ``forward``."""
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_forward_hooks", OrderedDict())
 
     # --- registration -------------------------------------------------------------
     def __setattr__(self, name, value):
+        """Register a Parameter or a Module; fill or empty a registered slot; else a plain attribute.
+
+        As in PyTorch: a Parameter or a Module takes over the name (from a buffer, a child or a
+        parameter slot); a parameter slot takes only a Parameter or None, a child slot only a
+        Module or None, a buffer only a Tensor, an array or None.
+        """
         if "_parameters" not in self.__dict__:
             raise AttributeError(
                 f"cannot assign {name!r} before Module.__init__() runs: call super().__init__() first "
                 f"in {type(self).__name__}.__init__"
             )
-        params, modules = self.__dict__["_parameters"], self.__dict__["_modules"]
-        was_parameter = name in params
-        if was_parameter and value is not None and not isinstance(value, Parameter):
-            raise TypeError(
-                f"cannot assign a {type(value).__name__} as parameter {name!r} of {type(self).__name__} "
-                f"(a Parameter or None is expected); to change its values, set .data or wrap it: "
-                f"nn.Parameter(...)"
-            )
-        params.pop(name, None)
-        modules.pop(name, None)
+        params, buffers, modules = self._parameters, self._buffers, self._modules
+        owner = type(self).__name__
         if isinstance(value, Parameter):
+            self._forget(name, keep=params)  # a parameter replaced keeps its place in the order
             params[name] = value
-        elif isinstance(value, Module):
-            modules[name] = value
-        elif value is None and was_parameter:
+        elif name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign a {type(value).__name__} as parameter {name!r} of {owner} "
+                    f"(a Parameter or None is expected); to change its values, set .data or wrap it: "
+                    f"nn.Parameter(...)"
+                )
             params[name] = None  # a parameter slot left empty, e.g. bias=False
+        elif isinstance(value, Module):
+            self._forget(name, keep=modules)
+            modules[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign a {type(value).__name__} as child module {name!r} of {owner} "
+                    "(a Module or None is expected)"
+                )
+            modules[name] = None
+        elif name in buffers:
+            value = buffers[name] = _as_buffer(value, f"{owner}: cannot assign buffer {name!r}")
         object.__setattr__(self, name, value)
 
+    def _forget(self, name, keep=None):
+        """Take ``name`` out of the three tables but ``keep`` (its attribute stays until it is reassigned)."""
+        for table in (self._parameters, self._buffers, self._modules):
+            if table is not keep:
+                table.pop(name, None)
+        self._non_persistent_buffers.discard(name)
+
     def __delattr__(self, name):
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        self._forget(name)
         object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
-        """Register ``param`` (a Parameter, or None for an empty slot such as a disabled bias)."""
+        """Register ``param`` (a Parameter, or None for an empty slot such as a disabled bias).
+
+        Registering again under the same name replaces it; a name that is another attribute
+        (a buffer, a child, a method, a plain attribute) is a KeyError, as in PyTorch.
+        """
         where = _check_name(self, "register_parameter", "a parameter's", name)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
                 f"{where}: {name!r} has type {type(param).__name__}; a Parameter or None is expected "
                 "(wrap the values: nn.Parameter(...))"
             )
+        _check_free(self, where, name, self._parameters)
         if param is None:
             self._parameters[name] = None
             object.__setattr__(self, name, None)
         else:
             setattr(self, name, param)
 
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register ``tensor`` as the buffer ``name``: state that is not learned, such as a running mean.
+
+        tensor      a Tensor (kept as it is; one that requires grad is kept detached, sharing its
+                    data), a NumPy or CuPy array (copied into a new Tensor), or None (an empty slot:
+                    in no list and no state dict until a Tensor is assigned). Its dtype is bool,
+                    int or float; it stays on its device until ``.to()`` moves the module.
+        persistent  True: the buffer is part of ``state_dict()``; False: it is not (a cache that
+                    can be recomputed).
+
+        A buffer is not a parameter: ``parameters()``, optimizers and ``zero_grad()`` never see it.
+        Afterwards ``self.<name> = tensor`` replaces it and ``del self.<name>`` removes it. Names
+        are checked as register_parameter's; a name that is a parameter, a child or any other
+        attribute is a KeyError, as in PyTorch; registering a buffer's name again replaces it.
+        """
+        where = _check_name(self, "register_buffer", "a buffer's", name)
+        if not isinstance(persistent, (bool, np.bool_)):
+            raise TypeError(f"{where}: persistent must be True or False, got {persistent!r}")
+        if isinstance(tensor, Parameter):
+            raise TypeError(
+                f"{where}: buffer {name!r} is a Parameter; a buffer is not learned: register a Parameter "
+                "with register_parameter, or pass its values (a Tensor or an array)"
+            )
+        tensor = _as_buffer(tensor, f"{where}: buffer {name!r}")
+        _check_free(self, where, name, self._buffers)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
+        object.__setattr__(self, name, tensor)
+
     def add_module(self, name, module):
-        """Register ``module`` (a Module, or None for an empty slot) as the child ``name``."""
+        """Register ``module`` (a Module, or None for an empty slot) as the child ``name``.
+
+        Adding under a child's name again replaces it; a name that is another attribute is a
+        KeyError, as in PyTorch.
+        """
         where = _check_name(self, "add_module", "a child's", name)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{where}: child {name!r} has type {type(module).__name__}, not a Module")
-        setattr(self, name, module)
+        _check_free(self, where, name, self._modules)
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
 
     # --- traversal ------------------------------------------------------------------
     def named_children(self):
-        return iter(self._modules.items())
+        """Yield (name, child) for each direct child, each child module once (None slots skipped)."""
+        seen = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
 
     def children(self):
-        return iter(self._modules.values())
+        for _, child in self.named_children():
+            yield child
 
-    def named_modules(self, prefix=""):
-        """Yield (dotted name, module) for this module and every descendant."""
-        yield prefix, self
-        for name, child in self._modules.items():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """Yield (dotted name, module) for this module and every descendant, depth first, parents first.
+
+        memo              a set of modules not to yield (filled with those yielded), or None
+        prefix            put before every name ("" for this module itself)
+        remove_duplicate  True: a module reachable under several names is yielded once, under the
+                          first; False: under each name
+        """
+        where = f"{type(self).__name__}.named_modules"
+        if memo is not None and not isinstance(memo, set):
+            raise TypeError(f"{where}: memo must be a set of modules or None, got {type(memo).__name__}")
+        _check_str(where, "prefix", prefix)
+        _check_bool(where, "remove_duplicate", remove_duplicate)
+        return self._walk(set() if memo is None else memo, prefix, remove_duplicate)
+
+    def _walk(self, memo, prefix, remove_duplicate):
+        stack = [(prefix, self)]  # an explicit stack: pre-order, children in registration order
+        while stack:
+            name, module = stack.pop()
+            if remove_duplicate:
+                if module in memo:
+                    continue
+                memo.add(module)
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, c) for n, c in module._modules.items() if c is not None]
+            stack.extend(reversed(children))
 
     def modules(self):
         for _, m in self.named_modules():
             yield m
 
-    def named_parameters(self, prefix="", recurse=True):
-        """Yield (dotted name, Parameter), each parameter once even if shared."""
-        seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
-        for mod_name, mod in mods:
-            for name, p in mod._parameters.items():
-                if p is None or id(p) in seen:
-                    continue
-                seen.add(id(p))
-                yield (f"{mod_name}.{name}" if mod_name else name), p
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """Yield (dotted name, Parameter), each parameter once even if shared (unless remove_duplicate=False)."""
+        return self._named_tensors("named_parameters", "_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        _check_bool(f"{type(self).__name__}.parameters", "recurse", recurse)
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """Yield (dotted name, buffer Tensor), persistent or not, each once even if shared
+        (unless remove_duplicate=False); empty (None) slots are skipped."""
+        return self._named_tensors("named_buffers", "_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        _check_bool(f"{type(self).__name__}.buffers", "recurse", recurse)
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    def _named_tensors(self, method, table, prefix, recurse, remove_duplicate):
+        where = f"{type(self).__name__}.{method}"
+        _check_str(where, "prefix", prefix)
+        _check_bool(where, "recurse", recurse)
+        _check_bool(where, "remove_duplicate", remove_duplicate)
+        return self._tensors_of(table, prefix, recurse, remove_duplicate)
+
+    def _tensors_of(self, table, prefix, recurse, remove_duplicate):
+        mods = self._walk(set(), prefix, remove_duplicate) if recurse else [(prefix, self)]
+        seen = set()
+        for mod_name, mod in mods:
+            for name, t in getattr(mod, table).items():
+                if t is None or id(t) in seen:
+                    continue
+                if remove_duplicate:
+                    seen.add(id(t))
+                yield (f"{mod_name}.{name}" if mod_name else name), t
 
     # --- calling --------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -133,10 +257,9 @@ class Module:
             if e.layer is None:
                 e.layer = self._short_repr()
             else:
-                for name, child in self._modules.items():
-                    if child is e._last_module:
-                        e.path.append(name)
-                        break
+                name = self._name_of(e._last_module)
+                if name is not None:
+                    e.path.append(name)
             e._last_module = self
             raise
         for hook in list(self._forward_hooks.values()):
@@ -145,7 +268,40 @@ class Module:
                 out = result
         return out
 
+    def _name_of(self, module):
+        """The dotted name of ``module`` below this one: a direct child's name first, else the first
+        descendant's (a layer inside a ModuleList that ``forward`` loops over: "blocks.2"); None if
+        it is not below this module."""
+        for name, child in self._modules.items():
+            if child is module:
+                return name
+        for name, m in self._walk(set(), "", True):
+            if m is module and name:
+                return name
+        return None
+
     # --- modes, devices, gradients ------------------------------------------------------
+    def apply(self, fn):
+        """Call ``fn(module)`` on every child's subtree, then on this module (children first, as
+        PyTorch: a module reachable twice is visited twice); returns self.
+
+            model.apply(lambda m: init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)
+        """
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}.apply: fn must be callable as fn(module), got {fn!r}")
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on every parameter (False freezes them: backward leaves their .grad
+        alone); returns self. Buffers never require grad."""
+        _check_bool(f"{type(self).__name__}.requires_grad_", "requires_grad", requires_grad)
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+        return self
+
     def train(self, mode=True):
         """Set training mode (True) or evaluation mode (False) on this module and every descendant."""
         if not isinstance(mode, (bool, np.bool_)):  # train("no") would be truthy: training mode
@@ -158,9 +314,11 @@ class Module:
         return self.train(False)
 
     def to(self, target):
-        """Move every parameter (and its gradient) to a device ("cpu", "cuda"), or cast to a dtype.
+        """Move every parameter (and its gradient) and buffer to a device ("cpu", "cuda"), or cast
+        the floating-point ones to a floating dtype.
 
-        Parameters stay the same objects (an optimizer holding them keeps working).
+        As in PyTorch, a dtype cast leaves integer and bool buffers (a step counter, a mask) as they
+        are. Parameters and buffers stay the same objects (an optimizer holding them keeps working).
         """
         if target is None:  # NumPy would read None as float64
             raise TypeError("Module.to(None): expected a device ('cpu' or 'cuda') or a dtype ('float32', 'float64')")
@@ -173,11 +331,13 @@ class Module:
                 raise TypeError(f"Module.to: parameters must stay floating point, got dtype {value}")
 
             def move(a):
-                return a.astype(value, copy=False)
+                return a.astype(value, copy=False) if a.dtype.kind == "f" else a
         for p in self.parameters():
             p.data = move(p.data)
             if p.grad is not None:
                 p.grad.data = move(p.grad.data)
+        for b in self.buffers():
+            b.data = move(b.data)
         return self
 
     def cpu(self):
@@ -192,6 +352,9 @@ class Module:
     def double(self):
         return self.to(np.float64)
 
+    def half(self):
+        return self.to(np.float16)
+
     def zero_grad(self, set_to_none=True):
         """Clear every parameter's gradient (set to None, or to zeros with set_to_none=False)."""
         for p in self.parameters():
@@ -201,19 +364,36 @@ class Module:
                 p.grad.data = p.grad.data * 0
 
     # --- state ---------------------------------------------------------------------------
+    def _state_tensors(self):
+        """(dotted name, Tensor) of every state dict entry, in PyTorch's order: depth first, each
+        module's parameters, then its persistent buffers, then its children. As in PyTorch, a
+        module or tensor reachable under several names is listed under each."""
+        stack = [("", self)]
+        while stack:
+            prefix, m = stack.pop()
+            for name, p in m._parameters.items():
+                if p is not None:
+                    yield prefix + name, p
+            for name, b in m._buffers.items():
+                if b is not None and name not in m._non_persistent_buffers:
+                    yield prefix + name, b
+            stack.extend(reversed([(f"{prefix}{n}.", c) for n, c in m._modules.items() if c is not None]))
+
     def state_dict(self):
-        """An OrderedDict of dotted parameter name -> NumPy array (a host copy)."""
-        return OrderedDict((name, p.numpy()) for name, p in self.named_parameters())
+        """An OrderedDict of dotted name -> NumPy array (a host copy): the parameters and the
+        persistent buffers (see ``_state_tensors`` for the order)."""
+        return OrderedDict((name, t.numpy()) for name, t in self._state_tensors())
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy arrays (or array-likes, or Tensors) into this module's parameters, by name.
+        """Copy arrays (or array-likes, or Tensors) into this module's parameters and persistent
+        buffers, by name.
 
-        Each value keeps the parameter's device and dtype. With ``strict``, the
-        keys must match exactly; shapes must always match. Errors list what is
-        missing, unexpected or mismatched (RuntimeError). A value that is not
-        an array of real numbers (strings, objects, complex) is refused, naming
-        its key and dtype (TypeError), rather than cast. Values are copied as
-        given: NaN is data here (tinynet.checkpoint refuses non-finite weights).
+        Each value keeps the parameter's (buffer's) device and dtype: an int64 step counter stays
+        int64. With ``strict``, the keys must match exactly; shapes must always match. Errors list
+        what is missing, unexpected or mismatched (RuntimeError). A value that is not an array of
+        real numbers (strings, objects, complex) is refused, naming its key and dtype (TypeError),
+        rather than cast; so is a float that an integer buffer can't hold (2.5, NaN). Values are
+        copied as given: NaN is data here (tinynet.checkpoint refuses non-finite weights).
         """
         where = f"load_state_dict into {type(self).__name__}"
         if not isinstance(state_dict, Mapping):
@@ -221,7 +401,8 @@ class Module:
                 f"{where}: expected a mapping of parameter name -> array (such as model.state_dict()), "
                 f"got type {type(state_dict).__name__}"
             )
-        own = dict(self.named_parameters())
+        _check_bool(where, "strict", strict)
+        own = OrderedDict(self._state_tensors())
         missing = [k for k in own if k not in state_dict]
         unexpected = [str(k) for k in state_dict if k not in own]
         problems, not_numbers = [], []
@@ -230,7 +411,7 @@ class Module:
         if strict and unexpected:
             problems.append(f"unexpected keys: {', '.join(unexpected)}")
         values = {}
-        for name, p in own.items():
+        for name, t in own.items():
             if name not in state_dict:
                 continue
             v = state_dict[name]
@@ -243,8 +424,11 @@ class Module:
             if v.dtype.kind not in "biuf":
                 not_numbers.append(f"{name}: expected an array of real numbers, got dtype {v.dtype}")
                 continue
-            if tuple(v.shape) != p.shape:
-                problems.append(f"{name}: expected shape {p.shape}, got {tuple(v.shape)}")
+            if tuple(v.shape) != t.shape:
+                problems.append(f"{name}: expected shape {t.shape}, got {tuple(v.shape)}")
+                continue
+            if t.dtype.kind in "biu" and v.dtype.kind == "f" and not np.all(np.isfinite(v) & (v == np.round(v))):
+                problems.append(f"{name}: the buffer holds {t.dtype}, the value has floats that are not whole numbers")
                 continue
             values[name] = v
         if not_numbers:
@@ -252,8 +436,8 @@ class Module:
         if problems:
             raise RuntimeError(f"{where}: " + "; ".join(problems))
         for name, v in values.items():
-            p = own[name]
-            p.data = backend.to_device(np.array(v, dtype=p.dtype, copy=True), p.device)
+            t = own[name]
+            t.data = backend.to_device(np.array(v, dtype=t.dtype, copy=True), t.device)
         return self
 
     # --- printing ------------------------------------------------------------------------
@@ -288,7 +472,7 @@ class _HookHandle:
 
 
 def _check_name(module, method, whose, name):
-    """Refuse a parameter or child name that is not a non-empty str without '.'; returns the
+    """Refuse a parameter, buffer or child name that is not a non-empty str without '.'; returns the
     "<Class>.<method>" that messages start with."""
     where = f"{type(module).__name__}.{method}"
     if not isinstance(name, str):
@@ -296,3 +480,50 @@ def _check_name(module, method, whose, name):
     if not name or "." in name:
         raise ValueError(f"{where}: {whose} name must be non-empty and without '.', got {name!r}")
     return where
+
+
+def _check_free(module, where, name, table):
+    """Refuse ``name`` if it is an attribute of ``module`` other than an entry of ``table`` (KeyError, as PyTorch)."""
+    if name in table or not hasattr(module, name):
+        return
+    if name in module._parameters:
+        what = "a parameter"
+    elif name in module._buffers:
+        what = "a buffer"
+    elif name in module._modules:
+        what = "a child module"
+    else:
+        what = "an attribute"
+    raise KeyError(f"{where}: {name!r} is already {what} of {type(module).__name__}; choose another name"
+                   + (" or delete it first" if what != "an attribute" or name in module.__dict__ else ""))
+
+
+def _check_bool(where, argument, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: {argument} must be True or False, got {value!r}")
+
+
+def _check_str(where, argument, value):
+    if not isinstance(value, str):
+        raise TypeError(f"{where}: {argument} must be a str, got {value!r}")
+
+
+def _as_buffer(value, what):
+    """``value`` as a buffer: None, a Tensor that requires no grad (one that does is detached), or a
+    new Tensor holding a copy of a NumPy/CuPy array; bool, int or float. ``what`` starts messages."""
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        tensor = value if value.is_leaf and not value.requires_grad else value.detach()
+    elif isinstance(value, np.ndarray) or backend.is_cupy_array(value):
+        if value.dtype.kind not in BUFFER_KINDS or value.dtype.fields is not None:
+            raise TypeError(f"{what}: a buffer holds bool, int or float, got dtype {value.dtype}")
+        tensor = Tensor(value.copy())
+    else:
+        raise TypeError(
+            f"{what}: expected a Tensor, a NumPy or CuPy array or None, got type {type(value).__name__} "
+            "(for a number, np.array(0) or tinynet.Tensor(0))"
+        )
+    if tensor.dtype.kind not in BUFFER_KINDS:
+        raise TypeError(f"{what}: a buffer holds bool, int or float, got dtype {tensor.dtype}")
+    return tensor

@@ -10,7 +10,9 @@ function here can be read, copied and run on its own.
     conv.py           conv2d: the sum over channels and kernel taps, output pixel by output pixel
     pool.py           max and average pooling: one window at a time
     normalization.py  local response norm, batch norm, layer norm: the statistics as sums
+    loss.py           cross-entropy, nll_loss, smooth L1, binary cross-entropy: one sample at a time
 """
 from tinynet.functional.reference.conv import *  # noqa: F401,F403
+from tinynet.functional.reference.loss import *  # noqa: F401,F403
 from tinynet.functional.reference.normalization import *  # noqa: F401,F403
 from tinynet.functional.reference.pool import *  # noqa: F401,F403
