@@ -9,10 +9,12 @@ Modules:
     array       which array library an array belongs to (numpy or cupy)
     sizes       the output-size formula of a sliding window (conv and pooling)
     im2col      im2col / col2im for convolutions, column layout (C*kH*kW, N*OH*OW)
-    pool        max-pool windows: forward with argmax, backward scatter by offset;
-                adaptive average pooling matrices
+    pool        pooling windows: max-pool forward with argmax and backward by offset (dilation,
+                ceil_mode), PyTorch's flat indices; average pooling and its divisors; the bins of
+                adaptive pooling (averaging matrices, adaptive max)
     lrn         windowed sums along the channel axis; local response norm forward/backward
     activation  ReLU (optionally after a bias) and dropout, each returning its mask
+    special     erf and erfc on arrays (NumPy has none), for the exact GELU
     workspace   recycled host buffers for the large arrays every training step allocates
     parallel    host work in cache-sized blocks on every core (pooling, im2col, ReLU, SGD)
     cuda        the CUDA versions, for CuPy arrays (see below)
@@ -39,7 +41,10 @@ from kernels.activation import dropout_forward, relu_forward  # noqa: E402
 from kernels.array import get_array_module, is_cupy_array  # noqa: E402
 from kernels.im2col import col2im, im2col  # noqa: E402
 from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward  # noqa: E402
-from kernels.pool import adaptive_pool_matrix, maxpool_backward, maxpool_forward  # noqa: E402
+from kernels.pool import (adaptive_maxpool_backward, adaptive_maxpool_forward, adaptive_pool_matrix,  # noqa: E402
+                          avgpool_backward, avgpool_divisor, avgpool_forward, maxpool_backward, maxpool_forward,
+                          maxpool_indices)
+from kernels.special import erf, erfc  # noqa: E402
 from kernels.sizes import conv_output_size  # noqa: E402
 
 __all__ = [
@@ -50,7 +55,15 @@ __all__ = [
     "conv_output_size",
     "maxpool_forward",
     "maxpool_backward",
+    "maxpool_indices",
+    "avgpool_divisor",
+    "avgpool_forward",
+    "avgpool_backward",
     "adaptive_pool_matrix",
+    "adaptive_maxpool_forward",
+    "adaptive_maxpool_backward",
+    "erf",
+    "erfc",
     "channel_window_sum",
     "lrn_forward",
     "lrn_backward",

@@ -68,3 +68,12 @@ def test_alexnet_page_variant_table_counts():
         variant, side, count = cells[0], int(cells[1].split("x")[0]), int(cells[-1].replace(",", ""))
         assert VARIANTS[variant].input_size == side
         assert profile(alexnet(variant), (3, side, side)).total_params == count
+
+
+def test_index_links_every_page_once():
+    """docs/index.md is the map: every page of docs/ appears in it, and every link in it exists."""
+    index = (ROOT / "docs" / "index.md").read_text()
+    linked = re.findall(r"\]\(([a-z0-9_]+\.md)[)#]", index)
+    pages = sorted(p.name for p in (ROOT / "docs").glob("*.md") if p.name != "index.md")
+    assert sorted(set(linked)) == pages
+    assert len(linked) == len(set(linked)), "a page is linked twice"

@@ -23,6 +23,7 @@ import math
 
 from kernels import parallel
 from tinynet import backend
+from tinynet.functional._util import flag_arg
 from tinynet.nn.module import Module
 from tinynet._tensor import Tensor
 from tinynet.validate import check_number
@@ -49,8 +50,7 @@ class SGD:
         for name, value in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
             check_number(f"{where}: {name}", value, low=0)
         check_number(f"{where}: dampening", dampening, low=0, high=1)
-        if not isinstance(nesterov, bool):
-            raise TypeError(f"{where}: nesterov must be True or False, got {nesterov!r}")
+        nesterov = flag_arg(nesterov, "nesterov", where)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(f"{where}: Nesterov momentum needs momentum > 0 and dampening = 0")
         return lr, momentum, dampening, weight_decay, nesterov

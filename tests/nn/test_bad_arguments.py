@@ -9,6 +9,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
+import tinynet
 from tinynet import Tensor, nn
 from tinynet.nn import init
 
@@ -49,6 +50,12 @@ LAYER_ARGUMENTS = [
                  id="Linear-in-float"),
     pytest.param(lambda: nn.Linear(3, 2, dtype="floatx"), TypeError, r"^Linear: dtype: 'floatx' is not a dtype",
                  id="Linear-dtype-unknown"),
+    pytest.param(lambda: nn.Linear(3, 2, "False"), TypeError, r"^Linear: bias must be True or False, got 'False'$",
+                 id="Linear-bias-str"),
+    pytest.param(lambda: nn.Linear(3, 2, True, "float64"), tinynet.DeviceError, r"^Linear: unknown device .float64.",
+                 id="Linear-device-is-4th-as-in-pytorch"),
+    pytest.param(lambda: nn.Linear(3, 2, device="tpu"), tinynet.DeviceError, r"^Linear: unknown device .tpu.",
+                 id="Linear-device-unknown"),
     # --- pooling
     pytest.param(lambda: nn.MaxPool2d(0), ValueError, r"^MaxPool2d: kernel_size must be an int >= 1 or a pair of them",
                  id="MaxPool2d-kernel-0"),

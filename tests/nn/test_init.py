@@ -201,6 +201,45 @@ def test_fills_in_place_on_the_device_and_dtype_reproducibly(fill, dtype, device
     assert not np.array_equal(host(p), first)  # and the next draw differs
 
 
+# Every init function, called on a (6, 4, 3) weight that holds 7.0 everywhere (none of them leaves
+# that as it is): the in-place test below checks the list is complete.
+EVERY_INIT = {
+    "uniform_": lambda w: init.uniform_(w, -1.0, 1.0),
+    "normal_": lambda w: init.normal_(w),
+    "constant_": lambda w: init.constant_(w, 3.0),
+    "zeros_": lambda w: init.zeros_(w),
+    "ones_": lambda w: init.ones_(w),
+    "kaiming_uniform_": lambda w: init.kaiming_uniform_(w),
+    "kaiming_normal_": lambda w: init.kaiming_normal_(w),
+    "default_init_": lambda w: init.default_init_(w),
+    "xavier_uniform_": lambda w: init.xavier_uniform_(w),
+    "xavier_normal_": lambda w: init.xavier_normal_(w),
+    "trunc_normal_": lambda w: init.trunc_normal_(w),
+    "orthogonal_": lambda w: init.orthogonal_(w),
+}
+
+
+def test_every_init_function_is_checked_in_place():
+    public = {name for name in dir(init) if name.endswith("_") and not name.startswith("_")}
+    assert public == set(EVERY_INIT)
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_INIT))
+def test_fills_the_tensors_own_array_so_another_reference_sees_it(name, device):
+    # As PyTorch's init functions: the values are written into the array .data holds, not into a
+    # new array bound to .data, so a view of it (or a second tensor on it) changes too.
+    p = nn.Parameter(np.full((6, 4, 3), 7.0, dtype=np.float32))
+    p.data = tinynet.backend.to_device(p.data, device)
+    array, row = p.data, p.data[1]
+    other = Tensor(array)
+    EVERY_INIT[name](p)
+    assert p.data is array and p.device == device and p.dtype == np.float32
+    assert not np.any(host(p) == 7.0)
+    np.testing.assert_array_equal(tinynet.backend.host(array), host(p))
+    np.testing.assert_array_equal(tinynet.backend.host(row), host(p)[1])
+    np.testing.assert_array_equal(host(other), host(p))
+
+
 def test_init_inside_no_grad_and_on_a_layer():
     lin = nn.Linear(30, 20)
     with tinynet.no_grad():

@@ -10,21 +10,11 @@ from tinynet._tensor import Tensor
 from tinynet.functional._util import ShapeError, int_arg
 from tinynet.validate import check_number
 
-__all__ = ["REDUCTIONS", "as_input", "check_float_input", "check_reduction", "reduction_args", "loss_weight",
-           "check_no_weight_grad", "class_loss_args", "quiet", "divide"]
+__all__ = ["REDUCTIONS", "check_reduction", "reduction_args", "loss_weight", "check_no_weight_grad", "class_loss_args",
+           "quiet", "divide"]
 
 
 REDUCTIONS = ("mean", "sum", "none")
-
-
-def as_input(where, name, x):
-    """``x`` as a Tensor; what a Tensor can't hold is refused naming ``where`` and ``name``."""
-    if isinstance(x, Tensor):
-        return x
-    try:
-        return Tensor(x)
-    except (TypeError, ValueError) as e:
-        raise type(e)(f"{where}: {name}: {e}") from None
 
 
 def check_reduction(reduction, where):
@@ -85,7 +75,3 @@ def divide(a, b):
     with quiet():
         return a / b
 
-
-def check_float_input(op, x):
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype}")

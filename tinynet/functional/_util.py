@@ -1,8 +1,9 @@
 """Small helpers shared by the ops in tinynet.functional (no autograd here).
 
-The checks of user arguments live here too (``check_dim``, ``int_arg``, ``pair``), so that an op,
-the layer in tinynet.nn that calls it and the Tensor method of the same name say one thing; real
-numbers (rates, constants) go through ``tinynet.validate.check_number``.
+The checks of user arguments and inputs live here too (``check_dim``, ``int_arg``, ``pair``,
+``flag_arg``, ``as_input``, ``float_input``), so that an op, the layer in tinynet.nn that calls it and
+the Tensor method of the same name say one thing; real numbers (rates, constants) go through
+``tinynet.validate.check_number``.
 """
 import numpy as np
 
@@ -60,6 +61,16 @@ def int_arg(value, name: str, where: str, low=None) -> int:
     return int(check_number(f"{where}: {name}", value, integer=True, low=low))
 
 
+def flag_arg(value, name: str, where: str) -> bool:
+    """``value`` as a bool: True or False (a NumPy bool too); anything else (1, "yes", None) is a TypeError
+    naming ``where`` and ``name``, since it would otherwise be taken as true or false silently:
+    "ReLU: inplace must be True or False, got 'yes'".
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
+
+
 def pair(value, name: str, op: str, low=None):
     """(h, w) from an int or a pair of ints, each >= ``low`` (None: any int).
 
@@ -90,6 +101,27 @@ def check_dim(op: str, dim, ndim: int) -> int:
             f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions (valid: {low}..{high})"
         )
     return int(dim) % max(ndim, 1)
+
+
+def as_input(where: str, name: str, x) -> Tensor:
+    """``x`` as a Tensor (a Tensor as it is); what a Tensor can't hold is refused with Tensor's own
+    TypeError or ValueError, prefixed with ``where`` and ``name``: "dropout2d: input: ...".
+    """
+    if isinstance(x, Tensor):
+        return x
+    try:
+        return Tensor(x)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{where}: {name}: {e}") from None
+
+
+def float_input(op: str, x, name: str = "input", note: str = ""):
+    """Refuse ``x`` (a Tensor or an array) unless its dtype is floating point: a TypeError naming ``op``
+    and ``name``, with ``note`` after "floating point": "tanh: input must be floating point, got dtype
+    int64" (an int input would otherwise be computed in integer arithmetic, or fail deep inside).
+    """
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must be floating point{note}, got dtype {x.dtype}")
 
 
 def as_tensor(x, like: Tensor) -> Tensor:

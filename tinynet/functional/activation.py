@@ -33,15 +33,12 @@ which selects: an infinite or NaN upstream gradient at a masked position gives
 NaN (inf * 0) instead of 0 - a gradient that is already non-finite.
 Derivations: docs/relu.md, docs/activations.md, docs/dropout.md.
 """
-import numpy as np
-
 from kernels import dropout_forward, relu_forward, workspace
 from kernels.special import erfc
 from tinynet import backend
-from tinynet._tensor import Tensor
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
-from tinynet.functional._util import ShapeError, check_same_dtype
+from tinynet.functional._util import ShapeError, as_input, check_same_dtype, flag_arg, float_input
 from tinynet.validate import check_number
 
 __all__ = ["relu", "bias_relu", "leaky_relu", "elu", "tanh", "sigmoid", "gelu", "dropout", "dropout2d"]
@@ -55,14 +52,6 @@ _GELU_CUBIC = 0.044715                # the tanh form's cubic coefficient
 
 # --- arguments (nn/activation.py and nn/dropout.py check theirs with these) -------------------------------
 
-def flag(value, name, where):
-    """``value`` if it is True or False (a NumPy bool too); anything else is a TypeError naming ``where``
-    (``inplace="no"`` would otherwise be taken as true, silently)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def finite_arg(value, name, where):
     """A finite real number (any sign, as PyTorch allows), e.g. leaky_relu's slope or ELU's alpha."""
     return check_number(f"{where}: {name}", value)
@@ -74,21 +63,6 @@ def gelu_approximate(approximate, where):
         return approximate
     error = ValueError if isinstance(approximate, str) else TypeError
     raise error(f"{where}: approximate must be 'none' or 'tanh', got {approximate!r}")
-
-
-def _tensor_input(op, x):
-    """``x`` as a Tensor; what a Tensor can't hold is refused naming ``op``."""
-    if isinstance(x, Tensor):
-        return x
-    try:
-        return Tensor(x)
-    except (TypeError, ValueError) as e:
-        raise type(e)(f"{op}: input: {e}") from None
-
-
-def _float_input(op, x):
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype}")
 
 
 # --- ReLU -----------------------------------------------------------------------------------------------------
@@ -136,7 +110,7 @@ class LeakyReLU(Function):
         self.negative_slope = negative_slope
 
     def forward(self, x):
-        _float_input("leaky_relu", x)
+        float_input("leaky_relu", x)
         xp = get_array_module(x)
         positive = x > 0
         y = xp.where(positive, x, x * x.dtype.type(self.negative_slope))
@@ -155,7 +129,7 @@ class ELU(Function):
         self.alpha = alpha
 
     def forward(self, x):
-        _float_input("elu", x)
+        float_input("elu", x)
         xp = get_array_module(x)
         below = xp.minimum(x, x.dtype.type(0))  # exp of the x > 0 entries is never needed (nor overflows)
         y = xp.where(x > 0, x, x.dtype.type(self.alpha) * xp.expm1(below))
@@ -176,7 +150,7 @@ class Tanh(Function):
     """y = tanh(x); keeps y, since dy/dx = 1 - y^2."""
 
     def forward(self, x):
-        _float_input("tanh", x)
+        float_input("tanh", x)
         y = get_array_module(x).tanh(x)
         self.y = y if self.needs_input_grad[0] else None
         return y
@@ -196,7 +170,7 @@ class Sigmoid(Function):
     """
 
     def forward(self, x):
-        _float_input("sigmoid", x)
+        float_input("sigmoid", x)
         xp = get_array_module(x)
         e = xp.exp(-xp.abs(x))
         y = xp.where(x >= 0, x.dtype.type(1), e) / (1 + e)
@@ -221,7 +195,7 @@ class GELU(Function):
         self.approximate = approximate
 
     def forward(self, x):
-        _float_input("gelu", x)
+        float_input("gelu", x)
         xp = get_array_module(x)
         dtype = x.dtype.type
         if self.approximate == "none":
@@ -281,7 +255,7 @@ class Dropout(Function):
 
 def _dropout2d_input(x):
     """Refuse what dropout2d can't take: not floating point, or not (N, C, H, W) / (C, H, W)."""
-    _float_input("dropout2d", x)
+    float_input("dropout2d", x)
     if x.ndim not in (3, 4):
         raise ShapeError(f"dropout2d: expected a 4-d input (N, C, H, W) or a 3-d one (C, H, W), "
                          f"got shape {tuple(x.shape)}")
@@ -318,7 +292,7 @@ class Dropout2d(Function):
 
 def relu(input, inplace=False):
     """max(x, 0) elementwise, any shape. (``inplace`` is accepted for PyTorch compatibility and ignored.)"""
-    flag(inplace, "inplace", "relu")
+    flag_arg(inplace, "inplace", "relu")
     return ReLU()(input)
 
 
@@ -338,7 +312,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     gradient at x = 0 is negative_slope. ``inplace`` is accepted and ignored.
     """
     slope = finite_arg(negative_slope, "negative_slope", "leaky_relu")
-    flag(inplace, "inplace", "leaky_relu")
+    flag_arg(inplace, "inplace", "leaky_relu")
     return LeakyReLU(slope)(input)
 
 
@@ -349,7 +323,7 @@ def elu(input, alpha=1.0, inplace=False):
     alpha, PyTorch's choice. ``inplace`` is accepted and ignored.
     """
     alpha = finite_arg(alpha, "alpha", "elu")
-    flag(inplace, "inplace", "elu")
+    flag_arg(inplace, "inplace", "elu")
     return ELU(alpha)(input)
 
 
@@ -375,7 +349,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """Inverted dropout: in training, zero elements with probability ``p`` and scale by 1/(1-p);
     when not training, return ``input`` unchanged. (``inplace`` is accepted and ignored.)"""
     dropout_p(p)
-    flag(inplace, "inplace", "dropout")
+    flag_arg(inplace, "inplace", "dropout")
     if not training or p == 0.0:
         return input
     return Dropout(p)(input)
@@ -391,9 +365,9 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     warn there. ``inplace`` is accepted and ignored.
     """
     p = dropout_p(p, "dropout2d")
-    training = flag(training, "training", "dropout2d")
-    flag(inplace, "inplace", "dropout2d")
-    input = _tensor_input("dropout2d", input)
+    training = flag_arg(training, "training", "dropout2d")
+    flag_arg(inplace, "inplace", "dropout2d")
+    input = as_input("dropout2d", "input", input)
     _dropout2d_input(input.data)  # in evaluation too: a bad input fails in both modes
     if not training or p == 0.0:
         return input

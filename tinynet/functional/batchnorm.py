@@ -35,18 +35,10 @@ import numpy as np
 from tinynet._tensor import Tensor
 from tinynet.autograd import Function
 from tinynet.backend import check_same_device, get_array_module, is_cupy_array
-from tinynet.functional._util import ShapeError, check_same_dtype
+from tinynet.functional._util import ShapeError, check_same_dtype, flag_arg, float_input
 from tinynet.validate import check_number
 
 __all__ = ["batch_norm"]
-
-
-def flag_arg(value, name, where):
-    """``value`` as a bool: True, False (or a NumPy bool); anything else is a TypeError naming ``where``
-    and ``name`` ("yes" or 1 would be truthy and silently accepted otherwise)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def momentum_arg(momentum, where, allow_none=False):
@@ -62,10 +54,8 @@ def eps_arg(eps, where, positive=False):
     return float(check_number(f"{where}: eps", eps, low=0, low_open=positive))
 
 
-def float_input(op, x):
-    """Refuse an input that is not floating point (an int input would be normalised in integer arithmetic)."""
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point (float32 or float64), got dtype {x.dtype}")
+# What batch_norm and layer_norm say after "input must be floating point".
+FLOAT_NOTE = " (float32 or float64)"
 
 
 def optional_array(value, name, op):
@@ -81,8 +71,8 @@ def _stats_array(value, name):
     value = optional_array(value, name, "batch_norm")
     if isinstance(value, Tensor):
         value = value.data
-    if value is not None and value.dtype.kind != "f":
-        raise TypeError(f"batch_norm: {name} must be floating point, got dtype {value.dtype}")
+    if value is not None:
+        float_input("batch_norm", value, name)
     return value
 
 
@@ -147,7 +137,7 @@ class BatchNorm(Function):
         return y
 
     def _check(self, x, w, b, running_mean, running_var):
-        float_input("batch_norm", x)
+        float_input("batch_norm", x, note=FLOAT_NOTE)
         if x.ndim < 2:
             raise ShapeError(f"batch_norm: expected an input of 2 or more dimensions (N, C, ...), got shape "
                              f"{tuple(x.shape)}")

@@ -26,9 +26,8 @@ import numpy as np
 
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
-from tinynet.functional._util import ShapeError, check_same_dtype
-from tinynet.functional._loss_util import (as_input, check_float_input, check_no_weight_grad, divide,
-                                           loss_weight, quiet, reduction_args)
+from tinynet.functional._util import ShapeError, as_input, check_same_dtype, float_input
+from tinynet.functional._loss_util import check_no_weight_grad, divide, loss_weight, quiet, reduction_args
 from tinynet.validate import check_number
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
@@ -57,7 +56,7 @@ class _Elementwise(Function):
         self.reduction = reduction
 
     def _check(self, x, y, **weights):
-        check_float_input(self.op, x)
+        float_input(self.op, x)
         if y.shape != x.shape:
             raise ShapeError(f"{self.op}: target shape {y.shape} must equal input shape {x.shape} "
                              "(tinynet does not broadcast a loss's target)")

@@ -20,8 +20,8 @@ import math
 
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
-from tinynet.functional._util import ShapeError, check_same_dtype
-from tinynet.functional.batchnorm import eps_arg, float_input, optional_array
+from tinynet.functional._util import ShapeError, check_same_dtype, float_input
+from tinynet.functional.batchnorm import FLOAT_NOTE, eps_arg, optional_array
 from tinynet.validate import is_int
 
 __all__ = ["layer_norm"]
@@ -72,7 +72,7 @@ class LayerNorm(Function):
         return y
 
     def _check(self, x, w, b):
-        float_input("layer_norm", x)
+        float_input("layer_norm", x, note=FLOAT_NOTE)
         shape = self.normalized_shape
         if x.ndim < len(shape) or tuple(x.shape[x.ndim - len(shape):]) != shape:
             raise ShapeError(f"layer_norm: normalized_shape {shape} expects an input of shape "

@@ -37,9 +37,8 @@ import numpy as np
 
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
-from tinynet.functional._loss_util import (as_input, check_float_input, check_no_weight_grad, class_loss_args, divide,
-                                           quiet, reduction_args)
-from tinynet.functional._util import ShapeError, check_dim, check_same_dtype
+from tinynet.functional._loss_util import check_no_weight_grad, class_loss_args, divide, quiet, reduction_args
+from tinynet.functional._util import ShapeError, as_input, check_dim, check_same_dtype, float_input
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "nll_loss"]
 
@@ -57,7 +56,7 @@ class Softmax(Function):
         self.dim = dim
 
     def forward(self, z):
-        check_float_input("softmax", z)
+        float_input("softmax", z)
         axis = check_dim("softmax", self.dim, z.ndim)
         self.axis = axis if z.ndim else None  # a 0-d z is its own single class: softmax 1, log-softmax 0
         self.y = get_array_module(z).exp(_log_softmax(z, self.axis))
@@ -73,7 +72,7 @@ class LogSoftmax(Function):
         self.dim = dim
 
     def forward(self, z):
-        check_float_input("log_softmax", z)
+        float_input("log_softmax", z)
         axis = check_dim("log_softmax", self.dim, z.ndim)
         self.axis = axis if z.ndim else None
         self.y = _log_softmax(z, self.axis)
@@ -213,7 +212,7 @@ class CrossEntropy(_ClassLoss):
         self.ignore_index, self.reduction, self.eps = ignore_index, reduction, label_smoothing
 
     def forward(self, z, t, w=None):
-        check_float_input("cross_entropy", z)
+        float_input("cross_entropy", z)
         rows = _rows("cross_entropy", z)
         self.shape, self.sample_shape = z.shape, _sample_shape(z.shape)
         if t.shape == z.shape:
@@ -313,7 +312,7 @@ class NLLLoss(_ClassLoss):
         self.ignore_index, self.reduction = ignore_index, reduction
 
     def forward(self, x, t, w=None):
-        check_float_input("nll_loss", x)
+        float_input("nll_loss", x)
         rows = _rows("nll_loss", x)
         check_same_dtype("nll_loss", input=x, weight=w)
         self.shape, self.sample_shape = x.shape, _sample_shape(x.shape)

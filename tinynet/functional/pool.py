@@ -24,8 +24,6 @@ avg_pool2d (docs/avg_pool2d.md)
 adaptive_avg_pool2d, adaptive_max_pool2d (docs/adaptive_pool2d.md)
     output cell (i, j) pools the rows [floor(i*H/OH), ceil((i+1)*H/OH)) and likewise the columns.
 """
-import numpy as np
-
 from kernels.pool import (adaptive_maxpool_backward, adaptive_maxpool_forward, adaptive_pool_matrix,
                           avgpool_backward, avgpool_divisor, avgpool_forward, maxpool_backward,
                           maxpool_forward, maxpool_indices)
@@ -33,20 +31,13 @@ from kernels.sizes import conv_output_size
 from tinynet._tensor import Tensor
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
-from tinynet.functional._util import ShapeError, pair
+from tinynet.functional._util import ShapeError, flag_arg, pair
 from tinynet.validate import is_int
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_max_pool2d", "adaptive_avg_pool2d"]
 
 
 # --- arguments -------------------------------------------------------------------------------------------
-
-def flag_arg(value, name, where):
-    """``value`` as a bool; anything but True or False (1, "yes", None) is a TypeError naming ``where``."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
-
 
 def _window_args(kernel_size, stride, padding, where):
     """kernel_size and stride (ints >= 1, the stride defaulting to the kernel) and padding (0 up to half

@@ -1,7 +1,8 @@
 """tinynet.nn: Modules with PyTorch's names, arguments, parameter names and shapes.
 
 One file per family of layers, as in ``torch.nn.modules``: conv, linear, pooling, activation,
-dropout, flatten, normalization, loss; the base class in module.py, containers in container.py.
+dropout, flatten, normalization, loss; the base class in module.py (its state dict in state.py),
+containers in container.py.
 Each layer holds its configuration and parameters and calls one op of tinynet.functional, where
 its math is (and docs/ derives it). Each constructor checks its arguments once, with the op's own
 check where the op takes the same argument, so a bad layer fails where it is built, naming the

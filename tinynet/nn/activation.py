@@ -5,8 +5,8 @@ Each holds its constants, checked where it is built, and calls one function of t
 The ``inplace`` flags are accepted for PyTorch compatibility and ignored (in-place ops are issue 14).
 """
 from tinynet import functional as F
-from tinynet.functional.activation import finite_arg, flag, gelu_approximate
-from tinynet.functional._util import int_arg
+from tinynet.functional.activation import finite_arg, gelu_approximate
+from tinynet.functional._util import flag_arg, int_arg
 from tinynet.nn.module import Module
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax", "Identity"]
@@ -22,7 +22,7 @@ class ReLU(Module):
 
     def __init__(self, inplace=False):
         super().__init__()
-        self.inplace = flag(inplace, "inplace", "ReLU")
+        self.inplace = flag_arg(inplace, "inplace", "ReLU")
 
     def forward(self, x):
         return F.relu(x)
@@ -37,7 +37,7 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = finite_arg(negative_slope, "negative_slope", "LeakyReLU")
-        self.inplace = flag(inplace, "inplace", "LeakyReLU")
+        self.inplace = flag_arg(inplace, "inplace", "LeakyReLU")
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
@@ -52,7 +52,7 @@ class ELU(Module):
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
         self.alpha = finite_arg(alpha, "alpha", "ELU")
-        self.inplace = flag(inplace, "inplace", "ELU")
+        self.inplace = flag_arg(inplace, "inplace", "ELU")
 
     def forward(self, x):
         return F.elu(x, self.alpha)

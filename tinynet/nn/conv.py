@@ -3,33 +3,17 @@ padding modes: tinynet/functional/padding.py, docs/padding.md).
 """
 import numpy as np
 
-from tinynet import backend
 from tinynet import functional as F
-from tinynet.functional._util import int_arg, pair
+from tinynet.functional._util import flag_arg, int_arg, pair
 from tinynet.functional.conv import conv_args, same_padding
 from tinynet.functional.padding import pad
 from tinynet.nn import init
 from tinynet.nn.module import Module
-from tinynet.nn.parameter import Parameter, parameter_dtype
+from tinynet.nn.parameter import Parameter, device_arg, parameter_dtype
 
 __all__ = ["Conv2d"]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def device_arg(device, where):
-    """None, "cpu" or "cuda" from a layer's ``device`` argument; an error names ``where``."""
-    if device is None:
-        return None
-    if not isinstance(device, str):
-        raise TypeError(f"{where}: device must be None, 'cpu' or 'cuda', got {device!r}")
-    try:
-        device = backend.normalize_device(device)
-        if device == "cuda":
-            backend.cupy_or_raise()
-    except backend.DeviceError as e:
-        raise backend.DeviceError(f"{where}: {e}") from None
-    return device
 
 
 class Conv2d(Module):
@@ -52,8 +36,7 @@ class Conv2d(Module):
             raise ValueError(
                 f"Conv2d: groups={groups} must divide in_channels ({in_channels}) and out_channels ({out_channels})"
             )
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"Conv2d: bias must be True or False, got {bias!r}")
+        bias = flag_arg(bias, "bias", "Conv2d")
         if not isinstance(padding_mode, str) or padding_mode not in PADDING_MODES:
             raise (ValueError if isinstance(padding_mode, str) else TypeError)(
                 f"Conv2d: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, got {padding_mode!r}"

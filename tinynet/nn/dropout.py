@@ -4,7 +4,8 @@ Each is inverted dropout in training mode and the identity in eval mode; ``inpla
 for PyTorch compatibility and ignored (in-place ops are issue 14).
 """
 from tinynet import functional as F
-from tinynet.functional.activation import dropout_p, flag
+from tinynet.functional._util import flag_arg
+from tinynet.functional.activation import dropout_p
 from tinynet.nn.module import Module
 
 __all__ = ["Dropout", "Dropout2d"]
@@ -17,7 +18,7 @@ class Dropout(Module):
         super().__init__()
         dropout_p(p, "Dropout")
         self.p = p
-        self.inplace = flag(inplace, "inplace", "Dropout")
+        self.inplace = flag_arg(inplace, "inplace", "Dropout")
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
@@ -34,7 +35,7 @@ class Dropout2d(Module):
         super().__init__()
         dropout_p(p, "Dropout2d")
         self.p = p
-        self.inplace = flag(inplace, "inplace", "Dropout2d")
+        self.inplace = flag_arg(inplace, "inplace", "Dropout2d")
 
     def forward(self, x):
         return F.dropout2d(x, self.p, self.training)

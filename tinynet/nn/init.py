@@ -19,8 +19,8 @@ of activations and of gradients alike from layer to layer of a linear (or tanh) 
 trunc_normal_ draws N(mean, std^2) conditioned on [a, b] by inverting its CDF (see its docstring);
 orthogonal_ fills a (flattened) weight with a random orthogonal matrix (Saxe et al., 2014).
 
-Every function fills the tensor in place (its ``.data``, recording nothing in the graph, as under
-no_grad), keeps its device and dtype, and returns it.
+Every function fills the tensor in place (it writes into the array ``.data`` holds, recording nothing
+in the graph, as under no_grad), keeps its device and dtype, and returns it.
 """
 import math
 
@@ -59,8 +59,10 @@ def _fans(tensor, fn):
 
 
 def _fill(tensor, values):
+    """Write ``values`` (drawn on the host) into ``tensor``'s own array, in place, as PyTorch's init
+    functions do: a view of the array, or another holder of it, sees the new values."""
     values = np.asarray(values, dtype=tensor.dtype).reshape(tensor.shape)
-    tensor.data = backend.to_device(values, tensor.device)
+    tensor.data[...] = backend.to_device(values, tensor.device)
     return tensor
 
 

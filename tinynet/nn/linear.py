@@ -1,12 +1,11 @@
-"""The dense layer (tinynet/functional/linear.py, docs/linear.md).
-"""
+"""The dense layer (tinynet/functional/linear.py, docs/linear.md)."""
 import numpy as np
 
 from tinynet import functional as F
-from tinynet.functional._util import int_arg
+from tinynet.functional._util import flag_arg, int_arg
 from tinynet.nn import init
 from tinynet.nn.module import Module
-from tinynet.nn.parameter import Parameter, parameter_dtype
+from tinynet.nn.parameter import Parameter, device_arg, parameter_dtype
 
 __all__ = ["Linear"]
 
@@ -14,13 +13,16 @@ __all__ = ["Linear"]
 class Linear(Module):
     """Dense layer. Input (N, in_features) -> (N, out_features).
 
-    Parameters: weight (out_features, in_features), bias (out_features,).
+    Parameters: weight (out_features, in_features), bias (out_features,); PyTorch's arguments,
+    ``Linear(in_features, out_features, bias=True, device=None, dtype=None)``.
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features = int_arg(in_features, "in_features", "Linear", low=1)
         self.out_features = int_arg(out_features, "out_features", "Linear", low=1)
+        bias = flag_arg(bias, "bias", "Linear")
+        device = device_arg(device, "Linear")
         dtype = parameter_dtype(dtype, "Linear")
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         if bias:
@@ -28,6 +30,8 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self):
         init.default_init_(self.weight, self.bias)

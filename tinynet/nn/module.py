@@ -14,13 +14,13 @@ dict lists, module by module depth first, each module's parameters, then its per
 then its children's entries.
 """
 from collections import OrderedDict
-from collections.abc import Mapping
 
 import numpy as np
 
 from tinynet import backend
 from tinynet._tensor import Tensor
-from tinynet.functional import ShapeError
+from tinynet.functional._util import ShapeError, flag_arg
+from tinynet.nn import state
 from tinynet.nn.parameter import Parameter
 
 # What a buffer may hold: bool, int, unsigned int, float (a state dict entry loads back into it).
@@ -124,8 +124,7 @@ class Module:
         attribute is a KeyError, as in PyTorch; registering a buffer's name again replaces it.
         """
         where = _check_name(self, "register_buffer", "a buffer's", name)
-        if not isinstance(persistent, (bool, np.bool_)):
-            raise TypeError(f"{where}: persistent must be True or False, got {persistent!r}")
+        persistent = flag_arg(persistent, "persistent", where)
         if isinstance(tensor, Parameter):
             raise TypeError(
                 f"{where}: buffer {name!r} is a Parameter; a buffer is not learned: register a Parameter "
@@ -178,7 +177,7 @@ class Module:
         if memo is not None and not isinstance(memo, set):
             raise TypeError(f"{where}: memo must be a set of modules or None, got {type(memo).__name__}")
         _check_str(where, "prefix", prefix)
-        _check_bool(where, "remove_duplicate", remove_duplicate)
+        flag_arg(remove_duplicate, "remove_duplicate", where)
         return self._walk(set() if memo is None else memo, prefix, remove_duplicate)
 
     def _walk(self, memo, prefix, remove_duplicate):
@@ -202,7 +201,7 @@ class Module:
         return self._named_tensors("named_parameters", "_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
-        _check_bool(f"{type(self).__name__}.parameters", "recurse", recurse)
+        flag_arg(recurse, "recurse", f"{type(self).__name__}.parameters")
         return (p for _, p in self.named_parameters(recurse=recurse))
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
@@ -211,14 +210,14 @@ class Module:
         return self._named_tensors("named_buffers", "_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
-        _check_bool(f"{type(self).__name__}.buffers", "recurse", recurse)
+        flag_arg(recurse, "recurse", f"{type(self).__name__}.buffers")
         return (b for _, b in self.named_buffers(recurse=recurse))
 
     def _named_tensors(self, method, table, prefix, recurse, remove_duplicate):
         where = f"{type(self).__name__}.{method}"
         _check_str(where, "prefix", prefix)
-        _check_bool(where, "recurse", recurse)
-        _check_bool(where, "remove_duplicate", remove_duplicate)
+        flag_arg(recurse, "recurse", where)
+        flag_arg(remove_duplicate, "remove_duplicate", where)
         return self._tensors_of(table, prefix, recurse, remove_duplicate)
 
     def _tensors_of(self, table, prefix, recurse, remove_duplicate):
@@ -297,7 +296,7 @@ class Module:
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` on every parameter (False freezes them: backward leaves their .grad
         alone); returns self. Buffers never require grad."""
-        _check_bool(f"{type(self).__name__}.requires_grad_", "requires_grad", requires_grad)
+        flag_arg(requires_grad, "requires_grad", f"{type(self).__name__}.requires_grad_")
         for p in self.parameters():
             p.requires_grad = bool(requires_grad)
         return self
@@ -363,81 +362,17 @@ class Module:
             else:
                 p.grad.data = p.grad.data * 0
 
-    # --- state ---------------------------------------------------------------------------
-    def _state_tensors(self):
-        """(dotted name, Tensor) of every state dict entry, in PyTorch's order: depth first, each
-        module's parameters, then its persistent buffers, then its children. As in PyTorch, a
-        module or tensor reachable under several names is listed under each."""
-        stack = [("", self)]
-        while stack:
-            prefix, m = stack.pop()
-            for name, p in m._parameters.items():
-                if p is not None:
-                    yield prefix + name, p
-            for name, b in m._buffers.items():
-                if b is not None and name not in m._non_persistent_buffers:
-                    yield prefix + name, b
-            stack.extend(reversed([(f"{prefix}{n}.", c) for n, c in m._modules.items() if c is not None]))
-
+    # --- state (the rules and the order: tinynet/nn/state.py) -------------------------------
     def state_dict(self):
         """An OrderedDict of dotted name -> NumPy array (a host copy): the parameters and the
-        persistent buffers (see ``_state_tensors`` for the order)."""
-        return OrderedDict((name, t.numpy()) for name, t in self._state_tensors())
+        persistent buffers, in PyTorch's order (``state.state_tensors``)."""
+        return state.state_dict(self)
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays (or array-likes, or Tensors) into this module's parameters and persistent
-        buffers, by name.
-
-        Each value keeps the parameter's (buffer's) device and dtype: an int64 step counter stays
-        int64. With ``strict``, the keys must match exactly; shapes must always match. Errors list
-        what is missing, unexpected or mismatched (RuntimeError). A value that is not an array of
-        real numbers (strings, objects, complex) is refused, naming its key and dtype (TypeError),
-        rather than cast; so is a float that an integer buffer can't hold (2.5, NaN). Values are
-        copied as given: NaN is data here (tinynet.checkpoint refuses non-finite weights).
-        """
-        where = f"load_state_dict into {type(self).__name__}"
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(
-                f"{where}: expected a mapping of parameter name -> array (such as model.state_dict()), "
-                f"got type {type(state_dict).__name__}"
-            )
-        _check_bool(where, "strict", strict)
-        own = OrderedDict(self._state_tensors())
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [str(k) for k in state_dict if k not in own]
-        problems, not_numbers = [], []
-        if strict and missing:
-            problems.append(f"missing keys: {', '.join(missing)}")
-        if strict and unexpected:
-            problems.append(f"unexpected keys: {', '.join(unexpected)}")
-        values = {}
-        for name, t in own.items():
-            if name not in state_dict:
-                continue
-            v = state_dict[name]
-            v = v.data if isinstance(v, Tensor) else v
-            try:
-                v = backend.host(v) if backend.is_cupy_array(v) else np.asarray(v)
-            except ValueError:  # ragged nested lists
-                not_numbers.append(f"{name}: expected an array, got a {type(v).__name__} of ragged rows")
-                continue
-            if v.dtype.kind not in "biuf":
-                not_numbers.append(f"{name}: expected an array of real numbers, got dtype {v.dtype}")
-                continue
-            if tuple(v.shape) != t.shape:
-                problems.append(f"{name}: expected shape {t.shape}, got {tuple(v.shape)}")
-                continue
-            if t.dtype.kind in "biu" and v.dtype.kind == "f" and not np.all(np.isfinite(v) & (v == np.round(v))):
-                problems.append(f"{name}: the buffer holds {t.dtype}, the value has floats that are not whole numbers")
-                continue
-            values[name] = v
-        if not_numbers:
-            raise TypeError(f"{where}: " + "; ".join(not_numbers))
-        if problems:
-            raise RuntimeError(f"{where}: " + "; ".join(problems))
-        for name, v in values.items():
-            t = own[name]
-            t.data = backend.to_device(np.array(v, dtype=t.dtype, copy=True), t.device)
+        buffers, by name, keeping their devices and dtypes; returns self. With ``strict`` the keys
+        must match exactly (``state.load_state_dict`` says what else is checked)."""
+        state.load_state_dict(self, state_dict, strict)
         return self
 
     # --- printing ------------------------------------------------------------------------
@@ -496,11 +431,6 @@ def _check_free(module, where, name, table):
         what = "an attribute"
     raise KeyError(f"{where}: {name!r} is already {what} of {type(module).__name__}; choose another name"
                    + (" or delete it first" if what != "an attribute" or name in module.__dict__ else ""))
-
-
-def _check_bool(where, argument, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: {argument} must be True or False, got {value!r}")
 
 
 def _check_str(where, argument, value):

@@ -6,14 +6,13 @@ import numpy as np
 
 from tinynet import functional as F
 from tinynet._tensor import Tensor
-from tinynet.functional._util import ShapeError, int_arg
-from tinynet.functional.batchnorm import eps_arg, flag_arg, momentum_arg
+from tinynet.functional._util import ShapeError, flag_arg, int_arg
+from tinynet.functional.batchnorm import eps_arg, momentum_arg
 from tinynet.functional.layernorm import normalized_shape_arg
 from tinynet.functional.normalization import lrn_args
 from tinynet.nn import init
-from tinynet.nn.conv import device_arg
 from tinynet.nn.module import Module
-from tinynet.nn.parameter import Parameter, parameter_dtype
+from tinynet.nn.parameter import Parameter, device_arg, parameter_dtype
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "LocalResponseNorm"]
 

@@ -6,7 +6,8 @@ with the op's own check; the stride defaults to the kernel size. Inputs are (N, 
 function F.max_pool2d has ceil_mode first).
 """
 from tinynet import functional as F
-from tinynet.functional.pool import adaptive_pool_size, avg_pool_args, flag_arg, max_pool_args
+from tinynet.functional._util import flag_arg
+from tinynet.functional.pool import adaptive_pool_size, avg_pool_args, max_pool_args
 from tinynet.nn.module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveMaxPool2d", "AdaptiveAvgPool2d"]
