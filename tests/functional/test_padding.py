@@ -194,6 +194,14 @@ BAD = [
     pytest.param(lambda: pad("abc", (1, 1)), TypeError, r"^ConstantPad: input 0: Tensor: data must be numbers",
                  id="input-str"),
     pytest.param(lambda: pad(None, (1, 1), "circular"), TypeError, r"^CircularPad: input 0: ", id="input-None"),
+    pytest.param(lambda: pad(tinynet.Tensor(np.array([[1, 2]])), (1, 1), value=float("nan")), ValueError,
+                 r"^pad: value nan does not fit the input's dtype int64", id="value-nan-into-int"),
+    pytest.param(lambda: pad(tinynet.Tensor(np.array([[1, 2]])), (1, 1), value=1e30), ValueError,
+                 r"^pad: value 1e\+30 does not fit the input's dtype int64", id="value-huge-into-int"),
+    pytest.param(lambda: pad(tinynet.Tensor(np.array([[1, 2]], dtype=np.uint8)), (1, 1), value=-1), ValueError,
+                 r"^pad: value -1 does not fit the input's dtype uint8 \(0 \.\. 255\)$", id="value-negative-into-uint8"),
+    pytest.param(lambda: pad(_x(1, 1), (-3, 4)), tinynet.ShapeError,
+                 r"^pad: padding \(-3, 4\) of dimension 1 crops 3 cells of its 1", id="crop-past-the-size"),
 ]
 
 
@@ -201,3 +209,11 @@ BAD = [
 def test_bad_arguments_name_pad_and_the_argument(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_constant_value_into_an_integer_input_is_truncated_as_pytorch_converts_it():
+    # torch.nn.functional.pad(torch.tensor([[1, 2]]), (1, 1), value=1.5) is [[1, 1, 2, 1]] (torch 2.13)
+    y = pad(tinynet.Tensor(np.array([[1, 2]])), (1, 1), value=1.5)
+    assert y.dtype == np.int64 and y.numpy().tolist() == [[1, 1, 2, 1]]
+    y = pad(tinynet.Tensor(np.array([[1, 2]])), (1, 1), value=-2.7)
+    assert y.numpy().tolist() == [[-2, 1, 2, -2]]

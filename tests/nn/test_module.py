@@ -900,3 +900,14 @@ def test_replacing_a_parameter_or_a_child_keeps_its_place_in_the_order():
     seq = nn.Sequential(nn.ReLU(), nn.Linear(2, 2), nn.ReLU())
     setattr(seq, "0", nn.Linear(2, 2))
     assert list(seq.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]
+
+
+def test_a_module_that_contains_itself_has_no_state_dict_but_a_clear_error():
+    seq = nn.Sequential(nn.Linear(2, 2))
+    seq.append(seq)  # a cycle: names would be 0.weight, 1.0.weight, 1.1.0.weight, ...
+    with pytest.raises(ValueError, match=r"^state_dict of Sequential: the child '1' \(Sequential\) contains itself"):
+        seq.state_dict()
+    with pytest.raises(ValueError, match="contains itself"):
+        seq.load_state_dict({})
+    shared = nn.Linear(2, 2)  # shared, not a cycle: listed under each name, as PyTorch does
+    assert list(nn.Sequential(shared, nn.ReLU(), shared).state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]

@@ -46,9 +46,11 @@ def check_same_dtype(op: str, **arrays):
     dtypes = {a.dtype for a in named.values()}
     if len(dtypes) > 1:
         listed = ", ".join(f"{k} {a.dtype}" for k, a in named.items())
+        first_name, first = next(iter(named.items()))
+        others = " and ".join(k for k, a in named.items() if a.dtype != first.dtype)
         raise TypeError(
-            f"{op}: inputs must have one dtype, got {listed}; convert the input with .float() or "
-            ".double() (or the model with .to(dtype))"
+            f"{op}: inputs must have one dtype, got {listed}; convert the {first_name} with .float() or "
+            f".double(), or the {others} to {first.dtype} (a model's parameters: model.to(dtype))"
         )
 
 

@@ -349,7 +349,10 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """Inverted dropout: in training, zero elements with probability ``p`` and scale by 1/(1-p);
     when not training, return ``input`` unchanged. (``inplace`` is accepted and ignored.)"""
     dropout_p(p)
+    training = flag_arg(training, "training", "dropout")
     flag_arg(inplace, "inplace", "dropout")
+    input = as_input("dropout", "input", input)
+    float_input("dropout", input)  # in evaluation too, as dropout2d: a bad input fails in both modes
     if not training or p == 0.0:
         return input
     return Dropout(p)(input)

@@ -32,7 +32,10 @@ hold a constant, so their gradient is dropped, dx = g[interior] (zeros where a n
 
 No loop runs over cells: at most two slice assignments per padded dimension, in NumPy or CuPy.
 """
+import math
 import numbers
+
+import numpy as np
 
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
@@ -77,6 +80,20 @@ def _pairs(pad):
     return [(-1 - k, pad[2 * k], pad[2 * k + 1]) for k in range(len(pad) // 2)]
 
 
+def _fill_value(value, dtype):
+    """``value`` for an array of ``dtype``: an integer array takes a finite value in its range (truncated
+    toward 0, as PyTorch converts it), a bool array any number (nonzero is True); else a ValueError."""
+    if dtype.kind == "f" or dtype.kind == "b":
+        return value
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if not math.isfinite(value) or not info.min <= math.trunc(value) <= info.max:
+            raise ValueError(f"pad: value {value!r} does not fit the input's dtype {dtype} "
+                             f"({info.min} .. {info.max})")
+        return math.trunc(value)
+    return value
+
+
 class ConstantPad(Function):
     """y = ``value`` everywhere, with x copied in at offset ``before`` on each padded dimension; a
     negative pad drops that many cells of x. Backward: dx = the gradient of the copied cells."""
@@ -99,10 +116,13 @@ class ConstantPad(Function):
                                  f"leaves a negative size {size} (input shape {tuple(x.shape)})")
             out_shape[axis] = size
             lo, hi = max(-before, 0), n - max(-after, 0)  # the cells of x that are kept
+            if hi < lo:
+                raise ShapeError(f"pad: padding ({before}, {after}) of dimension {x.ndim + axis} crops "
+                                 f"{lo + n - hi} cells of its {n} (input shape {tuple(x.shape)})")
             src[axis] = slice(lo, max(hi, lo))
             dst[axis] = slice(max(before, 0), max(before, 0) + max(hi - lo, 0))
         self.x_shape, self.src, self.dst = x.shape, tuple(src), tuple(dst)
-        y = xp.full(out_shape, self.value, dtype=x.dtype)
+        y = xp.full(out_shape, _fill_value(self.value, x.dtype), dtype=x.dtype)
         y[self.dst] = x[self.src]
         return y
 

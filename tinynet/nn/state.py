@@ -19,17 +19,24 @@ __all__ = ["state_tensors", "state_dict", "load_state_dict"]
 def state_tensors(module):
     """(dotted name, Tensor) of every state dict entry of ``module``, in PyTorch's order: depth first,
     each module's parameters, then its persistent buffers, then its children. As in PyTorch, a
-    module or tensor reachable under several names is listed under each."""
-    stack = [("", module)]
+    module or tensor reachable under several names is listed under each. A module that contains
+    itself (``seq.append(seq)``) would make the names endless: a ValueError names the cycle."""
+    stack = [("", module, ())]  # (prefix, module, the ids of the modules above it)
     while stack:
-        prefix, m = stack.pop()
+        prefix, m, above = stack.pop()
         for name, p in m._parameters.items():
             if p is not None:
                 yield prefix + name, p
         for name, b in m._buffers.items():
             if b is not None and name not in m._non_persistent_buffers:
                 yield prefix + name, b
-        stack.extend(reversed([(f"{prefix}{n}.", c) for n, c in m._modules.items() if c is not None]))
+        above = above + (id(m),)
+        children = [(f"{prefix}{n}.", c, above) for n, c in m._modules.items() if c is not None]
+        for child_prefix, c, _ in children:
+            if id(c) in above:
+                raise ValueError(f"state_dict of {type(module).__name__}: the child {child_prefix[:-1]!r} "
+                                 f"({type(c).__name__}) contains itself, so its entries would have no end")
+        stack.extend(reversed(children))
 
 
 def state_dict(module):
