@@ -114,6 +114,36 @@ BAD_INPUT = [
                  r"^backward\(\): grad: data must be numbers.*array of dtype <U1$", id="backward-grad-str-array"),
     pytest.param(lambda: _backward_with([[1.0, 2.0], [3.0]]), ValueError,
                  r"^backward\(\): grad: nested lists must be rectangular", id="backward-grad-ragged"),
+    # --- tinynet.tensor (the copying constructor), tinynet.flatten and the activation methods
+    pytest.param(lambda: tinynet.tensor("abc"), TypeError, r"^tinynet.tensor: data must be numbers .*got a str 'abc'$",
+                 id="tensor-str"),
+    pytest.param(lambda: tinynet.tensor(None), TypeError, r"^tinynet.tensor: data must be numbers .*got None$",
+                 id="tensor-None"),
+    pytest.param(lambda: tinynet.tensor([1, [2]]), ValueError, r"^tinynet.tensor: nested lists must be rectangular",
+                 id="tensor-ragged"),
+    pytest.param(lambda: tinynet.tensor([1.0], dtype="foo"), TypeError, r"^tinynet.tensor: 'foo' is not a dtype",
+                 id="tensor-dtype"),
+    pytest.param(lambda: tinynet.tensor([1.0], device="tpu"), tinynet.DeviceError,
+                 r"^tinynet.tensor: unknown device 'tpu'", id="tensor-device"),
+    pytest.param(lambda: tinynet.tensor([1.0], requires_grad="yes"), TypeError,
+                 r"^tinynet.tensor: requires_grad must be True or False, got 'yes'$", id="tensor-requires-grad-str"),
+    pytest.param(lambda: tinynet.tensor([1, 2], requires_grad=True), TypeError,
+                 r"^tinynet.tensor: only floating-point tensors can require gradients, not int64$",
+                 id="tensor-int-requires-grad"),
+    pytest.param(lambda: tinynet.flatten(_t(2, 3), 5), IndexError, r"^flatten: dim 5 is out of range", id="flatten-dim"),
+    pytest.param(lambda: tinynet.flatten("abc"), TypeError, r"^flatten: input: Tensor: data must be numbers",
+                 id="flatten-str"),
+    pytest.param(lambda: tinynet.flatten(_t(2, 3), 1, 0), ValueError, r"^flatten: start_dim 1 comes after end_dim 0",
+                 id="flatten-reversed"),
+    pytest.param(lambda: _t(2).softmax(), TypeError, r"softmax\(\) missing 1 required positional argument: 'dim'",
+                 id="softmax-method-without-dim"),
+    pytest.param(lambda: _t(2).softmax(5), IndexError, r"^softmax: dim 5 is out of range", id="softmax-method-dim"),
+    pytest.param(lambda: _t(2).log_softmax("a"), TypeError, r"^log_softmax: dim must be an int, got 'a'$",
+                 id="log-softmax-method-dim-str"),
+    pytest.param(lambda: Tensor(np.arange(3)).tanh(), TypeError, r"^tanh: input must be floating point, got dtype int64$",
+                 id="tanh-method-int"),
+    pytest.param(lambda: Tensor(np.array([True])).sigmoid(), TypeError,
+                 r"^sigmoid: input must be floating point, got dtype bool$", id="sigmoid-method-bool"),
 ]
 
 
@@ -128,3 +158,25 @@ def test_equality_with_what_is_not_numbers_is_false_as_in_pytorch():
     t = _t(2)
     assert (t == "a") is False and (t != "a") is True
     assert (t == None) is False  # noqa: E711 - the point of the test
+
+
+def test_tensor_copies_and_keeps_pytorchs_dtypes():
+    a = np.arange(3.0)
+    t = tinynet.tensor(a)
+    t.data[0] = 9.0
+    assert a[0] == 0.0 and t.dtype == np.float64  # a copy, and an array keeps its dtype
+    assert tinynet.tensor([1.5]).dtype == np.float32 and tinynet.tensor([1, 2]).dtype == np.int64
+    x = tinynet.Tensor(np.ones(2), requires_grad=True)
+    y = tinynet.tensor(x * 2)
+    assert not y.requires_grad  # the values, without the graph
+    assert tinynet.flatten(tinynet.Tensor(np.ones((2, 3, 4))), 1).shape == (2, 12)
+
+
+def test_activation_methods_are_the_functional_ops():
+    from tinynet import functional as F
+
+    x = tinynet.Tensor(np.array([[-1.0, 0.5], [2.0, -3.0]]))
+    for method, op in [("relu", F.relu), ("tanh", F.tanh), ("sigmoid", F.sigmoid)]:
+        np.testing.assert_array_equal(getattr(x, method)().numpy(), op(x).numpy())
+    np.testing.assert_array_equal(x.softmax(0).numpy(), F.softmax(x, 0).numpy())
+    np.testing.assert_array_equal(x.log_softmax(-1).numpy(), F.log_softmax(x, -1).numpy())

@@ -84,7 +84,11 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         data = data.data
     if _is_array(data):
         data = data.copy()
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+    try:
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+    except (TypeError, ValueError, backend.DeviceError) as e:  # Tensor's own message, naming this function
+        message = str(e).removeprefix("Tensor: ")
+        raise type(e)(f"tinynet.tensor: {message}") from None
 
 
 class Tensor:

@@ -11,7 +11,7 @@ import numpy as np
 from tinynet.autograd import Function
 from tinynet._tensor import Tensor
 from tinynet.backend import get_array_module
-from tinynet.functional._util import ShapeError, check_dim
+from tinynet.functional._util import ShapeError, as_input, check_dim
 from tinynet.validate import is_int
 
 __all__ = ["flatten"]
@@ -118,6 +118,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     (N, C, H, W) with start_dim=1 becomes (N, C*H*W): the step between the last
     pooling layer and the first dense layer of a convnet.
     """
+    x = as_input("flatten", "input", x)
     shape = x.shape
     ndim = len(shape)
     start, end = check_dim("flatten", start_dim, ndim), check_dim("flatten", end_dim, ndim)
