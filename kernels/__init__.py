@@ -6,18 +6,19 @@ these pieces, so the index gymnastics of a convolution or a pooling window are
 written here once and the ops above read as the math they implement.
 
 Modules:
-    array       which array library an array belongs to (numpy or cupy)
-    sizes       the output-size formula of a sliding window (conv and pooling)
-    im2col      im2col / col2im for convolutions, column layout (C*kH*kW, N*OH*OW)
-    pool        pooling windows: max-pool forward with argmax and backward by offset (dilation,
-                ceil_mode), PyTorch's flat indices; average pooling and its divisors; the bins of
-                adaptive pooling (averaging matrices, adaptive max)
-    lrn         windowed sums along the channel axis; local response norm forward/backward
-    activation  ReLU (optionally after a bias) and dropout, each returning its mask
-    special     erf and erfc on arrays (NumPy has none), for the exact GELU
-    workspace   recycled host buffers for the large arrays every training step allocates
-    parallel    host work in cache-sized blocks on every core (pooling, im2col, ReLU, SGD)
-    cuda        the CUDA versions, for CuPy arrays (see below)
+    array          which array library an array belongs to (numpy or cupy)
+    sizes          the output-size formula of a sliding window (conv and pooling)
+    im2col         im2col / col2im for convolutions, column layout (C*kH*kW, N*OH*OW)
+    pool           max pooling: forward with argmax and backward by offset (dilation, ceil_mode),
+                   PyTorch's flat indices; the window geometry (padding, taps) average pooling shares
+    avg_pool       average pooling: PyTorch's divisors, forward and backward
+    adaptive_pool  adaptive pooling: the bins, averaging matrices, adaptive max
+    lrn            windowed sums along the channel axis; local response norm forward/backward
+    activation     ReLU (optionally after a bias) and dropout, each returning its mask
+    special        erf and erfc on arrays (NumPy has none), for the exact GELU
+    workspace      recycled host buffers for the large arrays every training step allocates
+    parallel       host work in cache-sized blocks on every core (pooling, im2col, ReLU, SGD)
+    cuda           the CUDA versions, for CuPy arrays (see below)
 
 Each function here is written once against the array module of its input
 (``xp``), and starts by handing a CuPy float16/float32/float64 array to its
@@ -38,12 +39,13 @@ import os
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from kernels.activation import dropout_forward, relu_forward  # noqa: E402
+from kernels.adaptive_pool import (adaptive_maxpool_backward, adaptive_maxpool_forward,  # noqa: E402
+                                   adaptive_pool_matrix)
 from kernels.array import get_array_module, is_cupy_array  # noqa: E402
+from kernels.avg_pool import avgpool_backward, avgpool_divisor, avgpool_forward  # noqa: E402
 from kernels.im2col import col2im, im2col  # noqa: E402
 from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward  # noqa: E402
-from kernels.pool import (adaptive_maxpool_backward, adaptive_maxpool_forward, adaptive_pool_matrix,  # noqa: E402
-                          avgpool_backward, avgpool_divisor, avgpool_forward, maxpool_backward, maxpool_forward,
-                          maxpool_indices)
+from kernels.pool import maxpool_backward, maxpool_forward, maxpool_indices  # noqa: E402
 from kernels.special import erf, erfc  # noqa: E402
 from kernels.sizes import conv_output_size  # noqa: E402
 

@@ -1,15 +1,16 @@
-"""Pooling windows: max-pool forward with an integer argmax and backward by kernel offset; average
-pooling as sums of strided slices; the bins of adaptive pooling (average and max).
+"""Max pooling: the forward with an integer argmax, the backward by kernel offset, and PyTorch's flat
+indices; and the window geometry (padded extent, padding, the taps at one offset, cropping) that
+average pooling (kernels/avg_pool.py) imports from here.
 
 Notation: x (N, C, H, W), window kH x kW, stride (sH, sW), padding (pH, pW), dilation (dH, dW),
 output (N, C, OH, OW) with OH = kernels.sizes.conv_output_size(H, kH, sH, pH, dH, ceil_mode).
 
 Window (oh, ow) reads the taps h = oh*sH - pH + i*dH, w = ow*sW - pW + j*dW for i < kH, j < kW.
-Every function here pads the input far enough that each tap of each window is a cell of the padded
+The pooling kernels pad the input far enough that each tap of each window is a cell of the padded
 array: by pH on the top and left, and on the bottom and right by pH or more, as far as the last
-window reaches (with ceil_mode a last window may hang past the padded edge). Then the taps at
-offset k = i*kW + j of all the windows are one strided slice of the padded planes, and every loop
-below runs over the kH*kW offsets, never over pixels.
+window reaches (``_extent``; with ceil_mode a last window may hang past the padded edge). Then the
+taps at offset k = i*kW + j of all the windows are one strided slice of the padded planes
+(``_taps``), and every loop runs over the kH*kW offsets, never over pixels.
 
 Max pooling pads with -inf, so a padded cell never wins a window, and an all-negative window
 returns its true (negative) maximum. The argmax is stored as the offset k of the winning tap, in the
@@ -22,10 +23,7 @@ version takes the maxima first (a running ``maximum`` over the offsets), then th
 that holds the maximum (an equality test per offset, the write done as integer arithmetic), and
 then fixes the rare NaN and -inf windows. It runs on blocks of (n, c) planes small enough to stay
 in a core's cache, on all cores (kernels.parallel), so the input is read from memory once rather
-than once per pass.
-
-Average pooling pads with 0 and divides each window's sum by the divisor of
-``avgpool_divisor`` (PyTorch's three rules).
+than once per pass. The CUDA twins are in kernels/cuda/pool.cu.
 """
 import numpy as np
 
@@ -65,6 +63,17 @@ def _taps(planes, i, j, out, stride, dilation):
     (OH, OW), (sH, sW), (dH, dW) = out, stride, dilation
     h, w = i * dH, j * dW
     return planes[:, h:h + sH * (OH - 1) + 1:sH, w:w + sW * (OW - 1) + 1:sW]
+
+
+def _crop(planes, x_shape, padding, xp):
+    """The (N, C, H, W) input cells of (N*C, Hp, Wp) planes laid out as by ``_pad``: a contiguous copy
+    where there is padding to drop, else the planes themselves, reshaped."""
+    N, C, H, W = x_shape
+    (pH, pW), (Hp, Wp) = padding, planes.shape[1:]
+    planes = planes.reshape(N, C, Hp, Wp)
+    if (Hp, Wp) == (H, W):
+        return planes
+    return xp.ascontiguousarray(planes[:, :, pH:pH + H, pW:pW + W])
 
 
 def _first_real_tap(out, stride, padding, dilation):
@@ -205,10 +214,7 @@ def maxpool_backward(gy, argmax, x_shape, kernel_size, stride, padding, dilation
 
     plane_bytes = gy.itemsize * (Hp * Wp + OH * OW) + argmax.itemsize * OH * OW
     parallel.run_blocks(N * C, block, parallel.items_per_block(plane_bytes), xp)
-    gx_pad = gx_pad.reshape(N, C, Hp, Wp)
-    if (Hp, Wp) != (H, W):
-        return xp.ascontiguousarray(gx_pad[:, :, pH:pH + H, pW:pW + W])
-    return gx_pad
+    return _crop(gx_pad, x_shape, padding, xp)
 
 
 def maxpool_indices(argmax, x_shape, kernel_size, stride, padding, dilation=(1, 1)):
@@ -228,171 +234,3 @@ def maxpool_indices(argmax, x_shape, kernel_size, stride, padding, dilation=(1, 
     h = xp.arange(OH, dtype=np.int64)[:, None] * sH - pH + i * dH
     w = xp.arange(OW, dtype=np.int64) * sW - pW + j * dW
     return h * W + w
-
-
-# --- average pooling -----------------------------------------------------------------------------------------
-
-def _window_counts(size, out, kernel, stride, padding, include_pad):
-    """Along one axis, how many cells window o counts: with ``include_pad`` those inside input + padding
-    [o*s - p, min(o*s - p + k, size + p)), else those inside the input [max(o*s - p, 0), min(o*s - p + k, size))."""
-    start = np.arange(out) * stride - padding
-    if include_pad:
-        return np.minimum(start + kernel, size + padding) - start
-    return np.minimum(start + kernel, size) - np.maximum(start, 0)
-
-
-def avgpool_divisor(in_size, out_size, kernel_size, stride, padding, count_include_pad=True, divisor_override=None,
-                    dtype=np.float64, xp=np):
-    """The (OH, OW) divisors of average pooling, PyTorch's rules:
-
-        divisor_override given:      that number for every window
-        count_include_pad (default): the window's cells inside input + padding, so a window that
-                                     hangs past the padded edge (ceil_mode) counts only the part inside
-        otherwise:                   the window's cells inside the input
-
-    Each count is a product of a row count and a column count (``_window_counts``). Built on the host
-    (it is OH x OW) and moved to ``xp``'s device in ``dtype``.
-    """
-    (H, W), (OH, OW) = in_size, out_size
-    if divisor_override is not None:
-        return xp.full((OH, OW), divisor_override, dtype=dtype)
-    rows = _window_counts(H, OH, kernel_size[0], stride[0], padding[0], count_include_pad)
-    cols = _window_counts(W, OW, kernel_size[1], stride[1], padding[1], count_include_pad)
-    return xp.asarray((rows[:, None] * cols[None, :]).astype(dtype))
-
-
-def avgpool_forward(x, kernel_size, stride, padding, divisor):
-    """Each window's sum over the zero-padded input, divided by its divisor.
-
-    Args:
-        x: (N, C, H, W) float array.
-        kernel_size, stride, padding: pairs.
-        divisor: (OH, OW) from ``avgpool_divisor``; its shape gives the output size.
-
-    Returns:
-        y: (N, C, OH, OW). The sum adds the kH*kW strided slices in row-major offset order (the
-        padding adds exact zeros), then divides once: in float64 PyTorch's numbers bit for bit.
-    """
-    xp = get_array_module(x)
-    N, C, H, W = x.shape
-    (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
-    OH, OW = divisor.shape
-    extent = (_extent(H, pH, OH, kH, sH, 1), _extent(W, pW, OW, kW, sW, 1))
-    planes = _pad(x, padding, extent, 0, xp)
-    y = xp.empty((N * C, OH, OW), dtype=x.dtype)
-
-    def block(start, stop):
-        xb, yb = planes[start:stop], y[start:stop]
-        yb[...] = _taps(xb, 0, 0, (OH, OW), (sH, sW), (1, 1))
-        for k in range(1, kH * kW):
-            yb += _taps(xb, *divmod(k, kW), (OH, OW), (sH, sW), (1, 1))
-        yb /= divisor
-
-    plane_bytes = x.itemsize * (extent[0] * extent[1] + OH * OW)
-    parallel.run_blocks(N * C, block, parallel.items_per_block(plane_bytes), xp)
-    return y.reshape(N, C, OH, OW)
-
-
-def avgpool_backward(gy, x_shape, kernel_size, stride, padding, divisor):
-    """Spread each output's gradient evenly over its window: every counted cell gets g / divisor.
-
-    dx_pad[taps at offset (i, j)] += g / divisor for each of the kH*kW offsets (a fixed offset
-    touches each cell at most once, so ``+=`` is exact), then the padding is cropped off: the
-    share of a padded cell is dropped, as its value was a constant 0.
-    """
-    xp = get_array_module(gy)
-    N, C, H, W = x_shape
-    (kH, kW), (sH, sW), (pH, pW) = kernel_size, stride, padding
-    OH, OW = gy.shape[2], gy.shape[3]
-    Hp, Wp = _extent(H, pH, OH, kH, sH, 1), _extent(W, pW, OW, kW, sW, 1)
-    share = (gy / divisor).reshape(N * C, OH, OW)
-    gx_pad = xp.empty((N * C, Hp, Wp), dtype=gy.dtype)
-
-    def block(start, stop):
-        sb, gxb = share[start:stop], gx_pad[start:stop]
-        gxb.fill(0)
-        for i in range(kH):
-            for j in range(kW):
-                _taps(gxb, i, j, (OH, OW), (sH, sW), (1, 1))[...] += sb
-
-    plane_bytes = gy.itemsize * (Hp * Wp + OH * OW)
-    parallel.run_blocks(N * C, block, parallel.items_per_block(plane_bytes), xp)
-    gx_pad = gx_pad.reshape(N, C, Hp, Wp)
-    if (Hp, Wp) != (H, W):
-        return xp.ascontiguousarray(gx_pad[:, :, pH:pH + H, pW:pW + W])
-    return gx_pad
-
-
-# --- adaptive pooling ----------------------------------------------------------------------------------------
-
-def adaptive_bins(in_size: int, out_size: int):
-    """The bins of adaptive pooling along one axis: output cell i covers the input cells
-    [floor(i*in/out), ceil((i+1)*in/out)). Returns (starts, ends), two int64 host arrays of ``out_size``.
-    Neighbouring bins overlap by a cell where in/out is not an integer; with out > in cells repeat."""
-    i = np.arange(out_size, dtype=np.int64)
-    return (i * in_size) // out_size, -((-(i + 1) * in_size) // out_size)
-
-
-def adaptive_pool_matrix(in_size: int, out_size: int, dtype, xp):
-    """The (out_size, in_size) averaging matrix of adaptive average pooling along one axis.
-
-    Output cell i averages the input cells of its bin (``adaptive_bins``), so P[i, j] = 1/len(bin i)
-    for j in bin i and 0 elsewhere. Pooling an (H, W) map is then P_h @ x @ P_w^T: two small matrix
-    products and no loop over output cells. Built on the host (it is out_size x in_size) and moved
-    to ``xp``'s device.
-    """
-    p = np.zeros((out_size, in_size), dtype=dtype)
-    for i, (start, end) in enumerate(zip(*adaptive_bins(in_size, out_size))):
-        p[i, start:end] = 1.0 / (end - start)
-    return xp.asarray(p)
-
-
-def adaptive_maxpool_forward(x, output_size):
-    """Max over each adaptive bin, and where it was.
-
-    Bins differ in length by at most one cell per axis, so the loop runs over the offsets (i, j)
-    of the longest bin: at each, one gather of the cell (start_h + i, start_w + j) of every bin,
-    -inf where the offset is past a shorter bin's end. A value greater than the best so far, or a
-    NaN, takes over (PyTorch's rule: first cell on a tie, last NaN).
-
-    Args:
-        x: (N, C, H, W) float array; output_size: (OH, OW).
-
-    Returns:
-        y: (N, C, OH, OW); indices: (N, C, OH, OW) int64, the flat position h*W + w of each maximum.
-    """
-    xp = get_array_module(x)
-    H, W = x.shape[2:]
-    (hs, he), (ws, we) = adaptive_bins(H, output_size[0]), adaptive_bins(W, output_size[1])
-    y = indices = None
-    for i in range(int((he - hs).max())):
-        rows, row_in = np.minimum(hs + i, he - 1), hs + i < he
-        x_rows = xp.take(x, xp.asarray(rows), axis=2)  # (N, C, OH, W): row start_h + i of every bin
-        for j in range(int((we - ws).max())):
-            cols, col_in = np.minimum(ws + j, we - 1), ws + j < we
-            v = xp.take(x_rows, xp.asarray(cols), axis=3)
-            inside = row_in[:, None] & col_in[None, :]
-            if not inside.all():
-                v = xp.where(xp.asarray(inside), v, -xp.inf)
-            position = xp.asarray(rows[:, None] * W + cols[None, :])
-            if y is None:  # offset (0, 0) is inside every bin
-                y, indices = v, xp.broadcast_to(position, v.shape)
-                continue
-            take = (v > y) | xp.isnan(v)
-            y, indices = xp.where(take, v, y), xp.where(take, position, indices)
-    return y, xp.ascontiguousarray(indices)
-
-
-def adaptive_maxpool_backward(gy, indices, x_shape):
-    """Each output's gradient to its maximum's cell, summed where bins share a winner.
-
-    Overlapping bins (in/out not an integer) can pick the same cell at different offsets of
-    their bins, so the scatter is a ``bincount`` with weights over the flat positions n*C*H*W +
-    c*H*W + indices: a sum per cell, on NumPy and CuPy alike.
-    """
-    xp = get_array_module(gy)
-    N, C, H, W = x_shape
-    planes = xp.arange(N * C, dtype=np.int64).reshape(N, C, 1, 1) * (H * W)
-    flat = (indices + planes).ravel()
-    gx = xp.bincount(flat, weights=gy.ravel(), minlength=N * C * H * W)
-    return gx.astype(gy.dtype, copy=False).reshape(x_shape)

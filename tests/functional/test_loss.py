@@ -546,3 +546,14 @@ def test_bad_arguments_and_inputs_name_the_op_and_the_argument(call, error, mess
     assert re.match(r"^\^(cross_entropy|nll_loss|softmax|log_softmax): ", message)
     with pytest.raises(error, match=message):
         call()
+
+
+def test_the_implicit_dim_warning_points_at_the_users_line():
+    """From F.softmax, or from a layer inside a container, the warning names the caller's file, not tinynet's."""
+    import tinynet.nn as nn
+
+    x = tinynet.Tensor(np.ones((2, 3)))
+    for call in (lambda: F.softmax(x), lambda: nn.Sequential(nn.LogSoftmax())(x)):
+        with pytest.warns(UserWarning, match=r"no dim given, so dim=1 was used") as record:
+            call()
+        assert record[0].filename == __file__

@@ -1,10 +1,10 @@
-"""Pooling windows (kernels/pool.py) against the textbook loops of tinynet/functional/reference/pool.py:
-max-pool values, argmax offsets and the backward scatter (with dilation and ceil_mode), average-pool
-sums, divisors and spreading, adaptive bins and adaptive max.
+"""Max pooling (kernels/pool.py) against the textbook loops of tinynet/functional/reference/pool.py: values,
+argmax offsets, PyTorch's indices and the backward scatter (with dilation and ceil_mode), and the window
+geometry that average pooling shares. Average and adaptive pooling: test_avg_pool.py, test_adaptive_pool.py.
 
 ``CASES``, ``naive_maxpool`` and ``naive_maxpool_backward`` are also used by tests/kernels/test_parallel.py
-and test_cuda_kernels.py: the kernels keep offsets i*kW + j inside each window, the reference gives
-PyTorch's flat indices h*W + w; the two helpers translate.
+and test_cuda_kernels.py, ``tie_free`` by test_adaptive_pool.py: the kernels keep offsets i*kW + j inside
+each window, the reference gives PyTorch's flat indices h*W + w; the two helpers translate.
 """
 import numpy as np
 import pytest
@@ -218,91 +218,12 @@ def test_backward_sums_where_overlapping_windows_share_a_winner(xp):
 
 
 def test_no_copy_without_padding(rng):
-    # The AlexNet path (no padding, windows that fit): the planes are views of x, nothing padded.
+    # The AlexNet path (no padding, windows that fit): the planes are views of x, nothing padded,
+    # and cropping them back (as the backward does) copies nothing either.
     x = tie_free(rng, (2, 3, 7, 7))
-    assert np.shares_memory(pool._pad(x, (0, 0), (7, 7), -np.inf, np), x)
+    planes = pool._pad(x, (0, 0), (7, 7), -np.inf, np)
+    assert np.shares_memory(planes, x)
+    assert np.shares_memory(pool._crop(planes, x.shape, (0, 0), np), x)
+    np.testing.assert_array_equal(pool._crop(pool._pad(x, (1, 2), (10, 11), -np.inf, np), x.shape, (1, 2), np), x)
     assert pool._extent(7, 0, 3, 3, 2, 1) == 7  # floor: the last window ends at the edge
     assert pool._extent(8, 0, 4, 3, 2, 1) == 9  # ceil: the last window hangs one cell past it
-
-
-# --- average pooling -----------------------------------------------------------------------------------------
-
-# (x shape, kernel, stride, padding, ceil_mode)
-AVG_GEOMETRIES = [
-    pytest.param((1, 2, 7, 6), (3, 3), (2, 2), (1, 1), False, id="k3s2p1"),
-    pytest.param((1, 2, 7, 6), (3, 3), (2, 2), (1, 1), True, id="k3s2p1-ceil"),
-    pytest.param((2, 1, 5, 5), (2, 2), (2, 2), (1, 1), True, id="k2s2p1-ceil-hangs-past-padding"),
-    pytest.param((1, 1, 4, 4), (3, 3), (2, 2), (0, 0), True, id="k3s2-ceil-hangs-past-input"),
-    pytest.param((1, 1, 2, 2), (3, 3), (3, 3), (0, 0), True, id="ceil-window-over-input"),
-    pytest.param((1, 2, 6, 9), (2, 3), (1, 2), (1, 1), False, id="non-square"),
-]
-DIVISORS = [pytest.param(True, None, id="count-pad"), pytest.param(False, None, id="count-input"),
-            pytest.param(True, 3, id="override-3"), pytest.param(False, -2, id="override--2")]
-
-
-@pytest.mark.parametrize("count_include_pad, divisor_override", DIVISORS)
-@pytest.mark.parametrize("x_shape, kernel, stride, padding, ceil_mode", AVG_GEOMETRIES)
-def test_avgpool_matches_the_reference(xp, rng, x_shape, kernel, stride, padding, ceil_mode, count_include_pad,
-                                       divisor_override):
-    x = rng.standard_normal(x_shape)
-    out = (conv_output_size(x_shape[2], kernel[0], stride[0], padding[0], 1, ceil_mode),
-           conv_output_size(x_shape[3], kernel[1], stride[1], padding[1], 1, ceil_mode))
-    divisor = pool.avgpool_divisor(x_shape[2:], out, kernel, stride, padding, count_include_pad, divisor_override,
-                                   np.float64, xp)
-    y = pool.avgpool_forward(xp.asarray(x), kernel, stride, padding, divisor)
-    args = (kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
-    np.testing.assert_allclose(host(y), reference.avg_pool2d(x, *args), rtol=1e-14, atol=1e-15)
-    gy = rng.standard_normal(y.shape)
-    gx = pool.avgpool_backward(xp.asarray(gy), x_shape, kernel, stride, padding, divisor)
-    np.testing.assert_allclose(host(gx), reference.avg_pool2d_backward(gy, x_shape, *args), rtol=1e-14,
-                               atol=1e-15)
-
-
-def test_avgpool_divisor_rules_on_a_hanging_window():
-    # 4 cells, k3 s2, no padding, ceil_mode: windows [0, 3) and [2, 5); the second hangs one cell
-    # past the edge and counts 2 cells (not 3) under count_include_pad, as PyTorch computes it.
-    d = pool.avgpool_divisor((4, 4), (2, 2), (3, 3), (2, 2), (0, 0), True)
-    np.testing.assert_array_equal(d, [[9, 6], [6, 4]])
-    # Padding 1, k2 s2 on 5 cells: windows [-1, 1), [1, 3), [3, 5); count_include_pad counts the
-    # padded cell of the first, the count of input cells does not.
-    np.testing.assert_array_equal(pool.avgpool_divisor((5, 5), (3, 3), (2, 2), (2, 2), (1, 1), True)[0], [4, 4, 4])
-    np.testing.assert_array_equal(pool.avgpool_divisor((5, 5), (3, 3), (2, 2), (2, 2), (1, 1), False)[0],
-                                  [1, 2, 2])
-    np.testing.assert_array_equal(pool.avgpool_divisor((5, 5), (3, 3), (2, 2), (2, 2), (1, 1), False, 7), 7)
-
-
-# --- adaptive pooling ----------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("in_size, out_size", [(13, 6), (6, 6), (7, 3), (2, 5), (10, 1), (1, 4)])
-def test_adaptive_bins_are_the_reference_bins(in_size, out_size):
-    starts, ends = pool.adaptive_bins(in_size, out_size)
-    assert [range(s, e) for s, e in zip(starts, ends)] == [reference.adaptive_bin(i, in_size, out_size)
-                                                           for i in range(out_size)]
-
-
-@pytest.mark.parametrize("x_shape, out", [((1, 2, 13, 13), (6, 6)), ((2, 1, 7, 5), (3, 4)), ((1, 1, 2, 3), (5, 4)),
-                                          ((1, 2, 10, 9), (1, 1)), ((1, 1, 6, 6), (6, 6))],
-                         ids=["13-to-6", "overlapping-bins", "repeated-cells", "global", "identity"])
-def test_adaptive_max_matches_the_reference(xp, rng, x_shape, out):
-    # Overlapping bins (7 -> 3) can share a winner; with more outputs than inputs cells repeat: the
-    # backward adds up every output's gradient on its winner.
-    x = tie_free(rng, x_shape)
-    y_ref, idx_ref = reference.adaptive_max_pool2d(x, out)
-    y, indices = pool.adaptive_maxpool_forward(xp.asarray(x), out)
-    np.testing.assert_array_equal(host(y), y_ref)
-    np.testing.assert_array_equal(host(indices), idx_ref)
-    gy = rng.standard_normal(y_ref.shape)
-    gx = pool.adaptive_maxpool_backward(xp.asarray(gy), indices, x_shape)
-    np.testing.assert_allclose(host(gx), reference.max_pool2d_backward(gy, idx_ref, x_shape), rtol=1e-12,
-                               atol=1e-15)
-
-
-def test_adaptive_max_ties_nan_and_float32(xp):
-    x = np.zeros((1, 1, 4, 4), dtype=np.float32)
-    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan  # bin (0, 0) holds both: the last NaN (row-major) wins
-    y, indices = pool.adaptive_maxpool_forward(xp.asarray(x), (2, 2))
-    assert y.dtype == np.float32
-    y_ref, idx_ref = reference.adaptive_max_pool2d(x, (2, 2))
-    np.testing.assert_array_equal(host(y), y_ref)
-    np.testing.assert_array_equal(host(indices), idx_ref)
-    np.testing.assert_array_equal(host(indices)[0, 0], [[4, 2], [8, 10]])  # ties: the first cell of each bin

@@ -5,6 +5,9 @@ The checks of user arguments and inputs live here too (``check_dim``, ``int_arg`
 the Tensor method of the same name say one thing; real numbers (rates, constants) go through
 ``tinynet.validate.check_number``.
 """
+import os
+import sys
+
 import numpy as np
 
 from tinynet import backend
@@ -34,6 +37,19 @@ class ShapeError(ValueError):
         where = ".".join(reversed(self.path))
         prefix = f"layer {where} {self.layer}" if where else self.layer
         return f"{prefix}: {self.message}"
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../tinynet
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn``, called here, that names the user's line: the first
+    caller outside the tinynet package (a layer's forward, Module.__call__ and the op in between are
+    skipped), so a warning points at ``model(x)`` or ``F.softmax(x)`` in the user's script."""
+    level, frame = 1, sys._getframe(1)  # level 1: the function that is about to warn
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def check_same_dtype(op: str, **arrays):

@@ -38,7 +38,7 @@ import numpy as np
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional._loss_util import check_no_weight_grad, class_loss_args, divide, quiet, reduction_args
-from tinynet.functional._util import ShapeError, as_input, check_dim, check_same_dtype, float_input
+from tinynet.functional._util import ShapeError, as_input, check_dim, check_same_dtype, float_input, user_stacklevel
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "nll_loss"]
 
@@ -88,7 +88,7 @@ def _implicit_dim(op, x):
     ndim = x.ndim
     dim = 0 if ndim in (0, 1, 3) else 1
     warnings.warn(f"{op}: no dim given, so dim={dim} was used (PyTorch's implicit choice for a {ndim}-d input, "
-                  f"deprecated there); pass dim explicitly: {op}(x, dim={dim})", UserWarning, stacklevel=3)
+                  f"deprecated there); pass dim explicitly: {op}(x, dim={dim})", UserWarning, stacklevel=user_stacklevel())
     return dim
 
 

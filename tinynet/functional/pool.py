@@ -19,14 +19,14 @@ max_pool2d (docs/max_pool2d.md)
 avg_pool2d (docs/avg_pool2d.md)
     forward:  y[n, c, oh, ow] = (sum of the window's cells of x padded with 0) / divisor[oh, ow]
     backward: dx[n, c, h, w] = sum over the windows holding (h, w) of g[n, c, oh, ow] / divisor[oh, ow]
-    The divisor follows PyTorch's rules (kernels.pool.avgpool_divisor); the op keeps it (OH x OW).
+    The divisor follows PyTorch's rules (kernels.avg_pool.avgpool_divisor); the op keeps it (OH x OW).
 
 adaptive_avg_pool2d, adaptive_max_pool2d (docs/adaptive_pool2d.md)
     output cell (i, j) pools the rows [floor(i*H/OH), ceil((i+1)*H/OH)) and likewise the columns.
 """
-from kernels.pool import (adaptive_maxpool_backward, adaptive_maxpool_forward, adaptive_pool_matrix,
-                          avgpool_backward, avgpool_divisor, avgpool_forward, maxpool_backward,
-                          maxpool_forward, maxpool_indices)
+from kernels.adaptive_pool import adaptive_maxpool_backward, adaptive_maxpool_forward, adaptive_pool_matrix
+from kernels.avg_pool import avgpool_backward, avgpool_divisor, avgpool_forward
+from kernels.pool import maxpool_backward, maxpool_forward, maxpool_indices
 from kernels.sizes import conv_output_size
 from tinynet._tensor import Tensor
 from tinynet.autograd import Function

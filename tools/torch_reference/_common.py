@@ -1,4 +1,5 @@
-"""Shared by the fixture scripts: where fixtures go, and how they are written.
+"""Shared by the fixture scripts: where fixtures go, how they are written, the seed of their inputs, and the
+two conversions between NumPy and torch every script makes.
 
 Run a script once where PyTorch is installed (never in CI; the tests only read the .npz files):
 
@@ -12,6 +13,19 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
+SEED = 20240613  # each script draws its inputs from np.random.default_rng(SEED)
+
+
+def t(a, grad=False):
+    """A float64 torch tensor holding ``a``; with ``grad`` a leaf that requires grad."""
+    import torch
+
+    return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
+
+
+def arr(x):
+    """A NumPy copy of tensor ``x``, detached from the graph."""
+    return x.detach().numpy().copy()
 
 
 def save(family, arrays):

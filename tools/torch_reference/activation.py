@@ -32,18 +32,10 @@ import warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import save
+from _common import SEED, arr, save, t
 
-rng = np.random.default_rng(20240613)
+rng = np.random.default_rng(SEED)
 out = {}
-
-
-def t(a, grad=False):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
-
-
-def arr(x):
-    return x.detach().numpy().copy()
 
 
 edges = [0.0, -0.0, 1e-300, -1e-300, 1e-8, -1e-8, 0.05, -0.05, 0.5, -0.5, 1.0, -1.0, 1.5, -1.5, 2.0, -2.0,

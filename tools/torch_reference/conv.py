@@ -21,9 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from _common import save
+from _common import SEED, arr, save, t
 
-rng = np.random.default_rng(20240613)
+rng = np.random.default_rng(SEED)
 
 # name, x shape, (in, out, kernel), conv args beyond those, bias
 CONV = [
@@ -93,28 +93,28 @@ def run_conv(name, x_shape, layer, args, bias):
     w = rng.standard_normal(tuple(conv.weight.shape))
     out = {"x": x, "w": w}
     with torch.no_grad():
-        conv.weight.copy_(torch.tensor(w))
+        conv.weight.copy_(t(w))
         if bias:
             b = rng.standard_normal(out_channels)
-            conv.bias.copy_(torch.tensor(b))
+            conv.bias.copy_(t(b))
             out["b"] = b
-    xt = torch.tensor(x, requires_grad=True)
+    xt = t(x, True)
     y = conv(xt)
     gy = rng.standard_normal(tuple(y.shape))
-    y.backward(torch.tensor(gy))
-    out.update(y=y.detach().numpy(), gy=gy, gx=xt.grad.numpy(), gw=conv.weight.grad.numpy())
+    y.backward(t(gy))
+    out.update(y=arr(y), gy=gy, gx=arr(xt.grad), gw=arr(conv.weight.grad))
     if bias:
-        out["gb"] = conv.bias.grad.numpy()
+        out["gb"] = arr(conv.bias.grad)
     return out
 
 
 def run_pad(name, x_shape, pad, mode, value):
     x = rng.standard_normal(x_shape)
-    xt = torch.tensor(x, requires_grad=True)
+    xt = t(x, True)
     y = F.pad(xt, pad, mode=mode, value=value)
     gy = rng.standard_normal(tuple(y.shape))
-    y.backward(torch.tensor(gy))
-    return {"x": x, "y": y.detach().numpy(), "gy": gy, "gx": xt.grad.numpy()}
+    y.backward(t(gy))
+    return {"x": x, "y": arr(y), "gy": gy, "gx": arr(xt.grad)}
 
 
 arrays = {}

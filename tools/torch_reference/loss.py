@@ -25,20 +25,12 @@ import warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import save
+from _common import SEED, arr, save, t
 from torch import nn
 
-rng = np.random.default_rng(20240613)
+rng = np.random.default_rng(SEED)
 out = {}
 REDUCTIONS = ("mean", "sum", "none")
-
-
-def t(a, grad=False):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
-
-
-def arr(x):
-    return x.detach().numpy().copy()
 
 
 def upstream(loss, reduction):
@@ -79,7 +71,7 @@ for shape_name, shape in SHAPES.items():
     out.update({f"ce_{shape_name}_z": z, f"ce_{shape_name}_w": w, f"cep_{shape_name}_T": T})
     for ignore, target in targets.items():
         out[f"ce_{shape_name}_t_{ignore}"] = target.astype(np.int64)
-    logp = torch.log_softmax(t(z), dim=1 if len(shape) > 1 else 0).numpy()
+    logp = arr(torch.log_softmax(t(z), dim=1 if len(shape) > 1 else 0))
     out[f"nll_{shape_name}_x"] = logp
 
     for (weighted, ignore, (ls_name, ls), reduction) in itertools.product(

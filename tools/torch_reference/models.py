@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _common import ROOT, save  # noqa: E402
+from _common import ROOT, arr, save  # noqa: E402
 
 SOURCE = ROOT / "tests" / "models" / "tutorial_models.py"
 TORCH_IMPORTS = {
@@ -62,14 +62,14 @@ def run(ns, name, mode, arrays):
     loss = loss_of(name, out, torch.from_numpy(y), torch.nn.functional)
     loss.backward()
     key = f"{name}__{mode}"
-    arrays[f"{key}__out"] = (out[0] if name == "lenet5" else out).detach().numpy()
+    arrays[f"{key}__out"] = arr(out[0] if name == "lenet5" else out)
     arrays[f"{key}__loss"] = np.array(loss.item())
     for i, (pname, p) in enumerate(model.named_parameters()):
         g = p.grad.numpy()
         arrays[f"{key}__grad__{pname}"] = np.array([g.sum(), (g * ns["probe"](g.shape, seed=100 + i)).sum()])
     if mode == "train":
         for bname, b in model.named_buffers():
-            arrays[f"{key}__buffer__{bname}"] = b.numpy().copy()
+            arrays[f"{key}__buffer__{bname}"] = arr(b)
     arrays[f"{name}__state_dict_keys"] = np.array(list(model.state_dict().keys()))
 
 

@@ -17,19 +17,11 @@ beside the results, so the tests feed tinynet exactly what torch saw. Keys:
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import save
+from _common import SEED, arr, save, t
 from torch import nn
 
-rng = np.random.default_rng(20240613)
+rng = np.random.default_rng(SEED)
 out = {}
-
-
-def t(a, grad=False):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
-
-
-def arr(x):
-    return x.detach().numpy().copy()
 
 
 # --- F.batch_norm --------------------------------------------------------------------------------------------
@@ -75,7 +67,7 @@ def run(prefix, layer, shapes):
         if layer.track_running_stats:
             out[f"{prefix}_running_mean{step}"] = arr(layer.running_mean)
             out[f"{prefix}_running_var{step}"] = arr(layer.running_var)
-            out[f"{prefix}_num_batches_tracked{step}"] = layer.num_batches_tracked.numpy().copy()
+            out[f"{prefix}_num_batches_tracked{step}"] = arr(layer.num_batches_tracked)
     layer.eval()
     x = rng.normal(0.0, 2.0, shapes[0])
     out[f"{prefix}_eval_x"] = x
@@ -120,7 +112,7 @@ for step in range(3):
     loss.backward()
     optimizer.step()
 for name, value in model.state_dict().items():
-    out[f"seq_state_{name}"] = value.numpy().copy()
+    out[f"seq_state_{name}"] = arr(value)
 x, g = rng.normal(0.5, 1.5, (3, 2, 5, 5)), rng.normal(size=(3, 3, 5, 5))
 out["seq_x"], out["seq_g"] = x, g
 for mode in ("eval", "train"):
@@ -133,6 +125,6 @@ for mode in ("eval", "train"):
     for name, p in model.named_parameters():
         out[f"seq_{mode}_grad_{name}"] = arr(p.grad)
 for name, value in model.state_dict().items():  # after the train-mode step: the buffers moved once more
-    out[f"seq_after_{name}"] = value.numpy().copy()
+    out[f"seq_after_{name}"] = arr(value)
 
 save("normalization", out)

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from _common import save
+from _common import SEED, arr, save, t
 
-rng = np.random.default_rng(20240613)
+rng = np.random.default_rng(SEED)
 
 
 def tie_free(shape, offset=-0.5):
@@ -126,21 +126,21 @@ case("adaptive_max_pool2d_nan", "adaptive_max_pool2d", two_nans((1, 1, 5, 6)), d
 
 
 def run(c):
-    x = torch.tensor(c["x"], dtype=torch.float64, requires_grad=c["grad"])
+    x = t(c["x"], c["grad"])
     args = dict(c["args"])
     if "output_size" in args and isinstance(args["output_size"], list):
         args["output_size"] = tuple(args["output_size"])
     out = {"x": c["x"]}
     if c["op"] in ("max_pool2d", "adaptive_max_pool2d"):
         y, indices = getattr(F, c["op"])(x, return_indices=True, **args)
-        out["indices"] = indices.numpy()
+        out["indices"] = arr(indices)
     else:
         y = getattr(F, c["op"])(x, **args)
-    out["y"] = y.detach().numpy()
+    out["y"] = arr(y)
     if c["grad"]:
         gy = rng.standard_normal(tuple(y.shape))
-        y.backward(torch.tensor(gy))
-        out["gy"], out["gx"] = gy, x.grad.numpy()
+        y.backward(t(gy))
+        out["gy"], out["gx"] = gy, arr(x.grad)
     return out
 
 
