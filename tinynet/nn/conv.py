@@ -1,15 +1,13 @@
 """Convolution layers (the op and its derivation: tinynet/functional/conv.py, docs/conv2d.md; the
 padding modes: tinynet/functional/padding.py, docs/padding.md).
 """
-import numpy as np
-
 from tinynet import functional as F
 from tinynet.functional._util import flag_arg, int_arg, pair
 from tinynet.functional.conv import conv_args, same_padding
 from tinynet.functional.padding import pad
 from tinynet.nn import init
 from tinynet.nn.module import Module
-from tinynet.nn.parameter import Parameter, device_arg, parameter_dtype
+from tinynet.nn.parameter import add_weight_and_bias, device_arg, parameter_dtype
 
 __all__ = ["Conv2d"]
 
@@ -53,11 +51,7 @@ class Conv2d(Module):
             bottom, right = top, left
         self._pad = (left, right, top, bottom)
         dtype = parameter_dtype(dtype, "Conv2d")
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty((out_channels,), dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_channels, in_channels // groups, *self.kernel_size), bias, dtype)
         self.reset_parameters()
         if device is not None:
             self.to(device)

@@ -1,11 +1,9 @@
 """The dense layer (tinynet/functional/linear.py, docs/linear.md)."""
-import numpy as np
-
 from tinynet import functional as F
 from tinynet.functional._util import flag_arg, int_arg
 from tinynet.nn import init
 from tinynet.nn.module import Module
-from tinynet.nn.parameter import Parameter, device_arg, parameter_dtype
+from tinynet.nn.parameter import add_weight_and_bias, device_arg, parameter_dtype
 
 __all__ = ["Linear"]
 
@@ -24,11 +22,7 @@ class Linear(Module):
         bias = flag_arg(bias, "bias", "Linear")
         device = device_arg(device, "Linear")
         dtype = parameter_dtype(dtype, "Linear")
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty((self.out_features,), dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (self.out_features, self.in_features), bias, dtype)
         self.reset_parameters()
         if device is not None:
             self.to(device)

@@ -1,5 +1,7 @@
 """Parameter: a Tensor that a Module registers as learnable; and the checks of the ``dtype`` and ``device``
 arguments of the layers that create parameters."""
+import numpy as np
+
 from tinynet import backend
 from tinynet._tensor import Tensor, number_dtype
 
@@ -42,3 +44,13 @@ def device_arg(device, where):
     except backend.DeviceError as e:
         raise backend.DeviceError(f"{where}: {e}") from None
     return device
+
+
+def add_weight_and_bias(layer, weight_shape, bias, dtype):
+    """Register ``layer.weight`` (uninitialised, ``weight_shape``) and ``layer.bias`` (weight_shape[0],),
+    or an empty bias slot when ``bias`` is False; the layer's reset_parameters() then fills them."""
+    layer.weight = Parameter(np.empty(weight_shape, dtype=dtype))
+    if bias:
+        layer.bias = Parameter(np.empty((weight_shape[0],), dtype=dtype))
+    else:
+        layer.register_parameter("bias", None)
