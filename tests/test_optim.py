@@ -283,43 +283,48 @@ def test_sgd_step_refuses_a_gradient_that_does_not_fit_its_parameter(step, error
 _DELETE = object()
 
 
-def _load_sgd_state(**changes):
-    """Load into SGD a valid state of one (3,) parameter with momentum, changed by ``changes``
-    (``_DELETE`` removes a key), or ``changes["state"]`` instead of the state."""
+def _load_sgd_state(state=None, **changes):
+    """Load into SGD a valid state of one (3,) parameter with momentum, its param group changed by
+    ``changes`` (``_DELETE`` removes a key; ``buffer`` replaces the momentum buffer), or ``state`` instead."""
     p = Parameter(np.zeros(3))
     opt = SGD([p], lr=0.1, momentum=0.9)
     p.grad = tensor(np.ones(3))
     opt.step()
-    state = changes.pop("state", opt.state_dict())
-    for key, value in changes.items():
-        if value is _DELETE:
-            del state[key]
-        else:
-            state[key] = value
+    if state is None:
+        state = opt.state_dict()
+        if "buffer" in changes:
+            state["state"][0]["momentum_buffer"] = changes.pop("buffer")
+        group = state["param_groups"][0]
+        for key, value in changes.items():
+            if value is _DELETE:
+                del group[key]
+            else:
+                group[key] = value
     SGD([p], lr=0.1).load_state_dict(state)
 
 
 SGD_LOAD = [
     pytest.param(lambda: _load_sgd_state(state=[0.1, 0.9]), TypeError, r"^SGD.load_state_dict: expected a dict, got list$",
                  id="a-list"),
-    pytest.param(lambda: _load_sgd_state(buffers=_DELETE), ValueError, r"^SGD.load_state_dict: the state lacks buffers$",
-                 id="no-buffers"),
+    pytest.param(lambda: _load_sgd_state(state={"lr": 0.1, "buffers": []}), ValueError,
+                 r"^SGD.load_state_dict: the state lacks state, param_groups", id="the-old-layout"),
     pytest.param(lambda: _load_sgd_state(lr=_DELETE, momentum=_DELETE), ValueError,
-                 r"^SGD.load_state_dict: the state lacks lr, momentum$", id="no-lr-momentum"),
-    pytest.param(lambda: _load_sgd_state(lr="0.1"), TypeError, r"^SGD.load_state_dict: lr must be a finite number",
+                 r"^SGD.load_state_dict: param_groups\[0\] lacks lr, momentum$", id="no-lr-momentum"),
+    pytest.param(lambda: _load_sgd_state(lr="0.1"), TypeError, r"^SGD.load_state_dict: param_groups\[0\]: lr must be a finite number",
                  id="lr-str"),
-    pytest.param(lambda: _load_sgd_state(lr=NAN), ValueError, r"^SGD.load_state_dict: lr must be a finite number >= 0, got nan$",
-                 id="lr-nan"),
-    pytest.param(lambda: _load_sgd_state(momentum=-1.0), ValueError, r"^SGD.load_state_dict: momentum must be",
+    pytest.param(lambda: _load_sgd_state(lr=NAN), ValueError,
+                 r"^SGD.load_state_dict: param_groups\[0\]: lr must be a finite number >= 0, got nan$", id="lr-nan"),
+    pytest.param(lambda: _load_sgd_state(momentum=-1.0), ValueError, r"^SGD.load_state_dict: param_groups\[0\]: momentum must be",
                  id="momentum-negative"),
-    pytest.param(lambda: _load_sgd_state(nesterov="no"), TypeError, r"^SGD.load_state_dict: nesterov must be True or False",
-                 id="nesterov-str"),
-    pytest.param(lambda: _load_sgd_state(buffers=5), TypeError,
-                 r"^SGD.load_state_dict: buffers must be a list \(an array or None per parameter\), got int$", id="buffers-int"),
-    pytest.param(lambda: _load_sgd_state(buffers=[[1.0, 2.0, 3.0]]), TypeError,
-                 r"^SGD.load_state_dict: buffers\[0\] has type list, expected an array or None$", id="buffer-a-list"),
-    pytest.param(lambda: _load_sgd_state(buffers=[np.array(["a", "b", "c"])]), TypeError,
-                 r"^SGD.load_state_dict: buffers\[0\] has dtype <U1, expected a floating-point array$", id="buffer-str"),
+    pytest.param(lambda: _load_sgd_state(nesterov="no"), TypeError,
+                 r"^SGD.load_state_dict: param_groups\[0\]: nesterov must be True or False", id="nesterov-str"),
+    pytest.param(lambda: _load_sgd_state(buffer=5), TypeError,
+                 r"^SGD.load_state_dict: state\[0\]: momentum_buffer has type int, expected an array$", id="buffer-int"),
+    pytest.param(lambda: _load_sgd_state(buffer=[1.0, 2.0, 3.0]), TypeError,
+                 r"^SGD.load_state_dict: state\[0\]: momentum_buffer has type list, expected an array$", id="buffer-a-list"),
+    pytest.param(lambda: _load_sgd_state(buffer=np.array(["a", "b", "c"])), TypeError,
+                 r"^SGD.load_state_dict: state\[0\]: momentum_buffer has dtype <U1, expected a floating-point array$",
+                 id="buffer-str"),
 ]
 
 

@@ -18,7 +18,7 @@ import kernels  # noqa: F401  first, before NumPy loads OpenBLAS: see kernels/__
 # Tensor's operators (tinynet.functional). The order is explained at the end of tinynet/_tensor.py.
 from tinynet.autograd import Function, enable_grad, is_grad_enabled, no_grad  # isort: skip
 from tinynet._tensor import Tensor, tensor  # isort: skip
-from tinynet import cuda, functional, nn
+from tinynet import cuda, functional, nn, optim
 from tinynet.backend import DeviceError, manual_seed
 from tinynet.functional import ShapeError, flatten
 from tinynet.gradcheck import GradcheckError, gradcheck, gradcheck_directional
@@ -44,4 +44,5 @@ __all__ = [
     "cuda",
     "functional",
     "nn",
+    "optim",
 ]

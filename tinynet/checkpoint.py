@@ -153,6 +153,31 @@ def _check_meta(meta, path):
     return meta
 
 
+# --- the optimizer's record ----------------------------------------------------------------------
+SGD_FIELDS = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
+
+
+def sgd_fields(optimizer):
+    """The checkpoint's record of an SGD optimizer with one param group: ({lr, momentum, dampening,
+    weight_decay, nesterov}, [momentum buffer or None per parameter]) from its ``state_dict()``."""
+    state = optimizer.state_dict()
+    groups = state["param_groups"]
+    if type(optimizer).__name__ != "SGD" or len(groups) != 1 or groups[0].get("maximize"):
+        raise CheckpointError(f"a checkpoint holds an SGD optimizer with one param group and maximize=False, "
+                              f"got {type(optimizer).__name__} with {len(groups)} param group(s)")
+    fields = {k: groups[0][k] for k in SGD_FIELDS}
+    return fields, [state["state"].get(i, {}).get("momentum_buffer") for i in groups[0]["params"]]
+
+
+def sgd_state_dict(optimizer_state):
+    """The ``SGD.state_dict()`` that a checkpoint's ``optimizer_state`` (the fields and "buffers", as
+    ``load_checkpoint`` returns them) stands for: one param group over parameters 0..n-1."""
+    buffers = optimizer_state["buffers"]
+    group = {**{k: optimizer_state[k] for k in SGD_FIELDS}, "maximize": False, "params": list(range(len(buffers)))}
+    return {"state": {i: {"momentum_buffer": b} for i, b in enumerate(buffers) if b is not None},
+            "param_groups": [group]}
+
+
 # --- writing -------------------------------------------------------------------------------------
 def save_checkpoint(path, model, optimizer=None, meta=None):
     """Write ``model`` (and ``optimizer``) plus ``meta`` (JSON-serialisable) to ``path``, atomically.
@@ -170,8 +195,7 @@ def save_checkpoint(path, model, optimizer=None, meta=None):
     if integer:
         meta["model_integer"] = integer
     if optimizer is not None:
-        state = optimizer.state_dict()
-        buffers = state.pop("buffers")
+        state, buffers = sgd_fields(optimizer)
         meta["optimizer"] = state
         meta["optimizer"]["n_params"] = len(buffers)
         for i, b in enumerate(buffers):

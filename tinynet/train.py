@@ -34,7 +34,7 @@ import numpy as np
 from tinynet import backend
 from tinynet import functional as F
 from tinynet.autograd import no_grad
-from tinynet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tinynet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, sgd_state_dict
 from tinynet.data import DataLoader, ImageFolder, transforms
 from tinynet.data.folder import CorruptImageError, load_rgb
 from tinynet.models import parameter_count
@@ -213,8 +213,9 @@ def _resume_into(cfg, changed, meta, model, optimizer, scheduler, log):
                            param_shapes=[p.shape for p in optimizer.params])
     model.load_state_dict(ckpt.model_state)
     if ckpt.optimizer_state is not None:
-        optimizer.load_state_dict(ckpt.optimizer_state)
-    optimizer.momentum, optimizer.weight_decay = cfg.momentum, cfg.weight_decay
+        optimizer.load_state_dict(sgd_state_dict(ckpt.optimizer_state))
+    for group in optimizer.param_groups:
+        group["momentum"], group["weight_decay"] = cfg.momentum, cfg.weight_decay
     try:
         scheduler.load_state_dict(meta["scheduler"])
     except (TypeError, ValueError) as e:

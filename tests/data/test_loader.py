@@ -112,11 +112,55 @@ def test_shuffle_from_seed_changes_with_epoch():
     np.testing.assert_array_equal(o, np.random.default_rng([0, 0]).permutation(n))
     np.testing.assert_array_equal(o, order(0, 0))  # same seed, same order
     assert list(order(0, 1)) != list(o) and list(order(1, 0)) != list(o)  # new epoch or seed, new order
-    loader = DataLoader(Numbers(n), batch_size=8, shuffle=True)
-    first = _all(loader)
-    for (a, b), (c, d) in zip(first, _all(loader)):  # iterating again without set_epoch repeats the epoch
-        np.testing.assert_array_equal(a, c)
-        np.testing.assert_array_equal(b, d)
+
+
+def _order(loader):
+    return np.concatenate([x[:, 0] for x, _ in loader]).astype(int).tolist()
+
+
+def test_each_pass_without_set_epoch_takes_the_next_epoch():
+    n = 30
+    loader = DataLoader(Numbers(n), batch_size=8, shuffle=True, seed=3)
+    passes = [_order(loader) for _ in range(3)]
+    assert passes[0] != passes[1] != passes[2]  # a fresh order each pass, as PyTorch's shuffling
+    for epoch, order in enumerate(passes):  # pass k is epoch k: a pure function of (seed, epoch)
+        assert order == np.random.default_rng([3, epoch]).permutation(n).tolist()
+    assert loader.epoch == 3
+    loader.set_epoch(1)
+    assert _order(loader) == passes[1] and _order(loader) == passes[2]  # set_epoch pins, then it counts on
+    it_a, it_b = iter(loader), iter(loader)  # the epoch is taken when iter() is called, in call order
+    assert _order(it_b) == np.random.default_rng([3, 4]).permutation(n).tolist()
+    assert _order(it_a) == np.random.default_rng([3, 3]).permutation(n).tolist()
+    assert loader.batch_indices(0)[0].tolist() == passes[0][:8]
+
+
+def test_the_same_seed_gives_the_same_passes_across_loaders_and_num_workers():
+    def passes(**kwargs):
+        loader = DataLoader(Numbers(20), batch_size=6, shuffle=True, seed=7, mp_context="fork", **kwargs)
+        return [_all(loader) for _ in range(2)]
+
+    reference = passes()
+    for kwargs in [{}, {"num_workers": 2}, {"workers": 1}, {"num_workers": 1, "workers": 1}]:
+        for ours, theirs in zip(passes(**kwargs), reference):
+            assert len(ours) == len(theirs)
+            for (a, b), (c, d) in zip(ours, theirs):  # the order and every sample's generator
+                np.testing.assert_array_equal(a, c)
+                np.testing.assert_array_equal(b, d)
+    _assert_gone([])
+
+
+def test_num_workers_and_its_alias_workers():
+    assert DataLoader(Numbers(3)).num_workers == 0 and DataLoader(Numbers(3), num_workers=None).num_workers == 0
+    assert DataLoader(Numbers(3), num_workers=2).workers == 2 and DataLoader(Numbers(3), workers=2).num_workers == 2
+    assert DataLoader(Numbers(3), 1, False, 0, 3).num_workers == 3  # num_workers is where workers was
+
+
+def test_a_sample_that_is_not_an_input_target_pair_is_explained():
+    from tinynet.data import TensorDataset
+
+    with pytest.raises(TypeError, match=r"DataLoader: sample 0 is a tuple of 1 items; it batches \(input, class "
+                                        r"index\) pairs"):
+        _all(DataLoader(TensorDataset(np.zeros((3, 2))), batch_size=2))
 
 
 def test_corrupt_files_are_skipped_with_one_warning_each(tmp_path):
@@ -302,6 +346,15 @@ ARGUMENT_CASES = [  # (DataLoader keyword arguments, exception, message)
     ({"batch_size": 0}, ValueError, r"batch_size must be an int >= 1, got 0"),
     ({"batch_size": 2.5}, ValueError, r"batch_size must be an int >= 1, got 2\.5"),
     ({"workers": -1}, ValueError, r"workers must be an int >= 0, got -1"),
+    ({"num_workers": -1}, ValueError, r"num_workers must be an int >= 0, got -1"),
+    ({"num_workers": 1.0}, ValueError, r"num_workers must be an int >= 0, got 1\.0"),
+    ({"num_workers": 2.5}, ValueError, r"num_workers must be an int >= 0, got 2\.5"),
+    ({"num_workers": True}, ValueError, r"num_workers must be an int >= 0, got True"),
+    ({"num_workers": "2"}, ValueError, r"num_workers must be an int >= 0, got '2'"),
+    ({"workers": False}, ValueError, r"workers must be an int >= 0, got False"),
+    ({"workers": "2"}, ValueError, r"workers must be an int >= 0, got '2'"),
+    ({"num_workers": 2, "workers": 3}, ValueError, r"num_workers=2 and workers=3 disagree; give num_workers only"),
+    ({"num_workers": 0, "workers": 2}, ValueError, r"num_workers=0 and workers=2 disagree"),
     ({"prefetch": 0}, ValueError, r"prefetch must be an int >= 1, got 0"),
     ({"seed": -1}, ValueError, r"seed must be an int >= 0, got -1"),
     ({"timeout": float("nan")}, ValueError, r"timeout must be a finite number of seconds >= 0 .*, got nan"),
@@ -323,6 +376,8 @@ def test_arguments_are_checked(kwargs, error, message):
 def test_set_epoch_is_checked_and_the_dataset_stays_picklable():
     with pytest.raises(ValueError, match="epoch must be an int >= 0"):
         DataLoader(Numbers(3)).set_epoch(-1)
+    with pytest.raises(ValueError, match="DataLoader.set_epoch: epoch must be an int >= 0, got True"):
+        DataLoader(Numbers(3)).set_epoch(True)
     pickle.dumps(DataLoader(Numbers(3)).dataset)
 
 

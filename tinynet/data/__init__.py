@@ -4,6 +4,8 @@
     transforms                         Resize, RandomCrop, CenterCrop, RandomHorizontalFlip, ToArray,
                                        Normalize, PCALighting (AlexNet's colour augmentation), TenCrop
     DataLoader(dataset, batch_size)    batches of NumPy arrays, seeded shuffling, worker processes
+    TensorDataset, Subset,             datasets made of arrays or of other datasets, as
+    ConcatDataset, random_split        torch.utils.data names them
     DataLoaderError                    a batch the loader could not deliver (a worker died or failed,
                                        a timeout); a RuntimeError
     synth.generate(out, ...)           a small generated classification set written as image files
@@ -14,10 +16,12 @@ Every random transform draws from a generator passed in per sample, seeded from
 import importlib
 
 from tinynet.data import transforms
+from tinynet.data.dataset import ConcatDataset, Subset, TensorDataset, random_split
 from tinynet.data.folder import CorruptImageError, ImageFolder
 from tinynet.data.loader import DataLoader, DataLoaderError
 
-__all__ = ["ImageFolder", "CorruptImageError", "DataLoader", "DataLoaderError", "transforms", "synth"]
+__all__ = ["ImageFolder", "CorruptImageError", "DataLoader", "DataLoaderError", "TensorDataset", "Subset",
+           "ConcatDataset", "random_split", "transforms", "synth"]
 
 
 def __getattr__(name):

@@ -1,19 +1,23 @@
 """DataLoader: batches of NumPy arrays from a dataset, decoded in worker processes ahead of the consumer.
 
     loader = DataLoader(ImageFolder(root, train_transform(224)), batch_size=128, shuffle=True,
-                        seed=0, workers=4)
+                        seed=0, num_workers=4)
     for epoch in range(90):
-        loader.set_epoch(epoch)          # a new order and new augmentations each epoch
+        loader.set_epoch(epoch)          # optional: pins this pass to epoch `epoch`
         for x, y in loader:              # x float32 (N, 3, 224, 224), y int64 (N,)
             ...
 
-Reproducible whatever the number of workers: the epoch's order is
+What determines a pass. Each pass (each ``iter(loader)``) has an epoch number: the one given to
+``set_epoch`` if it was called since the previous pass, else the previous pass's epoch + 1 (0 for the
+first pass). So iterating twice gives two orders, as PyTorch's shuffling does, and calling
+``set_epoch(e)`` before a pass reproduces pass ``e`` exactly. The pass's order is
 ``np.random.default_rng([seed, epoch]).permutation(len(dataset))`` (or 0..len-1 without shuffle),
 cut into batches in the main process, and sample ``i`` is loaded with its own generator
-``np.random.default_rng([seed, epoch, i])``, so which process loads it does not matter.
+``np.random.default_rng([seed, epoch, i])``, so which process loads it does not matter: the batches
+are a pure function of (seed, epoch), whatever ``num_workers``.
 
-Workers. With ``workers > 0`` (W of them), W processes (multiprocessing, context ``mp_context``:
-'spawn' by default, safe with threads and CUDA and the same on every OS; 'fork' starts faster on
+Workers. With ``num_workers > 0`` (W of them; ``workers`` is an alias), W processes (multiprocessing,
+context ``mp_context``: 'spawn' by default, safe with threads and CUDA and the same on every OS; 'fork' starts faster on
 Linux) load batches and send back stacked arrays. Each worker has two pipes of its own, one for its
 tasks and one for its results, and the main process holds the only other end of each: batch k goes
 to worker k % W (round robin, as PyTorch does), and at most ``W * prefetch`` batches are in flight
@@ -30,7 +34,7 @@ Failures are DataLoaderError (a RuntimeError), each naming the batch, its sample
   pipe ends, or the sentinel fires) instead of waiting for a message that will never be complete;
 - an exception inside a worker: raised in the main process with the worker's traceback text;
 - a batch that takes longer than ``timeout`` seconds (default 120; 0 or None: no limit) to arrive
-  after the consumer asked for it, e.g. a dataset whose ``load`` never returns. With ``workers=0`` the
+  after the consumer asked for it, e.g. a dataset whose ``load`` never returns. With ``num_workers=0`` the
   main process loads each batch itself, so there is nothing to time out.
 
 A worker whose parent has died exits on its own within about a second: a send to the parent gets
@@ -61,6 +65,7 @@ import warnings
 
 import numpy as np
 
+from tinynet.data.dataset import load_sample
 from tinynet.data.folder import CorruptImageError
 from tinynet.validate import check_number
 
@@ -86,13 +91,15 @@ def load_batch(dataset, indices, seed, epoch):
     for i in indices:
         i = int(i)
         try:
-            if hasattr(dataset, "load"):
-                x, y = dataset.load(i, np.random.default_rng([seed, epoch, i]))
-            else:
-                x, y = dataset[i]
+            sample = load_sample(dataset, i, np.random.default_rng([seed, epoch, i]))
         except CorruptImageError as e:
             skipped.append((e.path, e.reason))
             continue
+        if not isinstance(sample, (tuple, list)) or len(sample) != 2:
+            size = f" of {len(sample)} items" if isinstance(sample, (tuple, list)) else ""
+            raise TypeError(f"DataLoader: sample {i} is a {type(sample).__name__}{size}; it batches "
+                            "(input, class index) pairs, e.g. TensorDataset(x, y)")
+        x, y = sample
         xs.append(x)
         ys.append(_class_index(y, i))
     if not xs:
@@ -151,20 +158,28 @@ class DataLoader:
     dataset     has ``len()`` and ``load(i, rng) -> (sample array, int target)`` (like ImageFolder),
                 or just ``[i]``; with workers it is pickled into each worker process
     batch_size  samples per batch (the last is shorter unless ``drop_last``)
-    shuffle     a new order each epoch, from (seed, epoch); see set_epoch
+    shuffle     a new order each pass, from (seed, epoch); see set_epoch
     seed        an int >= 0 that fixes the order and every random transform
-    workers     0: load in this process; > 0: that many worker processes
+    num_workers 0 (default; None is 0): load in this process; > 0: that many worker processes
+    workers     an alias of num_workers (give one; both only when they agree)
     prefetch    batches in flight per worker
     mp_context  the multiprocessing start method for workers: 'spawn' (default), 'forkserver', 'fork'
     timeout     seconds to wait for each batch from the workers before raising DataLoaderError
                 (default 120; 0 or None: no limit; with workers=0 there is nothing to time out)
 
+    Pass k's epoch is set_epoch's if it was called before it, else pass k-1's epoch + 1 (0 for the
+    first): the order and the augmentations are a pure function of (seed, epoch).
     Every failure to deliver a batch from workers is a DataLoaderError naming the batch and the worker.
     """
 
-    def __init__(self, dataset, batch_size=32, shuffle=False, seed=0, workers=0, prefetch=2, drop_last=False,
-                 mp_context="spawn", timeout=DEFAULT_TIMEOUT_S):
-        for name, value, low in [("batch_size", batch_size, 1), ("seed", seed, 0), ("workers", workers, 0),
+    def __init__(self, dataset, batch_size=32, shuffle=False, seed=0, num_workers=None, prefetch=2,
+                 drop_last=False, mp_context="spawn", timeout=DEFAULT_TIMEOUT_S, *, workers=None):
+        if num_workers is not None and workers is not None and num_workers != workers:
+            raise ValueError(f"DataLoader: num_workers={num_workers!r} and workers={workers!r} disagree; give "
+                             "num_workers only (workers is its alias)")
+        name = "workers" if num_workers is None and workers is not None else "num_workers"
+        num_workers = workers if name == "workers" else (0 if num_workers is None else num_workers)
+        for name, value, low in [("batch_size", batch_size, 1), ("seed", seed, 0), (name, num_workers, 0),
                                  ("prefetch", prefetch, 1)]:
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
                 raise ValueError(f"DataLoader: {name} must be an int >= {low}, got {value!r}")
@@ -173,10 +188,10 @@ class DataLoader:
             raise ValueError(f"DataLoader: mp_context must be one of {methods}, got {mp_context!r}")
         self.dataset = dataset
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
-        self.workers, self.prefetch, self.drop_last = int(workers), int(prefetch), bool(drop_last)
+        self.num_workers, self.prefetch, self.drop_last = int(num_workers), int(prefetch), bool(drop_last)
         self.mp_context = mp_context
         self.timeout = _check_timeout(timeout)
-        self.epoch = 0
+        self.epoch = 0  # the epoch of the next pass (see set_epoch); advances by one as each pass begins
         self._skipped = {}  # path -> reason, for every file skipped so far
 
     @property
@@ -184,16 +199,25 @@ class DataLoader:
         """Sorted paths of every file skipped so far (undecodable), over all epochs."""
         return sorted(self._skipped)
 
+    @property
+    def workers(self):
+        """An alias of num_workers."""
+        return self.num_workers
+
     def set_epoch(self, epoch):
-        """Choose the epoch: it seeds the order (when shuffling) and every sample's generator."""
-        if not isinstance(epoch, (int, np.integer)) or epoch < 0:
+        """Pin the next pass to ``epoch``: it seeds the order (when shuffling) and every sample's generator.
+
+        Without it, each pass takes the previous pass's epoch + 1 (0 for the first).
+        """
+        if not isinstance(epoch, (int, np.integer)) or isinstance(epoch, (bool, np.bool_)) or epoch < 0:
             raise ValueError(f"DataLoader.set_epoch: epoch must be an int >= 0, got {epoch!r}")
         self.epoch = int(epoch)
 
-    def batch_indices(self):
-        """The current epoch's batches as a list of int64 index arrays, in the order they are yielded."""
+    def batch_indices(self, epoch=None):
+        """Epoch ``epoch``'s batches (default: the next pass's) as int64 index arrays, in the order yielded."""
+        epoch = self.epoch if epoch is None else epoch
         n = len(self.dataset)
-        order = np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else np.arange(n)
+        order = np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
         batches = [order[k:k + self.batch_size] for k in range(0, n, self.batch_size)]
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
             batches.pop()
@@ -204,8 +228,13 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
-        batches, epoch = self.batch_indices(), self.epoch
-        if self.workers == 0:
+        # The pass's epoch is fixed here, when iter() is called, not at the first batch.
+        epoch = self.epoch
+        self.epoch = epoch + 1
+        return self._iterate(self.batch_indices(epoch), epoch)
+
+    def _iterate(self, batches, epoch):
+        if self.num_workers == 0:
             results = (load_batch(self.dataset, b, self.seed, epoch) for b in batches)
         else:
             results = self._from_workers(batches, epoch)
@@ -272,7 +301,7 @@ class _WorkerPool:
         if blocked:
             previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            for w in range(min(self.loader.workers, len(self.batches))):
+            for w in range(min(self.loader.num_workers, len(self.batches))):
                 self.workers.append(self._start_one(ctx, w))
         finally:
             if blocked:
@@ -294,7 +323,7 @@ class _WorkerPool:
             task_w.close()
             result_r.close()
             if isinstance(e, (pickle.PicklingError, AttributeError, TypeError)):  # spawn pickles the dataset
-                raise TypeError(f"DataLoader(workers={self.loader.workers}) sends the dataset to worker "
+                raise TypeError(f"DataLoader(num_workers={self.loader.num_workers}) sends the dataset to worker "
                                 "processes, so it and its transforms must be picklable (top-level classes "
                                 f"and functions, no lambdas): {type(e).__name__}: {e}") from e
             raise
