@@ -8,6 +8,7 @@
 # 2. the whole test suite, CuPy cases included (pytest-xdist if present)     -> $OUT/pytest.log
 # 3. benchmarks/alexnet.py --device cuda: batch 128 and 256, fp32 and TF32,
 #    PyTorch side by side where installed, per-layer GPU times              -> $OUT/bench.log, $OUT/*.json
+#    and benchmarks/optimizers.py --device cuda (fused updates vs array ops) -> $OUT/optimizers.log
 # 4. a real training run: the mini AlexNet on the generated set, on the GPU -> $OUT/train.log,
 #    $OUT/metrics.jsonl, $OUT/curves.png
 # Each step has its own time limit, so one that hangs or fails leaves the others' results.
@@ -36,6 +37,8 @@ tail -n 25 "$OUT/pytest.log"
 
 stamp "3. benchmark (limit ${T_BENCH}s)"
 timeout "$T_BENCH" python3 benchmarks/alexnet.py --device cuda --repeat 20 >"$OUT/bench.log" 2>&1
+timeout 120 python3 benchmarks/optimizers.py --device cuda --repeat 20 >"$OUT/optimizers.log" 2>&1
+echo "optimizers benchmark exit $?" >>"$OUT/optimizers.log"
 echo "benchmark exit $?" >>"$OUT/bench.log"
 cp benchmarks/results/gpu-*.json "$OUT/" 2>/dev/null
 grep -A4 "^== " "$OUT/bench.log" | head -n 60

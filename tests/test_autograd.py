@@ -600,3 +600,40 @@ ENGINE_BAD_INPUT = [
 def test_bad_input_at_the_engines_edges_names_what_and_where(action, error, message):
     with pytest.raises(error, match=message):
         action()
+
+
+# --- requires_grad_ and inference_mode ---------------------------------------------------------------------
+
+def test_requires_grad_underscore():
+    t = tinynet.Tensor(np.ones(2))
+    assert t.requires_grad_() is t and t.requires_grad
+    assert not t.requires_grad_(False).requires_grad
+    with pytest.raises(TypeError, match="requires_grad must be True or False"):
+        t.requires_grad_("yes")
+
+
+def test_inference_mode_as_context_and_decorator():
+    x = tinynet.Tensor(np.ones(2), requires_grad=True)
+    with tinynet.inference_mode():
+        assert not (x * 2).requires_grad
+    with tinynet.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @tinynet.inference_mode
+    def bare(t):
+        return t * 2
+
+    @tinynet.inference_mode()
+    def called(t):
+        return t * 2
+
+    @tinynet.inference_mode(mode=False)
+    def off(t):
+        return t * 2
+
+    assert not bare(x).requires_grad and not called(x).requires_grad and off(x).requires_grad
+    assert bare.__name__ == "bare" and tinynet.is_grad_enabled()
+    with pytest.raises(TypeError, match="inference_mode: mode must be True or False"):
+        tinynet.inference_mode("no")
+    with pytest.raises(TypeError, match="inference_mode: a decorator for a function"):
+        tinynet.inference_mode()(3)

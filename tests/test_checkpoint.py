@@ -707,3 +707,108 @@ def test_an_integer_buffer_is_read_with_the_checks_of_any_member(tmp_path, monke
     path = _write_zip(tmp_path / "bad.npz", {**members, "model/1.num_batches_tracked": header})
     with pytest.raises(CheckpointError, match=r"member 'model/1\.num_batches_tracked' declares shape \(1000,\)"):
         load_checkpoint(path)
+
+
+# --- every optimizer, several param groups: the general layout (issue 14) -----------------------------------
+from tinynet.checkpoint import optimizer_state_dict, optimizer_type  # noqa: E402
+from tinynet.optim import Adagrad, Adam, AdamW, RMSprop  # noqa: E402
+
+GENERAL = {
+    "adam": lambda ps: Adam(ps, lr=0.01, amsgrad=True),
+    "adamw": lambda ps: AdamW(ps, lr=0.01, weight_decay=0.1),
+    "rmsprop": lambda ps: RMSprop(ps, lr=0.01, momentum=0.9, centered=True, eps=0.0316, alpha=0.9),
+    "adagrad": lambda ps: Adagrad(ps, lr=0.1),
+    "sgd_two_groups": lambda ps: SGD([{"params": ps[:2], "weight_decay": 0.1}, {"params": ps[2:], "weight_decay": 0.0}],
+                                     lr=0.1, momentum=0.9),
+    "sgd_nesterov": lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=True, maximize=True),
+}
+
+
+def _steps(model, opt, n, seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        for p in model.parameters():
+            p.grad = tinynet.Tensor(rng.normal(size=p.shape).astype(p.dtype))
+        opt.step()
+
+
+@pytest.mark.parametrize("name", sorted(GENERAL))
+def test_every_optimizer_round_trips_and_continues_identically(tmp_path, name):
+    """Two steps, a checkpoint, two more from the checkpoint == four steps in one go (no pickle anywhere)."""
+    model, opt = _model(), GENERAL[name](list(_model().parameters()))
+    opt = GENERAL[name](list(model.parameters()))
+    _steps(model, opt, 2, seed=1)
+    path = save_checkpoint(tmp_path / "c.npz", model, opt, {"epoch": 2})
+    meta = read_meta(path)
+    assert meta["optimizer"]["type"] == type(opt).__name__ and meta["optimizer"]["n_params"] == 4
+    ckpt = load_checkpoint(path, model_shapes=SHAPES, param_shapes=list(SHAPES.values()))
+    assert optimizer_type(ckpt.optimizer_state) == type(opt).__name__
+    fresh = _model(seed=1)
+    fresh.load_state_dict(ckpt.model_state)
+    again = GENERAL[name](list(fresh.parameters()))
+    again.load_state_dict(optimizer_state_dict(ckpt.optimizer_state))
+    _steps(model, opt, 2, seed=2)
+    _steps(fresh, again, 2, seed=2)
+    for (n, a), (_, b) in zip(model.state_dict().items(), fresh.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=n)
+    with zipfile.ZipFile(path) as z:
+        assert not any(n.startswith("optim/buffer/") for n in z.namelist())
+
+
+def test_plain_sgd_keeps_the_old_layout_and_an_old_checkpoint_still_loads(tmp_path):
+    model, opt = _stepped_model()
+    path = save_checkpoint(tmp_path / "c.npz", model, opt, {"epoch": 1})
+    record = read_meta(path)["optimizer"]
+    assert "type" not in record and record["momentum"] == 0.9
+    state = optimizer_state_dict(load_checkpoint(path).optimizer_state)
+    assert optimizer_type(load_checkpoint(path).optimizer_state) == "SGD"
+    again = SGD(_model().parameters(), lr=0.5)
+    again.load_state_dict(state)
+    np.testing.assert_array_equal(again.buffers[0], opt.buffers[0])
+
+
+def _general_members(folder):
+    model = _model()
+    opt = Adam(model.parameters(), lr=0.01)
+    _steps(model, opt, 1, seed=0)
+    path = save_checkpoint(folder / "adam.npz", model, opt, {"epoch": 1})
+    with zipfile.ZipFile(path) as z:
+        return {name[: -len(".npy")]: z.read(name) for name in z.namelist()}
+
+
+HOSTILE_GENERAL = [
+    ("unknown type", _set("optimizer.type", "LBFGS"), r"field 'optimizer\.type' must be one of SGD, Adam, AdamW"),
+    ("type a number", _set("optimizer.type", 3), r"field 'optimizer\.type' must be one of"),
+    ("groups missing", _edit_meta(lambda m: m["optimizer"].pop("param_groups")),
+     r"field 'optimizer\.param_groups' is missing"),
+    ("groups empty", _set("optimizer.param_groups", []), r"field 'optimizer\.param_groups' must be a non-empty list"),
+    ("group not an object", _set("optimizer.param_groups", [3]), r"field 'optimizer\.param_groups\[0\]' must be an object"),
+    ("params not indices", _edit_meta(lambda m: m["optimizer"]["param_groups"][0].update(params=["a"])),
+     r"field 'optimizer\.param_groups\[0\]\.params' must be a list of parameter indices"),
+    ("an index twice", _edit_meta(lambda m: m["optimizer"]["param_groups"][0].update(params=[0, 0, 1, 2])),
+     r"must share out the indices 0\.\.3 once each"),
+    ("an index missing", _edit_meta(lambda m: m["optimizer"]["param_groups"][0].update(params=[0, 1, 2])),
+     r"must share out the indices 0\.\.3 once each"),
+    ("lr a string", _edit_meta(lambda m: m["optimizer"]["param_groups"][0].update(lr="0.1")),
+     r"field 'optimizer\.param_groups\[0\]\.lr' must be a bool, a finite number or a list of finite numbers, got '0\.1'"),
+    ("betas nan", _edit_meta(lambda m: m["optimizer"]["param_groups"][0].update(betas=[float("nan"), 0.9])),
+     r"field 'optimizer\.param_groups\[0\]\.betas' must be a bool"),
+    ("steps too short", _set("optimizer.steps", [1, 1]), r"field 'optimizer\.steps' must be a list of 4 ints >= 0"),
+    ("a step negative", _set("optimizer.steps", [1, 1, 1, -1]), r"field 'optimizer\.steps' must be a list of 4"),
+    ("n_params below the arrays", _edit_meta(lambda m: m["optimizer"].update(
+        n_params=2, param_groups=[dict(m["optimizer"]["param_groups"][0], params=[0, 1])], steps=[1, 1])),
+     r"member 'optim/exp_avg/2' is not the buffer of one of the 2 parameters"),
+    ("an array of another optimizer", lambda m: {**m, "optim/momentum_buffer/1": m["optim/exp_avg/1"]},
+     r"member 'optim/momentum_buffer/1' is not an array of a Adam state \(exp_avg, exp_avg_sq, max_exp_avg_sq\)"),
+    ("an array index of another spelling", lambda m: {**m, "optim/exp_avg/01": m["optim/exp_avg/1"]},
+     r"member 'optim/exp_avg/01' is not the buffer of one of the 4 parameters"),
+    ("an inf average", _with_values("optim/exp_avg_sq/2", np.float32, [np.inf]),
+     r"tensor 'optim/exp_avg_sq/2' has 1 non-finite values"),
+]
+
+
+@pytest.mark.parametrize("edit, message", [pytest.param(e, m, id=i) for i, e, m in HOSTILE_GENERAL])
+def test_a_forged_general_optimizer_record_is_refused_naming_the_field(tmp_path, edit, message):
+    path = _write_zip(tmp_path / "bad.npz", edit(_general_members(tmp_path)))
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(path)

@@ -194,6 +194,33 @@ BAD_COMMANDS = [
     (["summary", "alexnet", "--input", "3,x,7"], 2, r"--input must be C,H,W"),
     (["demo", "--epochs", "0"], 2, r"argument --epochs: must be an int >= 1, got 0"),
     (["data", "synth", "--out", "{root}/s", "--per-class", "3"], 1, r"--val-per-class"),
+    # torchvision's flags (issue 14)
+    (T + ["--opt", "foo"], 2, r"argument --opt: invalid choice: 'foo'"),
+    (T + ["--lr-warmup-epochs", "-1"], 1, r"--lr-warmup-epochs must be an int >= 0, got -1"),
+    (T + ["--lr-warmup-epochs", "1.5"], 2, r"argument --lr-warmup-epochs: invalid int value: '1.5'"),
+    (T + ["--lr-warmup-epochs", "15"], 1, r"--lr-warmup-epochs 15 leaves no epoch of --epochs 15 to the main schedule"),
+    (T + ["--label-smoothing", "1.5"], 1, r"--label-smoothing must be a finite number >= 0 and < 1, got 1.5"),
+    (T + ["--label-smoothing", "nan"], 1, r"--label-smoothing must be .* got nan"),
+    (T + ["--lr-scheduler", "multisteplr"], 1, r"--lr-scheduler multisteplr needs --lr-milestones"),
+    (T + ["--lr-scheduler", "multisteplr", "--lr-milestones", "5", "3"], 1, r"--lr-milestones must be increasing, got 5 3"),
+    (T + ["--lr-scheduler", "multisteplr", "--lr-milestones", "20"], 1, r"--lr-milestones 20 is past the run"),
+    (T + ["--lr-scheduler", "multisteplr", "--lr-milestones"], 2, r"argument --lr-milestones: expected at least one"),
+    (T + ["--lr-milestones", "3"], 1, r"--lr-milestones has no effect with --lr-scheduler cosine"),
+    (T + ["--lr-scheduler", "linear"], 2, r"argument --lr-scheduler: invalid choice: 'linear'"),
+    (T + ["--lr-warmup-decay", "0", "--lr-warmup-epochs", "1"], 1, r"--lr-warmup-decay must be a finite number > 0 "
+                                                                 r"and <= 1, got 0.0"),
+    (T + ["--lr-warmup-decay", "0.5"], 1, r"--lr-warmup-decay has no effect without --lr-warmup-epochs"),
+    (T + ["--lr-warmup-method", "linear"], 1, r"--lr-warmup-method has no effect without --lr-warmup-epochs"),
+    (T + ["--lr-warmup-method", "cubic"], 2, r"argument --lr-warmup-method: invalid choice: 'cubic'"),
+    (T + ["--lr-scheduler", "plateau", "--lr-warmup-epochs", "2"], 1,
+     r"--lr-warmup-epochs has no meaning with --lr-scheduler plateau"),
+    (T + ["--opt", "adamw", "--momentum", "0.9"], 1, r"--momentum has no effect with --opt adamw"),
+    (T + ["--opt", "sgd_nesterov", "--momentum", "0"], 1, r"--opt sgd_nesterov needs --momentum > 0"),
+    (T + ["--norm-weight-decay", "-1"], 1, r"--norm-weight-decay must be a finite number >= 0, got -1.0"),
+    (T + ["--resume", "{ckpt}", "--epochs", "2", "--opt", "adamw"], 1,
+     r"--opt 'adamw' differs from the checkpoint's 'sgd' .* can't change on --resume"),
+    (T + ["--resume", "{ckpt}", "--epochs", "2", "--lr-scheduler", "cosineannealinglr"], 1,
+     r"--lr-scheduler 'cosine' differs from the checkpoint's 'step'"),
 ]
 
 
@@ -285,3 +312,14 @@ def test_ctrl_c_outside_training_says_interrupted(monkeypatch, capsys):
     monkeypatch.setattr(cli, "build_parser", _parser_with(interrupted))
     assert cli.main(["summary", "alexnet"]) == 130
     assert capsys.readouterr().err == "tinynet summary: interrupted\n"
+
+
+def test_a_step_run_resumes_under_torchvisions_name_for_its_schedule(world, capsys, tmp_path):
+    """The world's run was written with --lr-scheduler step; steplr is the same schedule."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(os.path.dirname(world["ckpt"]), run)
+    rc = cli.main(["train", "--no-progress", "-j", "0", "--resume", str(run / "checkpoint.npz"), "--epochs", "2",
+                   "--lr-scheduler", "steplr"])
+    assert rc == 0, capsys.readouterr().err

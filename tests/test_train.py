@@ -63,8 +63,14 @@ def test_pipeline_with_odd_images_and_a_corrupt_file(tiny_data, tmp_path):
     assert Image.open(out / "curves.png").size[0] > 0
 
 
-@pytest.mark.parametrize("schedule, last_lr", [(dict(lr_scheduler="step", lr_step_size=2), 0.001),
-                                             (dict(lr_scheduler="cosine"), 0.0)])
+@pytest.mark.parametrize("schedule, last_lr", [
+    (dict(lr_scheduler="step", lr_step_size=2), 0.001),
+    (dict(lr_scheduler="cosine"), 0.0),
+    # torchvision's flags (issue 14): every optimizer, warm-ups, label smoothing
+    (dict(opt="adamw", lr_scheduler="cosineannealinglr", lr_warmup_epochs=1, label_smoothing=0.1), 0.0),
+    (dict(opt="rmsprop", lr_scheduler="multisteplr", lr_milestones=[1], lr_warmup_epochs=1, lr_warmup_method="linear",
+          momentum=0.5), 0.001),
+], ids=["step", "cosine", "adamw-warmup-smoothing", "rmsprop-multistep-linear-warmup"])
 def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tiny_data, tmp_path, monkeypatch, schedule,
                                                                    last_lr):
     """A three-epoch run killed during epoch 2 and resumed from its checkpoint == three epochs straight
@@ -526,3 +532,75 @@ def test_a_schedule_that_makes_the_lr_infinite_stops_before_writing(tiny_data, t
                                                r"this epoch was saved\. The schedule raised the learning rate"):
         _quiet(_cfg(tiny_data, tmp_path / "r", epochs=3, lr=1e-300, lr_step_size=1, lr_gamma=1e200))
     assert load_checkpoint(tmp_path / "r" / "checkpoint.npz").meta["epoch"] == 1
+
+
+# --- torchvision's flags (issue 14) -------------------------------------------------------------------------
+from tinynet.checkpoint import save_checkpoint  # noqa: E402
+from tinynet.optim import SGD  # noqa: E402
+from tinynet.saved_run import build_model  # noqa: E402
+from tinynet.train_flags import check, resolve  # noqa: E402
+
+
+def test_label_smoothing_reaches_the_loss(tiny_data, tmp_path):
+    plain = _quiet(_cfg(tiny_data, tmp_path / "a"))
+    smooth = _quiet(_cfg(tiny_data, tmp_path / "b", label_smoothing=0.2))
+    assert plain[0]["train_loss"] != smooth[0]["train_loss"]
+    assert plain[0]["val_loss"] != smooth[0]["val_loss"]  # the weights differ after the epoch
+
+
+def test_the_optimizer_and_its_hyper_parameters_are_torchvisions(tiny_data, tmp_path):
+    from tinynet.train_optimizer import make_optimizer
+
+    model = build_model("mini", 3, 32)
+    for opt, cls, checks in [("sgd", "SGD", dict(nesterov=False, momentum=0.9)),
+                             ("sgd_nesterov", "SGD", dict(nesterov=True)),
+                             ("rmsprop", "RMSprop", dict(eps=0.0316, alpha=0.9, momentum=0.9)),
+                             ("adamw", "AdamW", dict(betas=(0.9, 0.999), weight_decay=5e-4)),
+                             ("adam", "Adam", dict(decoupled_weight_decay=False))]:
+        cfg, _ = resolve(check(TrainConfig(opt=opt)), None)
+        o = make_optimizer(cfg, model)
+        assert type(o).__name__ == cls and len(o.param_groups) == 1  # no AlexNet layer has norm parameters
+        for key, value in checks.items():
+            assert o.param_groups[0][key] == value, (opt, key)
+
+
+def test_norm_layers_get_their_own_weight_decay():
+    from tinynet import nn
+    from tinynet.train_optimizer import param_groups
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4, 2), nn.LayerNorm(2))
+    groups = param_groups(model, 0.1, 0.0)
+    assert [g["weight_decay"] for g in groups] == [0.1, 0.0]
+    assert [len(g["params"]) for g in groups] == [4, 4]
+    assert [g["weight_decay"] for g in param_groups(model, 0.1, None)] == [0.1, 0.1]  # None: --wd
+
+
+def test_a_checkpoint_of_another_optimizer_than_its_flags_say_is_refused(tiny_data, tmp_path):
+    run = tmp_path / "r"
+    _quiet(_cfg(tiny_data, run))
+    ckpt = load_checkpoint(run / "checkpoint.npz")
+    model = build_model("mini", 3, 32)
+    model.load_state_dict(ckpt.model_state)
+    meta = dict(ckpt.meta, flags=dict(ckpt.meta["flags"], opt="adam", momentum=None))
+    forged = save_checkpoint(tmp_path / "forged.npz", model, SGD(model.parameters(), lr=0.01, momentum=0.9), meta)
+    with pytest.raises(CheckpointError, match=r"forged\.npz holds the state of a SGD optimizer; this run's is Adam "
+                                              r"\(--opt adam\)"):
+        _quiet(_cfg(tiny_data, None, epochs=2, resume=str(forged)))
+
+
+def test_a_checkpoint_written_before_the_torchvision_flags_resumes(tiny_data, tmp_path):
+    """Its flags lack --opt, the warm-up and the rest: they take the defaults (SGD, no warm-up), and the
+    cosine schedule state of kind "cosine" without warm-up fields loads as before."""
+    run = tmp_path / "r"
+    _quiet(_cfg(tiny_data, run, lr_scheduler="cosine", epochs=2))
+    ckpt = load_checkpoint(run / "checkpoint.npz")
+    new = ("opt", "norm_weight_decay", "label_smoothing", "lr_milestones", "lr_warmup_epochs", "lr_warmup_method",
+           "lr_warmup_decay")
+    flags = {k: v for k, v in ckpt.meta["flags"].items() if k not in new}
+    assert ckpt.meta["scheduler"] == {"kind": "cosine", "T_max": 2, "eta_min": 0.0, "base_lr": 0.01, "last_epoch": 2}
+    model = build_model("mini", 3, 32)
+    model.load_state_dict(ckpt.model_state)
+    opt = SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    old = save_checkpoint(tmp_path / "old" / "checkpoint.npz", model, opt, dict(ckpt.meta, flags=flags))
+    history = _quiet(_cfg(tiny_data, None, epochs=3, lr_scheduler=None, resume=str(old)))
+    assert [h["epoch"] for h in history] == [1, 2, 3] and history[2]["lr"] == pytest.approx(0.0025)

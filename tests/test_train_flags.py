@@ -42,6 +42,29 @@ BAD_VALUES = [
     (dict(overwrite=True, resume="x.npz"), ConfigError, r"--overwrite starts a new run .* give one of them"),
     (dict(overwrite=True), ConfigError, r"--overwrite replaces the run in the --output-dir given; without one .* "
                                         r"nothing is overwritten"),
+    # torchvision's flags (issue 14)
+    (dict(opt="foo"), ConfigError, r"--opt must be one of 'sgd', 'sgd_nesterov', 'rmsprop', 'adamw', 'adam', got 'foo'"),
+    (dict(opt="SGD"), ConfigError, r"--opt must be one of .* got 'SGD'"),
+    (dict(lr_warmup_epochs=-1), ConfigError, r"--lr-warmup-epochs must be an int >= 0, got -1"),
+    (dict(lr_warmup_epochs=1.5), ConfigError, r"--lr-warmup-epochs must be an int >= 0, got 1.5"),
+    (dict(lr_warmup_method="cubic"), ConfigError, r"--lr-warmup-method must be one of 'constant', 'linear', got 'cubic'"),
+    (dict(lr_warmup_decay=0.0), ConfigError, r"--lr-warmup-decay must be a finite number > 0 and <= 1, got 0.0"),
+    (dict(lr_warmup_decay=1.5), ConfigError, r"--lr-warmup-decay must be .* got 1.5"),
+    (dict(label_smoothing=1.5), ConfigError, r"--label-smoothing must be a finite number >= 0 and < 1, got 1.5"),
+    (dict(label_smoothing=1.0), ConfigError, r"--label-smoothing must be .* got 1.0"),
+    (dict(label_smoothing=-0.1), ConfigError, r"--label-smoothing must be .* got -0.1"),
+    (dict(label_smoothing=math.nan), ConfigError, r"--label-smoothing must be .* got nan"),
+    (dict(norm_weight_decay=-1.0), ConfigError, r"--norm-weight-decay must be a finite number >= 0, got -1.0"),
+    (dict(norm_weight_decay=math.inf), ConfigError, r"--norm-weight-decay must be .* got inf"),
+    (dict(lr_milestones=[3, 1]), ConfigError, r"--lr-milestones must be increasing, got 3 1"),
+    (dict(lr_milestones=[2, 2]), ConfigError, r"--lr-milestones must be increasing, got 2 2"),
+    (dict(lr_milestones=[0]), ConfigError, r"--lr-milestones must be increasing ints >= 1, got 0"),
+    (dict(lr_milestones=[1.5]), ConfigError, r"--lr-milestones must be increasing ints >= 1, got 1.5"),
+    (dict(lr_milestones=[]), ConfigError, r"--lr-milestones must list at least one epoch"),
+    (dict(lr_milestones="30"), ConfigError, r"--lr-milestones must be increasing epochs such as 30 60 80, got '30'"),
+    (dict(lr_scheduler="cosineannealing"), ConfigError, r"--lr-scheduler must be one of 'cosine', 'step', 'plateau', "
+                                                        r"got 'cosineannealing' \(also: 'multistep', 'exponential', and "
+                                                        r"torchvision's names 'steplr'"),
 ]
 
 
@@ -123,7 +146,7 @@ def test_every_resume_policy_is_in_the_help():
 
 @pytest.mark.parametrize("values, message", [
     (dict(lr_scheduler="cosine", lr_gamma=0.5), r"--lr-gamma has no effect with --lr-scheduler cosine; it is read by "
-                                                r"--lr-scheduler step and plateau only"),
+                                                r"--lr-scheduler step, plateau, multistep and exponential only"),
     (dict(lr_scheduler="plateau", lr_step_size=5), r"--lr-step-size has no effect with --lr-scheduler plateau"),
     (dict(lr_step_size=5), r"--lr-step-size has no effect with --lr-scheduler cosine"),  # cosine: the default
 ])
@@ -142,3 +165,68 @@ def test_notes_come_only_once_every_check_passed():
     assert logs == []
     resolve(TrainConfig(resume="c.npz", lr=0.5, test_only=True), SAVED, logs.append)
     assert logs == ["note: --lr have no effect with --test-only (it only evaluates)"]  # said, not applied
+
+
+# --- torchvision's flags (issue 14) -----------------------------------------------------------------------
+@pytest.mark.parametrize("values, message", [
+    (dict(epochs=3, lr_warmup_epochs=3), r"--lr-warmup-epochs 3 leaves no epoch of --epochs 3 to the main schedule"),
+    (dict(lr_scheduler="plateau", lr_warmup_epochs=1), r"--lr-warmup-epochs has no meaning with --lr-scheduler plateau"),
+    (dict(lr_warmup_method="linear"), r"--lr-warmup-method has no effect without --lr-warmup-epochs N"),
+    (dict(lr_warmup_decay=0.1), r"--lr-warmup-decay has no effect without --lr-warmup-epochs N"),
+    (dict(opt="adamw", momentum=0.9), r"--momentum has no effect with --opt adamw; it is read by --opt sgd, "
+                                      r"sgd_nesterov, rmsprop only"),
+    (dict(opt="adam", momentum=0.0), r"--momentum has no effect with --opt adam"),
+    (dict(opt="sgd_nesterov", momentum=0.0), r"--opt sgd_nesterov needs --momentum > 0, got 0.0"),
+    (dict(lr_scheduler="multisteplr"), r"--lr-scheduler multisteplr needs --lr-milestones"),
+    (dict(lr_scheduler="multistep", lr_milestones=[5, 15], epochs=15), r"--lr-milestones 15 is past the run"),
+    (dict(lr_scheduler="multistep", lr_milestones=[5, 8], epochs=10, lr_warmup_epochs=3),
+     r"--lr-milestones 8 is past the run: the milestones count the epochs after the warm-up, and --epochs 10 - "
+     r"--lr-warmup-epochs 3 leaves 7"),
+    (dict(lr_milestones=[3]), r"--lr-milestones has no effect with --lr-scheduler cosine; it is read by "
+                              r"--lr-scheduler multistep only"),
+    (dict(lr_scheduler="exponentiallr", lr_step_size=3), r"--lr-step-size has no effect with --lr-scheduler "
+                                                         r"exponential"),
+])
+def test_torchvision_flags_that_conflict_are_refused_naming_them(values, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve(check(TrainConfig(**values)), None)
+
+
+def test_new_flags_take_torchvisions_defaults():
+    cfg, _ = resolve(check(TrainConfig()), None)
+    assert (cfg.opt, cfg.lr_warmup_epochs, cfg.lr_warmup_method, cfg.lr_warmup_decay, cfg.label_smoothing,
+            cfg.norm_weight_decay, cfg.lr_milestones) == ("sgd", 0, "constant", 0.01, 0.0, None, None)
+
+
+@pytest.mark.parametrize("alias, name", [("cosineannealinglr", "cosine"), ("steplr", "step"),
+                                         ("multisteplr", "multistep"), ("exponentiallr", "exponential")])
+def test_torchvision_schedule_names_are_stored_as_the_short_ones(alias, name):
+    given = TrainConfig(lr_scheduler=alias)
+    assert check(given).lr_scheduler == name and given.lr_scheduler == alias  # the caller's config untouched
+
+
+@pytest.mark.parametrize("saved, given", [("cosine", "cosineannealinglr"), ("step", "steplr")])
+def test_a_checkpoints_schedule_resumes_under_its_torchvision_name_and_back(saved, given):
+    cfg, changed = resolve(check(TrainConfig(resume="c.npz", epochs=3, lr_scheduler=given)),
+                           dict(SAVED, lr_scheduler=saved))
+    assert cfg.lr_scheduler == saved and changed == {"epochs"}
+    alias_saved = dict(SAVED, lr_scheduler=check(TrainConfig(lr_scheduler=given)).lr_scheduler)  # a new checkpoint
+    assert resolve(check(TrainConfig(resume="c.npz", epochs=3, lr_scheduler=saved)), alias_saved)[1] == {"epochs"}
+
+
+def test_on_resume_another_optimizer_is_refused():
+    assert ON_RESUME["opt"][0] == "refused"
+    with pytest.raises(ConfigError, match=r"--opt 'adamw' differs from the checkpoint's 'sgd' \(c.npz\), and can't "
+                                          r"change on --resume: the optimizer's state"):
+        resolve(TrainConfig(resume="c.npz", epochs=3, opt="adamw"), SAVED)
+    old = {k: v for k, v in SAVED.items() if k != "opt"}  # a checkpoint written before --opt: SGD
+    assert resolve(TrainConfig(resume="c.npz", epochs=3, opt="sgd"), old)[1] == {"epochs"}
+
+
+@pytest.mark.parametrize("name, value", [("label_smoothing", 0.1), ("lr_warmup_epochs", 1),
+                                         ("norm_weight_decay", 0.0)])
+def test_on_resume_the_new_flags_that_apply_are_used_and_said(name, value):
+    logs = []
+    cfg, changed = resolve(TrainConfig(resume="c.npz", epochs=3, **{name: value}), SAVED, logs.append)
+    assert getattr(cfg, name) == value and changed == {name, "epochs"}
+    assert any(line.startswith(f"note: {flag(name)} {value!r} applies from here on") for line in logs)

@@ -1,14 +1,16 @@
 """Tensor: an array (NumPy on "cpu", CuPy on "cuda") that records the ops applied to it.
 
-A Tensor holds its data (``.data``), its accumulated gradient (``.grad``) and
-a ``Node``, its record in the graph (see tinynet/autograd.py). Its operators
-(``+``, ``@``, ``sum``, ``reshape``, ...) apply the Functions defined in
-tinynet/functional/{arithmetic, reduction, shape, conversion}.py.
+A Tensor holds its data (``.data``), its accumulated gradient (``.grad``), a
+``Node``, its record in the graph (see tinynet/autograd.py), and a version
+counter shared with its views, which in-place changes increment. Its operators
+and methods (``+``, ``@``, ``sum``, ``reshape``, ``gather``, ``add_``, ...) apply
+the Functions defined in tinynet/functional/{arithmetic, reduction, shape, join,
+indexing, conversion, inplace}.py and the layer ops of activation.py and loss.py.
 """
 import numpy as np
 
 from tinynet import backend
-from tinynet.autograd import Node, _is_array, run_backward
+from tinynet.autograd import Node, Version, _is_array, is_grad_enabled, run_backward
 
 __all__ = ["Tensor", "tensor"]
 
@@ -108,8 +110,10 @@ class Tensor:
         grad: a Tensor holding the accumulated gradient, or None.
     """
 
-    # Make ``ndarray + Tensor`` call Tensor.__radd__ instead of NumPy broadcasting over it.
+    # NumPy hands its operators to Tensor (``ndarray + Tensor`` is Tensor.__radd__, a Tensor) rather
+    # than converting the Tensor to an array and dropping the graph; ``np.asarray(t)`` reads __array__.
     __array_priority__ = 1000
+    __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):
@@ -129,6 +133,7 @@ class Tensor:
         self.data = data
         self.grad = None
         self._node = Node(self, requires_grad=False)
+        self._version_counter, self._base = Version(), None
         self.requires_grad = requires_grad
 
     @classmethod
@@ -138,6 +143,7 @@ class Tensor:
         t.data = array
         t.grad = None
         t._node = Node(t, requires_grad=False)
+        t._version_counter, t._base = Version(), None
         return t
 
     # --- what it is -----------------------------------------------------------
@@ -195,6 +201,16 @@ class Tensor:
             raise TypeError(f"only floating-point tensors can require gradients, not {self.data.dtype}")
         self._node.requires_grad = value
 
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place (leaf tensors only) and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's memory (shared with its views) was changed in place."""
+        return self._version_counter.value
+
     @property
     def is_leaf(self) -> bool:
         return self._node.creator is None
@@ -231,6 +247,15 @@ class Tensor:
     def tolist(self):
         return backend.host(self.data).tolist()
 
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)``: the data of a CPU tensor (a GPU tensor must be copied with .cpu() first)."""
+        if self.device != "cpu":
+            raise TypeError(f"can't convert a tensor on {self.device} to a NumPy array: copy it to the host first "
+                            "with .cpu() (or .numpy(), which copies)")
+        if copy:
+            return self.data.astype(dtype or self.data.dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
     def __bool__(self):
         if self.data.size != 1:
             raise ValueError(
@@ -238,6 +263,18 @@ class Tensor:
                 "is True or False; reduce it first, e.g. bool((t > 0).sum() == t.numel())"
             )
         return bool(self.data)
+
+    def __int__(self):
+        return int(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __index__(self):
+        """A one-element integer tensor as an index: ``range(t)``, ``a[t]``."""
+        if self.data.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors of one element can be used as an index, not {self.data.dtype}")
+        return int(self.item())
 
     __hash__ = object.__hash__
 
@@ -289,8 +326,10 @@ class Tensor:
         self.grad = None
 
     def detach(self):
-        """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor._wrap(self.data)
+        """A new leaf sharing this tensor's data (and its version counter), cut from the graph."""
+        t = Tensor._wrap(self.data)
+        t._version_counter = self._version_counter
+        return t
 
     # --- devices and dtypes (differentiable) -------------------------------------
     def to(self, target):
@@ -317,6 +356,25 @@ class Tensor:
 
     def double(self):
         return self.to(np.float64)
+
+    def half(self):
+        return self.to(np.float16)
+
+    def long(self):
+        """As int64 (PyTorch's long), the dtype of index tensors."""
+        return self.to(np.int64)
+
+    def int(self):
+        return self.to(np.int32)
+
+    def bool(self):
+        return self.to(np.bool_)
+
+    def type(self, dtype=None):
+        """With no argument, the type's name as PyTorch spells it, under tinynet: 'tinynet.FloatTensor'
+        (float32), 'tinynet.LongTensor' (int64), 'tinynet.cuda.DoubleTensor' on a GPU, ...; with a dtype
+        (or such a name, 'torch.' or 'tinynet.' in front), the tensor converted to it, as ``to(dtype)``."""
+        return _conversion.tensor_type(self, dtype)
 
     # --- arithmetic (NumPy broadcasting; gradients summed back to each input's shape)
     def __add__(self, other):
@@ -349,6 +407,30 @@ class Tensor:
     def __pow__(self, exponent):
         return _arith.pow(self, exponent)
 
+    def __rpow__(self, base):
+        return _arith.pow(base, self)
+
+    def pow(self, exponent):
+        return _arith.pow(self, exponent)
+
+    def __abs__(self):
+        return _arith.abs(self)
+
+    def __invert__(self):
+        """~mask: logical not of a bool tensor (bitwise not of an integer one)."""
+        return _arith.bitwise_not(self)
+
+    def abs(self):
+        return _arith.abs(self)
+
+    def sqrt(self):
+        return _arith.sqrt(self)
+
+    def clamp(self, min=None, max=None):
+        return _arith.clamp(self, min, max)
+
+    clip = clamp
+
     def __matmul__(self, other):
         return _arith.matmul(self, other)
 
@@ -356,7 +438,7 @@ class Tensor:
         return _arith.matmul(other, self)
 
     def exp(self):
-        return _arith.Exp()(self)
+        return _arith.exp(self)
 
     # --- activations (the layer ops of tinynet.functional, as PyTorch's Tensor methods) -----------
     def relu(self):
@@ -376,7 +458,7 @@ class Tensor:
         return _loss.log_softmax(self, dim)
 
     def log(self):
-        return _arith.Log()(self)
+        return _arith.log(self)
 
     # --- comparisons (no gradient; a bool tensor) ---------------------------------
     def _compare(self, other, symbol, op):
@@ -414,17 +496,38 @@ class Tensor:
 
     # --- reductions ----------------------------------------------------------------
     def sum(self, dim=None, keepdim=False):
-        return _reduction.Sum(dim, keepdim)(self)
+        return _reduction.sum(self, dim, keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        return _reduction.Mean(dim, keepdim)(self)
+        """The mean over ``dim``; floating-point tensors only, as in PyTorch (convert with .float())."""
+        return _reduction.mean(self, dim, keepdim)
 
     def max(self, dim=None, keepdim=False):
-        """The maximum; with ``dim``, a pair (values, indices) as in PyTorch."""
-        return _reduction.max_with_indices(self, dim, keepdim)
+        """The maximum (a tie's gradient split evenly); with ``dim``, a pair (values, indices) as in PyTorch."""
+        return _reduction.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        """The minimum (a tie's gradient split evenly); with ``dim``, a pair (values, indices) as in PyTorch."""
+        return _reduction.min(self, dim, keepdim)
+
+    def amax(self, dim=(), keepdim=False):
+        return _reduction.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return _reduction.amin(self, dim, keepdim)
 
     def argmax(self, dim=None, keepdim=False):
         return _reduction.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return _reduction.argmin(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """The variance over ``dim``, divisor N - correction (1 by default), as ``torch.var``."""
+        return _reduction.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return _reduction.std(self, dim, unbiased, keepdim, correction=correction)
 
     # --- shape -------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -432,7 +535,15 @@ class Tensor:
             shape = tuple(shape[0])
         return _shape.Reshape(shape)(self)
 
-    view = reshape
+    def view(self, *shape):
+        """This tensor's memory seen with another shape (shared: a change to one shows in the other).
+
+        Fails, as PyTorch's does, only where no view exists (the strides don't allow one); ``reshape``
+        returns a view when it can and a copy otherwise.
+        """
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _shape.View(shape)(self)
 
     def flatten(self, start_dim=0, end_dim=-1):
         return _shape.flatten(self, start_dim, end_dim)
@@ -450,8 +561,113 @@ class Tensor:
     def T(self):
         return _shape.Transpose(tuple(reversed(range(self.ndim))))(self)
 
+    def t(self):
+        """The transpose of a matrix (at most 2 dimensions, as PyTorch)."""
+        return _shape.t(self)
+
+    def squeeze(self, dim=None):
+        return _shape.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return _shape.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        """Broadcast to ``sizes`` (-1 keeps a dimension); the gradient sums over the copies."""
+        return _shape.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return _shape.expand_as(self, other)
+
+    def repeat(self, *sizes):
+        """Tile ``sizes[i]`` times along dimension i (PyTorch's repeat, NumPy's tile)."""
+        return _shape.repeat(self, *sizes)
+
+    def chunk(self, chunks, dim=0):
+        return _join.chunk(self, chunks, dim)
+
+    def split(self, split_size, dim=0):
+        return _join.split(self, split_size, dim)
+
+    def clone(self):
+        return _shape.clone(self)
+
+    def contiguous(self):
+        return _shape.contiguous(self)
+
+    # --- indexing, sorting ---------------------------------------------------------------
+    def gather(self, dim, index):
+        return _indexing.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        return _indexing.scatter(self, dim, index, src, value, reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        return _indexing.scatter_add(self, dim, index, src)
+
+    def masked_fill(self, mask, value):
+        return _indexing.masked_fill(self, mask, value)
+
+    def where(self, condition, other):
+        """``self`` where ``condition`` is True, ``other`` elsewhere (``torch.where(condition, self, other)``)."""
+        return _indexing.where(condition, self, other)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return _indexing.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        return _indexing.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _indexing.argsort(self, dim, descending, stable)
+
     def __getitem__(self, key):
         return _shape.getitem(self, key)
+
+    # --- in place (tinynet/functional/inplace.py: the version counter, and when a change is recorded) ---
+    def __setitem__(self, key, value):
+        _inplace.setitem(self, key, value)
+
+    def add_(self, other, alpha=1):
+        return _inplace.add_(self, other, alpha)
+
+    def sub_(self, other, alpha=1):
+        return _inplace.sub_(self, other, alpha)
+
+    def mul_(self, other):
+        return _inplace.mul_(self, other)
+
+    def div_(self, other):
+        return _inplace.div_(self, other)
+
+    def __iadd__(self, other):
+        return _inplace.add_(self, other)
+
+    def __isub__(self, other):
+        return _inplace.sub_(self, other)
+
+    def __imul__(self, other):
+        return _inplace.mul_(self, other)
+
+    def __itruediv__(self, other):
+        return _inplace.div_(self, other)
+
+    def zero_(self):
+        return _inplace.zero_(self)
+
+    def fill_(self, value):
+        return _inplace.fill_(self, value)
+
+    def copy_(self, src):
+        return _inplace.copy_(self, src)
+
+    def clamp_(self, min=None, max=None):
+        return _inplace.clamp_(self, min, max)
+
+    def uniform_(self, a=0.0, b=1.0):
+        return _inplace.uniform_(self, a, b)
+
+    def normal_(self, mean=0.0, std=1.0):
+        return _inplace.normal_(self, mean, std)
 
 
 # ---- The import knot, tied here and only here -------------------------------------------------
@@ -470,6 +686,9 @@ from tinynet.functional import _util  # noqa: E402
 from tinynet.functional import activation as _activation  # noqa: E402
 from tinynet.functional import arithmetic as _arith  # noqa: E402
 from tinynet.functional import conversion as _conversion  # noqa: E402
+from tinynet.functional import indexing as _indexing  # noqa: E402
+from tinynet.functional import join as _join  # noqa: E402
+from tinynet.functional import inplace as _inplace  # noqa: E402
 from tinynet.functional import loss as _loss  # noqa: E402
 from tinynet.functional import reduction as _reduction  # noqa: E402
 from tinynet.functional import shape as _shape  # noqa: E402

@@ -32,6 +32,20 @@ with ``retain_graph=True``.
 
 The engine never modifies a gradient array in place (accumulation is ``a + b``),
 so an op may return the same array for two inputs.
+
+Saved arrays and in-place changes
+---------------------------------
+Every Tensor has a version counter, shared with its views (an op's output
+that uses its input's memory, such as ``reshape`` or basic indexing), which
+each in-place change (``x += 1``, ``x.add_()``, ``x[0] = 5``, an optimizer's
+step) increments. When a Function is recorded, the engine notes the version
+of every input or output whose memory the Function keeps for its backward:
+the arrays it declared with ``self.save_for_backward(...)``, and any array
+kept as an attribute (``self.x = x``, the older form) that is one of those
+tensors' data or a view of it. Before that Function's backward runs, each
+noted version is compared with the tensor's version now; a difference means
+backward would read overwritten values, and it raises RuntimeError naming
+the Function, as PyTorch does.
 """
 import heapq
 import itertools
@@ -41,7 +55,7 @@ import numpy as np
 
 from tinynet import backend
 
-__all__ = ["Function", "Node", "no_grad", "enable_grad", "is_grad_enabled", "run_backward"]
+__all__ = ["Function", "Node", "no_grad", "enable_grad", "inference_mode", "is_grad_enabled", "run_backward"]
 
 _grad_enabled = True
 
@@ -100,6 +114,57 @@ class enable_grad(_GradMode):
     _mode = True
 
 
+class inference_mode(_GradMode):
+    """``no_grad()`` under PyTorch's other name: ``with tinynet.inference_mode(): ...``, or as a
+    decorator (bare or called). ``inference_mode(False)`` changes nothing, as PyTorch's ``mode=False``.
+
+    PyTorch also marks the tensors made in inference mode as unusable in autograd later; here they are
+    ordinary tensors that need no grad, as under ``no_grad``.
+    """
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # bare @inference_mode over a function
+            return cls()(mode)
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"inference_mode: mode must be True or False, got {mode!r}")
+        self = object.__new__(cls)
+        self.mode = bool(mode)
+        return self
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev = _grad_enabled
+        if self.mode:
+            _grad_enabled = False
+
+    def __call__(self, fn):
+        if not callable(fn):
+            raise TypeError(f"inference_mode: a decorator for a function, got {fn!r}")
+        mode = self.mode
+
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(fn, "__doc__", None)
+        return wrapper
+
+
+class Version:
+    """A tensor's version counter, shared with its views.
+
+    ``value`` counts the in-place changes of the memory; ``rebased`` counts those that were recorded in
+    the graph (the tensor's history then moved to a new node, and views made before are out of date).
+    """
+
+    __slots__ = ("value", "rebased")
+
+    def __init__(self):
+        self.value = 0
+        self.rebased = 0
+
+
 class Node:
     """The graph's record of one tensor. Holds no data.
 
@@ -128,17 +193,26 @@ class Function:
     tuple of arrays) and ``backward(self, *grads)`` returning one gradient
     array per input (``None`` for an input that needs none). Both take and
     return plain NumPy or CuPy arrays. Configuration goes to ``__init__``;
-    anything ``backward`` needs is stored on ``self`` during ``forward``.
-    Apply it as ``MyOp(**config)(*tensors)``; each call needs a new instance.
+    the inputs (or outputs) that ``backward`` needs are declared with
+    ``self.save_for_backward(...)`` during ``forward`` and read back as
+    ``self.saved_arrays`` (PyTorch's ``ctx.save_for_backward`` and
+    ``ctx.saved_tensors``, on arrays); anything else backward needs (a mask,
+    a shape) is stored on ``self``. Apply it as ``MyOp(**config)(*tensors)``;
+    each call needs a new instance.
 
         class Square(tinynet.Function):
             def forward(self, x):
-                self.x = x
+                self.save_for_backward(x)
                 return x * x
             def backward(self, gy):
-                return 2 * self.x * gy
+                (x,) = self.saved_arrays
+                return 2 * x * gy
 
         y = Square()(x)
+
+    Keeping an input as an attribute (``self.x = x``) works too: the engine
+    finds the arrays kept on ``self`` that are an input's or output's memory
+    and checks them the same way (see "Saved arrays and in-place changes").
 
     During ``forward``, ``self.needs_input_grad`` is a tuple of bools, one per
     input, so an op can skip work (and saved arrays) for inputs that need no
@@ -157,6 +231,29 @@ class Function:
     @property
     def name(self) -> str:
         return type(self).__name__
+
+    def save_for_backward(self, *arrays):
+        """Keep ``arrays`` (inputs or outputs of this op, or arrays made in forward) for ``backward``.
+
+        An input or output kept here that is changed in place before backward runs makes backward
+        raise (its values would be wrong); read them back with ``self.saved_arrays``.
+        """
+        for i, a in enumerate(arrays):
+            if a is not None and not _is_array(a):
+                raise TypeError(f"{self.name}.save_for_backward: argument {i} is a {type(a).__name__}; it keeps "
+                                "the arrays forward received or made (None for one not needed)")
+        self._saved = arrays
+
+    @property
+    def saved_arrays(self) -> tuple:
+        """The arrays given to ``save_for_backward``, in order."""
+        if getattr(self, "_released", False):
+            raise RuntimeError(f"{self.name}: its saved arrays were freed after backward() (retain_graph=False)")
+        try:
+            return self._saved
+        except AttributeError:
+            raise RuntimeError(f"{self.name}: saved_arrays read, but forward never called "
+                               "save_for_backward(...)") from None
 
     def __call__(self, *inputs):
         if getattr(self, "_called", False):
@@ -182,7 +279,9 @@ class Function:
         ys = tuple(y if _is_array(y) else xp.asarray(y) for y in ys)
         outputs = tuple(Tensor._wrap(y) for y in ys)
 
+        _share_versions(tensors, outputs)
         if record:
+            _check_views_current(self.name, tensors)
             self.inputs = tuple(t._node for t in tensors)
             self._input_meta = tuple((a.shape, a.dtype) for a in arrays)
             self._output_meta = tuple((y.shape, y.dtype) for y in ys)
@@ -190,6 +289,7 @@ class Function:
             for out in outputs:
                 out._node = Node(out, requires_grad=True, creator=self)
             self.outputs = tuple(weakref.ref(out._node) for out in outputs)
+            self._saved_versions = _saved_versions(self, tensors, outputs)
         return outputs[0] if single else outputs
 
     def _as_input(self, i, x):
@@ -202,7 +302,8 @@ class Function:
             raise ValueError(f"{self.name}: input {i}: {e}") from None
 
     _ENGINE_KEYS = frozenset(
-        {"needs_input_grad", "inputs", "_input_meta", "_output_meta", "generation", "outputs", "_released"}
+        {"needs_input_grad", "inputs", "_input_meta", "_output_meta", "generation", "outputs", "_released",
+         "_config_keys", "_saved_versions"}
     )
 
     def release(self):
@@ -217,10 +318,68 @@ class Function:
 
 
 def _memory_owner(a):
-    """The array that owns ``a``'s memory (``a`` itself unless it is a view)."""
-    while a.base is not None:
+    """What owns ``a``'s memory: ``a`` itself unless it is a view; else the array (or, for an array made
+    on a buffer such as a pipe's message, the bytes or memoryview) at the end of its ``.base`` chain."""
+    while getattr(a, "base", None) is not None:
         a = a.base
     return a
+
+
+def _share_versions(inputs, outputs):
+    """Give each output that uses an input's memory (a view: reshape, indexing, transpose) that
+    input's version counter, and remember the tensor it views (``_base``)."""
+    for out in outputs:
+        a = out.data
+        if a.base is None and all(a is not t.data for t in inputs):  # a new array: the common case
+            continue
+        mine = _memory_owner(a)
+        for t in inputs:
+            if _memory_owner(t.data) is mine:
+                out._version_counter = t._version_counter
+                out._base = t if t._base is None else t._base
+                out._view_rebased = t._version_counter.rebased
+                break
+
+
+def _check_views_current(name, tensors):
+    """Refuse to record an op on a view whose base was changed in place in the graph after the view
+    was made: the view's history would not include that change, and its gradient would be wrong."""
+    for t in tensors:
+        if t._base is not None and t._view_rebased != t._version_counter.rebased:
+            raise RuntimeError(
+                f"{name}: an input is a view of a tensor that was modified in place (with its gradient "
+                "recorded) after the view was taken, so the view's history misses that change; take the view "
+                "again after the in-place operation"
+            )
+
+
+def _saved_versions(f, inputs, outputs):
+    """(counter, version now, what) for each input or output whose memory ``f`` keeps for backward."""
+    skip = f._config_keys | f._ENGINE_KEYS
+    kept = [v for k, v in f.__dict__.items() if k not in skip and _is_array(v)]
+    kept += [a for a in f.__dict__.get("_saved", ()) if a is not None]
+    if not kept:
+        return ()
+    owners = {id(_memory_owner(a)) for a in kept}
+    found, seen = [], set()
+    for what, group in (("input", inputs), ("output", outputs)):
+        for i, t in enumerate(group):
+            counter = t._version_counter
+            if id(counter) not in seen and id(_memory_owner(t.data)) in owners:
+                seen.add(id(counter))
+                found.append((counter, counter.value, f"{what} {i} ({t.dtype} of shape {t.shape})"))
+    return tuple(found)
+
+
+def _check_saved_versions(f):
+    for counter, version, what in getattr(f, "_saved_versions", ()):
+        if counter.value != version:
+            raise RuntimeError(
+                f"backward through {f.name}: one of the arrays it saved for backward, its {what}, was modified "
+                f"by an in-place operation: it is at version {counter.value}, and was at version {version} when "
+                f"{f.name} ran, so its gradient would be computed from the wrong values. Make the change out of "
+                "place (y = x + 1 instead of x += 1), or modify a clone()"
+            )
 
 
 def _deliver(node, g, delivered):
@@ -288,6 +447,7 @@ def run_backward(root: Node, grad, retain_graph=False) -> None:
                 "backward(). Call the first backward(retain_graph=True) to backpropagate twice, or recompute "
                 "the forward pass."
             )
+        _check_saved_versions(f)
         with no_grad():
             gxs = f.backward(*gys)
         if not retain_graph:
@@ -322,8 +482,13 @@ def run_backward(root: Node, grad, retain_graph=False) -> None:
 
 
 
+_NOT_ARRAYS = (type(None), bool, int, float, str, tuple, frozenset, np.dtype)
+
+
 def _is_array(x) -> bool:
-    return isinstance(x, np.ndarray) or backend.is_cupy_array(x)
+    if isinstance(x, np.ndarray):
+        return True
+    return not isinstance(x, _NOT_ARRAYS) and backend.is_cupy_array(x)
 
 
 # The import knot (autograd <-> Tensor <-> the ops) is explained where it is tied: at the end of

@@ -28,6 +28,9 @@ __all__ = [
     "manual_seed",
     "host_rng",
     "random_uniform",
+    "random_normal",
+    "random_integers",
+    "random_permutation",
     "enable_tf32",
     "gpu_memory_pool",
     "out_of_memory_errors",
@@ -147,6 +150,9 @@ def host(array) -> np.ndarray:
 # One generator per array library: NumPy's Generator for host arrays (also used
 # to initialise parameters, so a seed fixes a model's initial weights on either
 # device) and CuPy's global generator for GPU arrays (dropout masks on the GPU).
+# The random factories of tinynet/creation.py (rand, randn, randint, randperm)
+# draw through the four random_* functions below, which take an array or a
+# device name ("cpu", "cuda") for where the samples go.
 
 def manual_seed(seed: int) -> None:
     """Seed every generator tinynet draws from: NumPy's now, CuPy's before its next draw."""
@@ -161,16 +167,60 @@ def host_rng() -> np.random.Generator:
     return _host_rng
 
 
-def random_uniform(shape, dtype, like):
-    """Uniform [0, 1) samples of ``shape`` and ``dtype`` on the device of array ``like``."""
+def _random_module(like):
+    """NumPy's generator or CuPy's ``cupy.random`` (seeded by ``manual_seed`` before its first draw) for
+    ``like``: an array of either library, or a device name ("cpu", "cuda")."""
     global _cupy_seeded
-    xp = get_array_module(like)
+    if isinstance(like, str):
+        xp = np if normalize_device(like) == "cpu" else cupy_or_raise()
+    else:
+        xp = get_array_module(like)
     if xp is np:
-        return _host_rng.random(shape, dtype=dtype)
+        return _host_rng
     if _seed is not None and not _cupy_seeded:
         xp.random.seed(_seed)
         _cupy_seeded = True
-    return xp.random.random_sample(shape, dtype=dtype)
+    return xp.random
+
+
+def _drawn_dtype(dtype):
+    """The dtype the generators draw normal samples in: float16 is drawn as float32, then rounded."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype == np.float16 else dtype
+
+
+def random_uniform(shape, dtype, like):
+    """Uniform [0, 1) samples of ``shape`` and float ``dtype`` on the device of ``like`` (an array or a
+    device name). float16 samples lie on the grid k / 2048, so rounding never reaches 1."""
+    gen = _random_module(like)
+    if np.dtype(dtype) == np.float16:
+        return (random_integers(0, 2048, shape, np.float32, like) / 2048).astype(np.float16)
+    if gen is _host_rng:
+        return gen.random(shape, dtype=dtype)
+    return gen.random_sample(shape, dtype=dtype)
+
+
+def random_normal(shape, dtype, like):
+    """Standard normal samples (mean 0, standard deviation 1) of ``shape`` and float ``dtype`` on the
+    device of ``like`` (an array or a device name)."""
+    x = _random_module(like).standard_normal(shape, dtype=_drawn_dtype(dtype))
+    return x.astype(dtype, copy=False)
+
+
+def random_integers(low, high, shape, dtype, like):
+    """Integers drawn uniformly from [low, high) (low < high), of ``shape``, converted to ``dtype``, on
+    the device of ``like`` (an array or a device name)."""
+    gen = _random_module(like)
+    if gen is _host_rng:
+        x = gen.integers(low, high, size=shape, dtype=np.int64)
+    else:
+        x = gen.randint(low, high, size=shape, dtype=np.int64)
+    return x.astype(dtype, copy=False)
+
+
+def random_permutation(n, like):
+    """A random ordering of 0 .. n-1 (int64) on the device of ``like`` (an array or a device name)."""
+    return _random_module(like).permutation(n).astype(np.int64, copy=False)
 
 
 # --- GPU settings and memory -------------------------------------------------

@@ -5,9 +5,13 @@ Layout of the file (a NumPy .npz, i.e. a zip of .npy arrays, one member per entr
     model/<name>.npy      every entry of model.state_dict(), e.g. model/features.0.weight: floats, except
                           the integer or bool buffers (a step counter) that meta's "model_integer" lists
     optim/buffer/<i>.npy  the SGD momentum buffer of parameter i, 0 <= i < n_params (absent before
-                          the first step)
+                          the first step): the layout of an SGD with one param group and maximize=False
+    optim/<key>/<i>.npy   any other optimizer (Adam, AdamW, RMSprop, Adagrad, SGD with several groups):
+                          state[i][key] of its state_dict(), e.g. optim/exp_avg/3
     meta.npy              UTF-8 JSON as a 1-D uint8 array, a JSON object: "format" (FORMAT_VERSION),
-                          "optimizer" {lr, momentum, dampening, weight_decay, nesterov, n_params},
+                          "optimizer" {lr, momentum, dampening, weight_decay, nesterov, n_params} (the
+                          SGD layout) or {type, n_params, param_groups, steps} (the general one: the
+                          class name, state_dict()'s param_groups, and each parameter's int "step" or null),
                           "model_integer" [the model/ names that hold ints or bools; absent if none],
                           and the training loop's fields (epoch, schedule state, classes, variant, flags)
 
@@ -17,8 +21,10 @@ checks, each failure a CheckpointError naming the file and the member or field:
 
     meta       a 1-D uint8 member of at most MAX_META_BYTES, UTF-8 JSON of an object; "format" is
                FORMAT_VERSION; "optimizer", if present, holds finite numbers >= 0 for lr, momentum,
-               dampening and weight_decay, a bool nesterov, and an int n_params; "model_integer", if
-               present, a list of distinct model/ names
+               dampening and weight_decay, a bool nesterov, and an int n_params (SGD layout), or a
+               known type, n_params, param_groups whose "params" lists share out 0..n_params-1 and
+               whose values are bools, finite numbers or lists of them, and steps (general layout);
+               "model_integer", if present, a list of distinct model/ names
     each needed member, from its .npy header, before its data is read: stored or deflated, listed
                once, a size its compressed bytes can really hold; a float dtype for optim/ and for
                model/ (an int or bool dtype for the model/ names "model_integer" lists, and only
@@ -26,7 +32,8 @@ checks, each failure a CheckpointError naming the file and the member or field:
                shape x itemsize + header length = the member's size in the zip directory
     names and shapes, before any tensor data is read: with ``model_shapes``, the model/ names and
                shapes (missing, unexpected and mismatched all listed); with ``param_shapes``, n_params
-               and each optim/buffer/<i>'s shape; always, buffer indices below n_params, and (without
+               and each optim/buffer/<i>'s (optim/<key>/<i>'s) shape; always, buffer indices below
+               n_params and keys the optimizer's state holds, and (without
                ``model_shapes``) at least one model/ tensor
     the data, read in chunks, never allocating more than the member holds: every float finite
 
@@ -51,6 +58,8 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from tinynet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 
 FORMAT_VERSION = 1
 MAX_META_BYTES = 4 * 2**20  # the JSON metadata; a run's history is a few hundred bytes per epoch
@@ -142,7 +151,10 @@ def _check_meta(meta, path):
         raise CheckpointError(f"checkpoint {path}: field 'meta' must be a JSON object, got {_shown(meta)}")
     require(meta, "format", int, path, check=lambda v: v == FORMAT_VERSION,
             what=f"{FORMAT_VERSION} (the checkpoint format this tinynet reads)")
-    if require(meta, "optimizer", dict, path, default=None) is not None:
+    record = require(meta, "optimizer", dict, path, default=None)
+    if record is not None and "type" in record:
+        _check_general_record(meta, path)
+    elif record is not None:
         for name in ("lr", "momentum", "dampening", "weight_decay"):
             require(meta, f"optimizer.{name}", float, path, check=lambda v: v >= 0, what="a finite number >= 0")
         require(meta, "optimizer.nesterov", bool, path)
@@ -155,6 +167,76 @@ def _check_meta(meta, path):
 
 # --- the optimizer's record ----------------------------------------------------------------------
 SGD_FIELDS = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
+# The optimizers a checkpoint holds, by class name, and the arrays each one's state may hold.
+OPTIMIZERS = {cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}
+
+
+def _is_value(v):
+    """A hyper-parameter a checkpoint stores: a bool, a finite number, or a list of finite numbers (betas)."""
+    if isinstance(v, list):
+        return bool(v) and all(_is_kind(x, float) for x in v)
+    return isinstance(v, bool) or _is_kind(v, float)
+
+
+def _check_general_record(meta, path):
+    """The general layout's "optimizer": type, n_params, param_groups sharing out the indices, steps."""
+    require(meta, "optimizer.type", str, path, check=lambda v: v in OPTIMIZERS, what=f"one of {', '.join(OPTIMIZERS)}")
+    n = require(meta, "optimizer.n_params", int, path, check=lambda v: 0 <= v <= _MAX_PARAMS,
+                what=f"an int from 0 to {_MAX_PARAMS}")
+    groups = require(meta, "optimizer.param_groups", list, path, check=lambda v: 0 < len(v) <= _MAX_PARAMS,
+                     what="a non-empty list of param groups")
+    seen = []
+    for k, group in enumerate(groups):
+        at = f"optimizer.param_groups[{k}]"
+        if not isinstance(group, dict):
+            raise CheckpointError(f"checkpoint {path}: field '{at}' must be an object, got {_shown(group)}")
+        params = group.get("params")
+        if not isinstance(params, list) or not all(_is_kind(i, int) for i in params):
+            raise CheckpointError(f"checkpoint {path}: field '{at}.params' must be a list of parameter indices, "
+                                  f"got {_shown(params)}")
+        seen += params
+        for key, v in group.items():
+            if key != "params" and not _is_value(v):
+                raise CheckpointError(f"checkpoint {path}: field '{at}.{key}' must be a bool, a finite number or "
+                                      f"a list of finite numbers, got {_shown(v)}")
+    if sorted(seen) != list(range(n)):
+        raise CheckpointError(f"checkpoint {path}: the param_groups' 'params' of field 'optimizer' must share out "
+                              f"the indices 0..{n - 1} once each (n_params {n}), got {_shown(seen)}")
+    require(meta, "optimizer.steps", list, path, what=f"a list of {n} ints >= 0 or nulls",
+            check=lambda v: len(v) == n and all(s is None or (_is_kind(s, int) and s >= 0) for s in v))
+
+
+def optimizer_record(optimizer):
+    """(meta "optimizer", {member name: array}) of ``optimizer``: the SGD layout where it fits (an SGD
+    with one param group, maximize=False and no other group keys), else the general one."""
+    if type(optimizer).__name__ == "SGD" and len(optimizer.param_groups) == 1 and (
+            set(optimizer.param_groups[0]) == {*SGD_FIELDS, "maximize", "params"}) and \
+            not optimizer.param_groups[0]["maximize"]:
+        fields, buffers = sgd_fields(optimizer)
+        arrays = {f"optim/buffer/{i}": b for i, b in enumerate(buffers) if b is not None}
+        return {**fields, "n_params": len(buffers)}, arrays
+    name = type(optimizer).__name__
+    if name not in OPTIMIZERS:
+        raise CheckpointError(f"a checkpoint holds one of the optimizers {', '.join(OPTIMIZERS)}, got {name}")
+    state = optimizer.state_dict()
+    n = sum(len(g["params"]) for g in state["param_groups"])
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in state["param_groups"]]
+    steps = [state["state"].get(i, {}).get("step") for i in range(n)]
+    arrays = {f"optim/{key}/{i}": v for i, entry in state["state"].items() for key, v in entry.items()
+              if key != "step"}
+    return {"type": name, "n_params": n, "param_groups": groups, "steps": steps}, arrays
+
+
+def optimizer_type(optimizer_state):
+    """The class name of the optimizer a checkpoint's ``optimizer_state`` is of ("SGD" for the SGD layout)."""
+    return optimizer_state.get("type", "SGD")
+
+
+def optimizer_state_dict(optimizer_state):
+    """The ``state_dict()`` that ``load_checkpoint``'s ``optimizer_state`` stands for, of either layout."""
+    if "type" not in optimizer_state:
+        return sgd_state_dict(optimizer_state)
+    return {"state": optimizer_state["state"], "param_groups": optimizer_state["param_groups"]}
 
 
 def sgd_fields(optimizer):
@@ -195,12 +277,8 @@ def save_checkpoint(path, model, optimizer=None, meta=None):
     if integer:
         meta["model_integer"] = integer
     if optimizer is not None:
-        state, buffers = sgd_fields(optimizer)
-        meta["optimizer"] = state
-        meta["optimizer"]["n_params"] = len(buffers)
-        for i, b in enumerate(buffers):
-            if b is not None:
-                arrays[f"optim/buffer/{i}"] = b
+        meta["optimizer"], optim_arrays = optimizer_record(optimizer)
+        arrays.update(optim_arrays)
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
 
     path = os.fspath(path)
@@ -549,7 +627,9 @@ def load_checkpoint(path, model_shapes=None, param_shapes=None, with_optimizer=T
     with _Archive(path) as archive:
         meta = archive.meta()
         model_names = [k[len("model/"):] for k in archive.members if k.startswith("model/")]
-        buffer_names = [k for k in archive.members if k.startswith("optim/buffer/")]
+        general = "type" in meta.get("optimizer", {})  # the general layout, else the SGD one
+        prefix = "optim/" if general else "optim/buffer/"
+        buffer_names = [k for k in archive.members if k.startswith(prefix)]
         problems = []
         if model_shapes is not None:
             expected = {k: tuple(int(d) for d in s) for k, s in model_shapes.items()}
@@ -584,11 +664,15 @@ def load_checkpoint(path, model_shapes=None, param_shapes=None, with_optimizer=T
                                       f"has {len(param_shapes)} parameters")
         elif buffer_names:
             raise CheckpointError(f"checkpoint {path} holds {buffer_names[0]} but no field 'optimizer'")
+        allowed = OPTIMIZERS[meta["optimizer"]["type"]].STATE_ARRAYS if general and optimizer_state else ()
         for name in buffer_names:
-            index = name[len("optim/buffer/"):]
+            key, _, index = name[len("optim/"):].rpartition("/") if general else ("buffer", "", name[len(prefix):])
             if not re.fullmatch(r"0|[1-9][0-9]*", index) or int(index) >= n:
                 raise CheckpointError(f"checkpoint {path}: member '{name}' is not the buffer of one of the "
                                       f"{n} parameters (field 'optimizer.n_params')")
+            if general and key not in allowed:
+                raise CheckpointError(f"checkpoint {path}: member '{name}' is not an array of a "
+                                      f"{meta['optimizer']['type']} state ({', '.join(allowed)})")
             headers[name] = h = archive.tensor_header(name)
             if param_shapes is not None:
                 want = tuple(int(d) for d in param_shapes[int(index)])
@@ -598,7 +682,14 @@ def load_checkpoint(path, model_shapes=None, param_shapes=None, with_optimizer=T
             raise CheckpointError(f"checkpoint {path} does not fit the model: " + "; ".join(problems))
 
         model_state = {k: archive.tensor(f"model/{k}", headers[f"model/{k}"]) for k in model_names}
-        if optimizer_state is not None:
+        if optimizer_state is not None and general:
+            steps = optimizer_state.pop("steps")
+            state = {i: {"step": step} for i, step in enumerate(steps) if step is not None}
+            for name in buffer_names:
+                key, _, index = name[len("optim/"):].rpartition("/")
+                state.setdefault(int(index), {})[key] = archive.tensor(name, headers[name])
+            optimizer_state["state"] = dict(sorted(state.items()))
+        elif optimizer_state is not None:
             optimizer_state["buffers"] = [
                 archive.tensor(f"optim/buffer/{i}", headers[f"optim/buffer/{i}"])
                 if f"optim/buffer/{i}" in headers else None for i in range(n)]

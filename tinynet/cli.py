@@ -148,7 +148,8 @@ TF32_HELP = ("with --device cuda: float32 matrix products on TF32 tensor cores (
 def build_parser():
     from tinynet.models import VARIANTS
     from tinynet.models.alexnet import INITS
-    from tinynet.train_flags import DEFAULT_OUTPUT_DIR, DEFAULTS, DEVICES, SCHEDULERS, TrainConfig, resume_help
+    from tinynet.train_flags import (DEFAULT_OUTPUT_DIR, DEFAULTS, DEVICES, OPTIMIZERS, SCHEDULER_ALIASES, SCHEDULERS,
+                                     WARMUP_METHODS, TrainConfig, resume_help)
 
     d = DEFAULTS
     common = argparse.ArgumentParser(add_help=False)
@@ -178,11 +179,32 @@ def build_parser():
     run_flag("--lr", default_of="lr", type=float)
     run_flag("--momentum", default_of="momentum", type=float)
     run_flag("--wd", "--weight-decay", dest="weight_decay", default_of="weight_decay", type=float)
-    run_flag("--lr-scheduler", default_of="lr_scheduler", choices=list(SCHEDULERS),
-             help="cosine: down to 0 over --epochs; step: x --lr-gamma every --lr-step-size epochs; "
-                  "plateau: x --lr-gamma when val top-1 stalls (the paper's rule)")
+    run_flag("--opt", default_of="opt", choices=list(OPTIMIZERS),
+             help="the optimizer, as torchvision's reference script: sgd, sgd_nesterov (Nesterov momentum), rmsprop "
+                  "(eps 0.0316, alpha 0.9), adamw, adam (these two read no --momentum)")
+    p.add_argument("--norm-weight-decay", type=float, default=None,
+                   help="weight decay of the normalisation layers' parameters (BatchNorm, LayerNorm, GroupNorm, "
+                        "LocalResponseNorm), in their own param group (default: --wd; on --resume: the checkpoint's)")
+    run_flag("--label-smoothing", default_of="label_smoothing", type=float,
+             help="in [0, 1): the training loss's cross-entropy against targets smoothed by this much")
+    names = list(SCHEDULERS) + list(SCHEDULER_ALIASES)
+    run_flag("--lr-scheduler", default_of="lr_scheduler", choices=names, metavar="{" + ",".join(names) + "}",
+             help="cosine (= cosineannealinglr): down to 0 at the end of --epochs, and held there; step (= steplr): "
+                  "x --lr-gamma every --lr-step-size epochs; multistep (= multisteplr): x --lr-gamma at each of "
+                  "--lr-milestones; exponential (= exponentiallr): x --lr-gamma every epoch; plateau: x --lr-gamma "
+                  "when val top-1 stalls (the paper's rule). Each starts after the warm-up; a run stores the short "
+                  "name, so either name resumes it")
     run_flag("--lr-step-size", default_of="lr_step_size", type=int)
     run_flag("--lr-gamma", default_of="lr_gamma", type=float)
+    p.add_argument("--lr-milestones", type=int, nargs="+", default=None, metavar="EPOCH",
+                   help="multistep: the epochs (counted from the end of the warm-up) at which the lr is multiplied by "
+                        "--lr-gamma, e.g. 30 60 80 (a tinynet flag: torchvision's script has no multisteplr)")
+    run_flag("--lr-warmup-epochs", default_of="lr_warmup_epochs", type=int,
+             help="epochs of warm-up before the schedule (as torchvision: then the schedule starts at its epoch 0; "
+                  "cosine runs over --epochs minus these)")
+    run_flag("--lr-warmup-method", default_of="lr_warmup_method", choices=list(WARMUP_METHODS),
+             help="constant: --lr x --lr-warmup-decay during the warm-up; linear: from that up to --lr")
+    run_flag("--lr-warmup-decay", default_of="lr_warmup_decay", type=float, help="in (0, 1]")
     p.add_argument("--output-dir", default=None,
                    help=f"where checkpoints and metrics go (default {DEFAULT_OUTPUT_DIR}, or {DEFAULT_OUTPUT_DIR}-2, "
                         "-3, ... when that holds a run; on --resume: the checkpoint's folder). A folder given here "

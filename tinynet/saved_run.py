@@ -60,6 +60,8 @@ def read_run_meta(path):
             what=f"the state of a {'/'.join(SCHEDULERS)} schedule")
     for key, kind, rule, what in _SCHEDULE_FIELDS[meta["scheduler"]["kind"]]:
         require(meta, f"scheduler.{key}", kind, path, check=rule, what=what)
+    for key, kind, rule, what, default in _WARMUP_FIELDS:  # absent: no warm-up (and every older checkpoint)
+        require(meta, f"scheduler.{key}", kind, path, check=rule, what=what, default=default)
     meta["flags"] = flags = require(meta, "flags", dict, path, default={})
     try:  # the run flags a resume takes from the checkpoint: each within the range the command line allows
         train_flags.check(TrainConfig(**{k: flags[k] for k in DEFAULTS if k in flags}))
@@ -84,6 +86,13 @@ _AT_LEAST_0 = (lambda v: v >= 0, "a number >= 0")
 _SCHEDULE_FIELDS = {
     "step": [("step_size", int, *_AT_LEAST_1), ("gamma", float, lambda v: v > 0, "a finite number > 0"),
              ("base_lr", float, *_AT_LEAST_0), ("last_epoch", int, *_AT_LEAST_0)],
+    "multistep": [("milestones", list, lambda v: bool(v) and all(isinstance(m, int) and not isinstance(m, bool)
+                                                                 and m >= 1 for m in v)
+                   and all(b > a for a, b in zip(v, v[1:])), "a list of increasing ints >= 1"),
+                  ("gamma", float, lambda v: v > 0, "a finite number > 0"), ("base_lr", float, *_AT_LEAST_0),
+                  ("last_epoch", int, *_AT_LEAST_0)],
+    "exponential": [("gamma", float, lambda v: v > 0, "a finite number > 0"), ("base_lr", float, *_AT_LEAST_0),
+                    ("last_epoch", int, *_AT_LEAST_0)],
     "cosine": [("T_max", int, *_AT_LEAST_1), ("eta_min", float, *_AT_LEAST_0), ("base_lr", float, *_AT_LEAST_0),
                ("last_epoch", int, *_AT_LEAST_0)],
     "plateau": [("mode", str, lambda v: v in ("min", "max"), "'min' or 'max'"),
@@ -91,6 +100,11 @@ _SCHEDULE_FIELDS = {
                 ("threshold", float, *_AT_LEAST_0), ("min_lr", float, *_AT_LEAST_0),
                 ("best", float, None, "a finite number"), ("bad_epochs", int, *_AT_LEAST_0)],
 }
+
+# The warm-up of a closed-form schedule (tinynet/train_schedule.py): (field, kind, check, what, default).
+_WARMUP_FIELDS = [("warmup_epochs", int, lambda v: v >= 0, "an int >= 0", 0),
+                  ("warmup_method", str, lambda v: v in ("constant", "linear"), "'constant' or 'linear'", "constant"),
+                  ("warmup_decay", float, lambda v: 0 < v <= 1, "a number in (0, 1]", 0.01)]
 
 
 def check_compatible(meta, variant, classes, path):

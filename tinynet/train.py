@@ -8,12 +8,12 @@ each have an image that decodes. Then, per epoch, it
 1. reseeds every generator from (seed, epoch) and shuffles the training set
    from the same pair, so the run is a pure function of the seed: stopping
    after epoch k and resuming ends with the same weights as never stopping;
-2. trains with SGD and cross-entropy, with a progress bar (loss, learning
-   rate, images per second);
+2. trains with the --opt optimizer (tinynet/train_optimizer.py) and cross-entropy (smoothed by
+   --label-smoothing), with a progress bar (loss, learning rate, images per second);
 3. evaluates top-1 and top-5 on the validation folder;
 4. checks that the training loss, the validation loss and every weight are finite;
-5. steps the learning-rate schedule, writes checkpoint_epoch<k>.npz and checkpoint.npz atomically,
-   then rewrites metrics.jsonl from the run's history and redraws curves.png.
+5. steps the learning-rate plan (tinynet/train_schedule.py), writes checkpoint_epoch<k>.npz and
+   checkpoint.npz atomically, then rewrites metrics.jsonl from the run's history and redraws curves.png.
 
 A loss or a weight that becomes NaN or infinite stops the run with ``TrainingDiverged``
 before anything of that epoch is written, so the last good checkpoint stays; so does Ctrl-C
@@ -34,12 +34,13 @@ import numpy as np
 from tinynet import backend
 from tinynet import functional as F
 from tinynet.autograd import no_grad
-from tinynet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, sgd_state_dict
+from tinynet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from tinynet.data import DataLoader, ImageFolder, transforms
 from tinynet.data.folder import CorruptImageError, load_rgb
 from tinynet.models import parameter_count
-from tinynet.optim import SGD, CosineAnnealingLR, ReduceLROnPlateau, StepLR
 from tinynet import run_folder, train_flags
+from tinynet.train_optimizer import has_norm_parameters, make_optimizer, resume_optimizer
+from tinynet.train_schedule import make_plan, replan
 from tinynet.saved_run import build_model, check_compatible, load_model, read_run_meta, run_meta, state_shapes
 from tinynet._tensor import Tensor
 from tinynet.train_flags import ConfigError, TrainConfig
@@ -90,6 +91,7 @@ def evaluate(model, loader, device):
     try:
         with no_grad():
             for x, y in loader:
+                y = y.data  # the class indices, a NumPy array
                 crops = x.shape[1] if x.ndim == 5 else 1
                 logits = model(Tensor(x.reshape(-1, *x.shape[-3:]), device=device))
                 if crops > 1:  # average the class probabilities of the crops
@@ -159,14 +161,6 @@ def default_data_path(log=print):
     return root
 
 
-def _make_scheduler(cfg, optimizer):
-    if cfg.lr_scheduler == "step":
-        return StepLR(optimizer, cfg.lr_step_size, cfg.lr_gamma)
-    if cfg.lr_scheduler == "cosine":
-        return CosineAnnealingLR(optimizer, T_max=cfg.epochs)
-    return ReduceLROnPlateau(optimizer, mode="max", factor=cfg.lr_gamma, patience=2)
-
-
 def prepare_device(device, tf32=False, log=print):
     """Check ``device`` before any work: TF32 set up first (it must precede CuPy's first float32
     product), then CuPy and a GPU for "cuda" (``DeviceError`` saying how to fix it otherwise).
@@ -212,10 +206,7 @@ def _resume_into(cfg, changed, meta, model, optimizer, scheduler, log):
     ckpt = load_checkpoint(cfg.resume, model_shapes=state_shapes(model),
                            param_shapes=[p.shape for p in optimizer.params])
     model.load_state_dict(ckpt.model_state)
-    if ckpt.optimizer_state is not None:
-        optimizer.load_state_dict(sgd_state_dict(ckpt.optimizer_state))
-    for group in optimizer.param_groups:
-        group["momentum"], group["weight_decay"] = cfg.momentum, cfg.weight_decay
+    resume_optimizer(cfg, optimizer, ckpt.optimizer_state, cfg.resume)
     try:
         scheduler.load_state_dict(meta["scheduler"])
     except (TypeError, ValueError) as e:
@@ -226,11 +217,8 @@ def _resume_into(cfg, changed, meta, model, optimizer, scheduler, log):
     if cfg.lr_scheduler == "plateau":
         scheduler.factor = cfg.lr_gamma
         optimizer.lr = cfg.lr if new_lr else optimizer.lr
-    else:  # step and cosine: the lr is a function of the epoch, recomputed from the flags now in force
-        if cfg.lr_scheduler == "step":
-            scheduler.step_size, scheduler.gamma = cfg.lr_step_size, cfg.lr_gamma
-        else:
-            scheduler.T_max = cfg.epochs
+    else:  # the others: the lr is a function of the epoch, recomputed from the flags now in force
+        replan(scheduler, cfg)
         scheduler.base_lr = cfg.lr if new_lr else scheduler.base_lr
         lr = scheduler.lr_at(done)
         if lr != optimizer.lr:
@@ -273,8 +261,11 @@ def _run(cfg, changed, meta, out, log):
                           f"the most tinynet train builds is {MAX_PARAMETERS:,}: give a smaller --image-size")
     backend.manual_seed(cfg.seed)
     model = build_model(cfg.variant, len(classes), size, cfg.init, cfg.dropout).to(cfg.device)
-    optimizer = SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    scheduler = _make_scheduler(cfg, optimizer)
+    optimizer = make_optimizer(cfg, model)
+    if cfg.norm_weight_decay is not None and not has_norm_parameters(model):
+        log(f"note: --norm-weight-decay changes nothing here: the {cfg.variant} AlexNet has no normalisation layer "
+            "with parameters")
+    scheduler = make_plan(cfg, optimizer)
     history, start_epoch = [], 0
     if meta is not None:
         _resume_into(cfg, changed, meta, model, optimizer, scheduler, log)
@@ -358,11 +349,12 @@ def _train_epoch(model, optimizer, loader, epoch, cfg):
     pool = backend.gpu_memory_pool() if backend.normalize_device(cfg.device) == "cuda" else None
     out_of_memory = backend.out_of_memory_errors(cfg.device)  # () on the CPU: catches nothing
     peak = 0
+    smoothing = {"label_smoothing": cfg.label_smoothing} if cfg.label_smoothing else {}  # 0: the plain loss
     bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False,
                unit="batch", file=sys.stderr)
     for step, (x, y) in enumerate(bar):
         try:
-            loss = F.cross_entropy(model(Tensor(x, device=cfg.device)), Tensor(y, device=cfg.device))
+            loss = F.cross_entropy(model(Tensor(x, device=cfg.device)), Tensor(y, device=cfg.device), **smoothing)
             if pool is not None:
                 peak = max(peak, pool.used_bytes())
             value = loss.item()

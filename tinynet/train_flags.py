@@ -20,7 +20,15 @@ from tinynet.models import VARIANTS, min_input_size
 from tinynet.models.alexnet import INITS
 from tinynet.validate import check_number
 
-SCHEDULERS = ("cosine", "step", "plateau")
+# The schedules (their short names, as checkpoints store them) and torchvision's names for them:
+# --lr-scheduler takes either, and a run stores the short one, so "cosine" and "cosineannealinglr"
+# are the same run on --resume.
+SCHEDULERS = ("cosine", "step", "plateau", "multistep", "exponential")
+SCHEDULER_ALIASES = {"cosineannealinglr": "cosine", "steplr": "step", "multisteplr": "multistep",
+                     "exponentiallr": "exponential"}
+# torchvision's --opt names: sgd_nesterov is SGD with Nesterov momentum.
+OPTIMIZERS = ("sgd", "sgd_nesterov", "rmsprop", "adamw", "adam")
+WARMUP_METHODS = ("constant", "linear")
 DEVICES = ("cpu", "cuda")
 DEFAULT_OUTPUT_DIR = "runs/alexnet"
 
@@ -46,9 +54,16 @@ class TrainConfig:
     lr: float = None
     momentum: float = None
     weight_decay: float = None
-    lr_scheduler: str = None  # "cosine", "step" (torchvision's) or "plateau" (the paper's rule)
+    opt: str = None  # "sgd", "sgd_nesterov", "rmsprop", "adamw" (torchvision's) or "adam"
+    norm_weight_decay: float = None  # weight decay of the normalisation layers' parameters; None: --wd
+    label_smoothing: float = None
+    lr_scheduler: str = None  # SCHEDULERS or a torchvision name (SCHEDULER_ALIASES); "plateau" is the paper's rule
     lr_step_size: int = None
     lr_gamma: float = None
+    lr_milestones: list = None  # multistep: the epochs (after the warm-up) where the lr is multiplied by gamma
+    lr_warmup_epochs: int = None
+    lr_warmup_method: str = None
+    lr_warmup_decay: float = None
     output_dir: str = None  # None: runs/alexnet, or runs/alexnet-<n> if that holds a run; on resume the checkpoint's
     overwrite: bool = False  # replace the run that --output-dir holds
     resume: str = None
@@ -64,8 +79,9 @@ class TrainConfig:
 
 # A new run's value of each field that is None when not given (None here: the variant's own).
 DEFAULTS = dict(data_path=None, variant="mini", batch_size=32, epochs=15, lr=0.01, momentum=0.9,
-                weight_decay=5e-4, lr_scheduler="cosine", lr_step_size=30, lr_gamma=0.1, seed=0,
-                init=None, dropout=None, image_size=None)
+                weight_decay=5e-4, opt="sgd", norm_weight_decay=None, label_smoothing=0.0, lr_scheduler="cosine",
+                lr_step_size=30, lr_gamma=0.1, lr_milestones=None, lr_warmup_epochs=0, lr_warmup_method="constant",
+                lr_warmup_decay=0.01, seed=0, init=None, dropout=None, image_size=None)
 
 # What a flag given on --resume with a value other than the checkpoint's does.
 ON_RESUME = {
@@ -75,15 +91,27 @@ ON_RESUME = {
     "init": ("refused", "the weights come from the checkpoint, not from an initialisation"),
     "dropout": ("applies", "the new dropout probability is used from the next epoch"),
     "batch_size": ("applies", "the next epochs use the new batch size"),
-    "epochs": ("applies", "the run goes on to the new last epoch; a cosine schedule is re-planned to end there"),
+    "epochs": ("applies", "the run goes on to the new last epoch; a cosine schedule is re-planned to end there "
+                          "(T_max = --epochs - --lr-warmup-epochs, from the lr of the epoch resumed on the new plan)"),
     "lr": ("applies", "the schedule's base learning rate becomes the new --lr (plateau: the current lr does)"),
     "momentum": ("applies", "the momentum buffers are kept; the new momentum multiplies them"),
     "weight_decay": ("applies", "the new weight decay is used from the next step"),
-    "lr_scheduler": ("refused", "a schedule's state does not carry over to another kind of schedule"),
+    "opt": ("refused", "the optimizer's state (momentum buffers, Adam's or RMSprop's averages) is of the "
+                       "checkpoint's optimizer"),
+    "norm_weight_decay": ("applies", "the normalisation layers' parameters take the new weight decay from the "
+                                     "next step"),
+    "label_smoothing": ("applies", "the training loss of the next epochs smooths the targets by the new value"),
+    "lr_scheduler": ("refused", "a schedule's state does not carry over to another kind of schedule (a "
+                                "torchvision name is its short one: steplr = step, cosineannealinglr = cosine)"),
     "lr_step_size": ("applies", "the step schedule's lr is recomputed with it (--lr x gamma ** (epoch // step "
                                 "size)); a note gives the next epoch's lr"),
-    "lr_gamma": ("applies", "step: the lr is recomputed with it, as for --lr-step-size; plateau: the next "
-                            "reductions use it"),
+    "lr_gamma": ("applies", "step, multistep, exponential: the lr is recomputed with it, as for --lr-step-size; "
+                            "plateau: the next reductions use it"),
+    "lr_milestones": ("applies", "the multistep lr is recomputed with them"),
+    "lr_warmup_epochs": ("applies", "the lr is recomputed from the epoch with the new warm-up (cosine: "
+                                    "re-planned over --epochs - --lr-warmup-epochs)"),
+    "lr_warmup_method": ("applies", "the lr is recomputed with it, as for --lr-warmup-epochs"),
+    "lr_warmup_decay": ("applies", "the lr is recomputed with it, as for --lr-warmup-epochs"),
     "seed": ("applies", "the order and random draws of the remaining epochs follow the new seed"),
 }
 
@@ -100,10 +128,12 @@ def resume_help():
     """The ON_RESUME table as text, for ``tinynet train --help``."""
     lines = ["On --resume, a flag not given takes the checkpoint's value; a flag given with another value:"]
     for name, (what, why) in ON_RESUME.items():
-        lines.append(f"  {flag(name):<16} {what}: {why}")
+        lines.append(f"  {flag(name):<20} {what}: {why}")
     lines.append("Not part of the run, always as given now: --device, -j, --loader-timeout, --no-progress, --tf32, "
                  "--output-dir (default on resume: the checkpoint's folder).")
-    lines.append("Resuming a finished run, or with --epochs not above the checkpoint's epoch, is refused.")
+    lines.append("Resuming a finished run, or with --epochs not above the checkpoint's epoch, is refused. A resumed "
+                 "run with a larger --epochs goes on from the checkpoint's epoch with the lr the flags in force "
+                 "give that epoch (a cosine re-planned to end at the new --epochs).")
     return "\n".join(lines)
 
 
@@ -136,20 +166,34 @@ def check(cfg):
         if not isinstance(getattr(cfg, name), bool):
             raise ConfigError(f"TrainConfig.{name} must be True or False, got {getattr(cfg, name)!r}")
     given = {k: v for k, v in asdict(cfg).items() if v is not None}
-    ints = dict(batch_size=1, epochs=1, workers=0, lr_step_size=1, seed=0, image_size=1)
+    ints = dict(batch_size=1, epochs=1, workers=0, lr_step_size=1, seed=0, image_size=1, lr_warmup_epochs=0)
     for name, low in ints.items():
         if name in given:
             _number(name, given[name], integer=True, low=low)
-    for name in ("lr", "momentum", "weight_decay"):
+    for name in ("lr", "momentum", "weight_decay", "norm_weight_decay"):
         if name in given:
             _number(name, given[name], low=0)
+    if "label_smoothing" in given:
+        _number("label_smoothing", given["label_smoothing"], low=0, high=1, high_open=True)
+    if "lr_warmup_decay" in given:
+        _number("lr_warmup_decay", given["lr_warmup_decay"], low=0, high=1, low_open=True)
+    if "lr_scheduler" in given and given["lr_scheduler"] in SCHEDULER_ALIASES:
+        given["lr_scheduler"] = SCHEDULER_ALIASES[given["lr_scheduler"]]
+        cfg = replace(cfg, lr_scheduler=given["lr_scheduler"])
+    if "lr_scheduler" in given and given["lr_scheduler"] not in SCHEDULERS:
+        raise ConfigError(f"--lr-scheduler must be one of 'cosine', 'step', 'plateau', got {given['lr_scheduler']!r} "
+                          "(also: 'multistep', 'exponential', and torchvision's names 'steplr', 'multisteplr', "
+                          "'cosineannealinglr', 'exponentiallr')")
+    if "lr_milestones" in given:
+        given["lr_milestones"] = _milestones(given["lr_milestones"])
+        cfg = replace(cfg, lr_milestones=given["lr_milestones"])
     if "lr_gamma" in given:
         _number("lr_gamma", given["lr_gamma"], low=0, low_open=True)
     if "dropout" in given:
         _number("dropout", given["dropout"], low=0, high=1, high_open=True)
     _number("loader_timeout", cfg.loader_timeout, low=0)
     for name, choices in [("model", ("alexnet",)), ("variant", tuple(VARIANTS)), ("device", DEVICES),
-                          ("lr_scheduler", SCHEDULERS), ("init", INITS)]:
+                          ("init", INITS), ("opt", OPTIMIZERS), ("lr_warmup_method", WARMUP_METHODS)]:
         if name in given:
             _choice(name, given[name], choices)
     for name in ("data_path", "output_dir", "resume"):
@@ -168,8 +212,29 @@ def check(cfg):
     return replace(cfg, **plain)
 
 
+def _milestones(value):
+    """--lr-milestones: a list of increasing ints >= 1 (a ConfigError otherwise)."""
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise ConfigError(f"--lr-milestones must be increasing epochs such as 30 60 80, got {value!r}")
+    value = list(value)
+    if not value:
+        raise ConfigError("--lr-milestones must list at least one epoch, e.g. --lr-milestones 30 60 80")
+    for m in value:
+        try:
+            check_number("--lr-milestones", m, integer=True, low=1)
+        except (TypeError, ValueError):
+            shown = " ".join(map(str, value))
+            raise ConfigError(f"--lr-milestones must be increasing ints >= 1, got {shown}") from None
+    if any(b <= a for a, b in zip(value, value[1:])):
+        raise ConfigError(f"--lr-milestones must be increasing, got {' '.join(map(str, value))}")
+    return [int(m) for m in value]
+
+
 # The schedules each schedule flag is read by: given with another schedule, it would be ignored.
-USED_BY = {"lr_step_size": ("step",), "lr_gamma": ("step", "plateau")}
+USED_BY = {"lr_step_size": ("step",), "lr_gamma": ("step", "plateau", "multistep", "exponential"),
+           "lr_milestones": ("multistep",)}
+# The optimizers that read --momentum (torchvision's AdamW and Adam take none).
+MOMENTUM_OPTIMIZERS = ("sgd", "sgd_nesterov", "rmsprop")
 
 
 def resolve(cfg, saved=None, log=print):
@@ -204,8 +269,34 @@ def resolve(cfg, saved=None, log=print):
     out = TrainConfig(**values)
     for name, schedules in USED_BY.items():
         if getattr(cfg, name) is not None and out.lr_scheduler not in schedules:
+            read_by = " and ".join(schedules) if len(schedules) < 3 else \
+                f"{', '.join(schedules[:-1])} and {schedules[-1]}"
             raise ConfigError(f"{flag(name)} has no effect with --lr-scheduler {out.lr_scheduler}; it is read by "
-                              f"--lr-scheduler {' and '.join(schedules)} only")
+                              f"--lr-scheduler {read_by} only")
+    if cfg.momentum is not None and out.opt not in MOMENTUM_OPTIMIZERS:
+        raise ConfigError(f"--momentum has no effect with --opt {out.opt}; it is read by --opt "
+                          f"{', '.join(MOMENTUM_OPTIMIZERS)} only")
+    if out.opt == "sgd_nesterov" and out.momentum <= 0:
+        raise ConfigError(f"--opt sgd_nesterov needs --momentum > 0, got {out.momentum}")
+    if out.lr_scheduler == "multistep" and out.lr_milestones is None:
+        raise ConfigError("--lr-scheduler multisteplr needs --lr-milestones, the epochs where the lr is multiplied "
+                          "by --lr-gamma (e.g. --lr-milestones 30 60 80)")
+    if out.lr_warmup_epochs >= out.epochs:
+        raise ConfigError(f"--lr-warmup-epochs {out.lr_warmup_epochs} leaves no epoch of --epochs {out.epochs} to the "
+                          "main schedule: it must be below --epochs")
+    if out.lr_warmup_epochs and out.lr_scheduler == "plateau":
+        raise ConfigError("--lr-warmup-epochs has no meaning with --lr-scheduler plateau, which follows val top-1 "
+                          "from the first epoch; use another schedule or leave the warm-up out")
+    for name in ("lr_warmup_method", "lr_warmup_decay"):
+        if getattr(cfg, name) is not None and not out.lr_warmup_epochs:
+            raise ConfigError(f"{flag(name)} has no effect without --lr-warmup-epochs N (N >= 1)")
+    if out.lr_scheduler == "multistep":
+        late = [m for m in out.lr_milestones if m >= out.epochs - out.lr_warmup_epochs]
+        if late:
+            raise ConfigError(f"--lr-milestones {' '.join(map(str, late))} {'is' if len(late) == 1 else 'are'} past "
+                              f"the run: the milestones count the epochs after the warm-up, and --epochs "
+                              f"{out.epochs} - --lr-warmup-epochs {out.lr_warmup_epochs} leaves "
+                              f"{out.epochs - out.lr_warmup_epochs}")
     if out.lr_scheduler == "plateau" and out.lr_gamma >= 1:
         whose = "--lr-gamma" if cfg.lr_gamma is not None else f"the checkpoint's --lr-gamma ({cfg.resume})"
         raise ConfigError(f"{whose} {out.lr_gamma} would not lower the learning rate: with --lr-scheduler "

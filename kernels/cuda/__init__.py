@@ -61,6 +61,10 @@ KERNELS = {
         "bias_relu_kernel": (FLOAT_TYPES, INDEX_TYPES),
         "dropout_kernel": (FLOAT_TYPES, INDEX_TYPES),
     },
+    "optim.cu": {
+        "sgd_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "adam_kernel": (FLOAT_TYPES, INDEX_TYPES),
+    },
 }
 
 THREADS = 256
@@ -324,3 +328,40 @@ def dropout_forward(x, u, p):
     _launch("elementwise.cu", "dropout_kernel", x.size, x.size, (x, u, y, mask), (x.size,),
             (_acc(t, p), _acc(t, 1.0 / (1.0 - p))), types=(t,))
     return y, mask
+
+
+# --- optimizer updates (kernels/optim.py) -----------------------------------------------------------------------
+
+# The bits of optim.cu's `flags` argument.
+_MAXIMIZE, _WEIGHT_DECAY, _MOMENTUM, _FIRST, _DAMPENING, _NESTEROV, _DECOUPLED, _AMSGRAD, _LERP_FROM_END = (
+    1 << k for k in range(9))
+
+
+def sgd_update(p, g, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
+    """``kernels.sgd_update`` on the GPU: p (and buf, None without momentum) updated in place, one pass.
+
+    All arrays C-contiguous of one dtype (kernels/optim.py checks)."""
+    t = p.dtype
+    flags = ((_MAXIMIZE if maximize else 0) | (_WEIGHT_DECAY if weight_decay else 0)
+             | (_MOMENTUM if momentum else 0) | (_FIRST if first else 0) | (_DAMPENING if dampening else 0)
+             | (_NESTEROV if nesterov else 0))
+    # Without momentum the buffer is never touched; p stands in for the pointer.
+    _launch("optim.cu", "sgd_kernel", p.size, p.size, (p, g, p if buf is None else buf), (p.size, flags),
+            (_acc(t, lr), _acc(t, momentum), _acc(t, 1 - dampening), _acc(t, weight_decay)), types=(t,))
+
+
+def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, beta1, beta2, eps, weight_decay,
+                decoupled, maximize):
+    """``kernels.adam_update`` on the GPU: p and the moments updated in place, one pass."""
+    t = p.dtype
+    w = 1 - beta1
+    from_end = not w < 0.5  # PyTorch's lerp computes from the end nearer the weight
+    flags = ((_MAXIMIZE if maximize else 0) | (_WEIGHT_DECAY if weight_decay else 0)
+             | (_DECOUPLED if decoupled else 0) | (_AMSGRAD if max_exp_avg_sq is not None else 0)
+             | (_LERP_FROM_END if from_end else 0))
+    vmax = p if max_exp_avg_sq is None else max_exp_avg_sq  # never touched without amsgrad
+    scalars = (1 - lr * weight_decay, weight_decay, (1 - w) if from_end else w, beta2, 1 - beta2,
+               -(lr / (1 - beta1 ** step)), (1 - beta2 ** step) ** 0.5, eps)
+    _launch("optim.cu", "adam_kernel", p.size, p.size, (p, g, exp_avg, exp_avg_sq, vmax), (p.size, flags),
+            tuple(_acc(t, v) for v in scalars), types=(t,))
+

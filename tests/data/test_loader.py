@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from tests.data.loader_datasets import Big, Dying, Failing, Holding, Labelled, Marking, Numbers, Stuck
 from tests.data.test_folder import make_mixed_folder
+import tinynet
 from tinynet.data import DataLoader, DataLoaderError, ImageFolder
 from tinynet.data import transforms as T
 
@@ -29,7 +30,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def _all(loader):
-    return [(x.copy(), y.copy()) for x, y in loader]
+    """Every batch of a pass, as host NumPy copies."""
+    return [(x.numpy(), y.numpy()) for x, y in loader]
 
 
 def _assert_gone(pids):
@@ -83,6 +85,17 @@ def test_batches_in_order_without_shuffle():
     assert [x[:, 0].tolist() for x, _ in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     x, y = batches[0]
     assert x.dtype == np.float32 and x.shape == (4, 2) and y.dtype == np.int64 and y.tolist() == [0, 1, 2, 0]
+
+
+def test_batches_are_tensors_a_model_takes():
+    from tinynet import nn
+
+    x, y = next(iter(DataLoader(Numbers(6), batch_size=3, num_workers=0)))
+    assert isinstance(x, tinynet.Tensor) and isinstance(y, tinynet.Tensor)
+    assert x.dtype == np.float32 and y.dtype == np.int64 and not x.requires_grad
+    loss = tinynet.functional.cross_entropy(nn.Linear(2, 3)(x), y)  # as a PyTorch user writes it
+    loss.backward()
+    assert np.asarray(y).tolist() == [0, 1, 2]
 
 
 def test_drop_last():

@@ -233,3 +233,137 @@ def test_a_broadcast_error_inside_a_module_names_the_module(rng):
     net = tinynet.nn.Sequential(tinynet.nn.ReLU(), AddBias())
     with pytest.raises(tinynet.ShapeError, match=r"layer 1 AddBias\(\): add: shapes \(2, 3\) and \(5,\)"):
         net(tensor(rng.standard_normal((2, 3)), dtype="float32"))
+
+
+# --- pow with tensor exponents, sqrt, abs, clamp, and PyTorch's type promotion --------------------------------
+
+import tinynet.functional as F  # noqa: E402
+from tests.functional.torch_cases import DTYPES, check_case, names  # noqa: E402
+
+
+@pytest.mark.parametrize("name", names("clamp", "clip", "abs", "sqrt", "exp", "log", "pow", "rpow", "matmul"))
+def test_matches_pytorch(device, name):
+    """Values and gradients equal PyTorch's, at clamp's bounds, abs at 0 and pow at 0 included."""
+    check_case(name, device)
+
+
+@pytest.mark.parametrize("expr, dtype", DTYPES, ids=[e for e, _ in DTYPES])
+def test_type_promotion_is_pytorchs(expr, dtype):
+    """int + 0.5 is float32, int / int float32, float32 with any Python number float32, bool + 1 int64, ..."""
+    def T(values, dt):
+        return tinynet.Tensor(np.array(values, dtype=dt))
+    assert str(eval(expr, {"T": T}).dtype) == dtype
+
+
+def test_mixed_dtypes_give_each_input_its_own_gradient_dtype(rng):
+    a = tensor(rng.standard_normal(3), dtype="float32", requires_grad=True)
+    b = tensor(rng.standard_normal(3), requires_grad=True)
+    y = a * b
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+
+
+@pytest.mark.parametrize("shapes", [((2, 3), (2, 3)), ((2, 3), (3,)), ((1, 3), (2, 1)), ((), (2, 3))])
+def test_pow_tensor_exponent_gradcheck(device, rng, shapes):
+    """x ** p with p a tensor: dx = p x^(p-1), dp = x^p log(x), each summed back to its shape."""
+    x = rand(rng, shapes[0], device, low=0.5, high=2.0)
+    p = rand(rng, shapes[1], device, low=-2.0, high=2.0)
+    np.testing.assert_allclose(host(x ** p), host(x) ** host(p), rtol=1e-15)
+    assert tinynet.gradcheck(lambda x, p: x ** p, [x, p])
+    assert tinynet.gradcheck(lambda x, p: F.pow(x, p), [x, p])
+    assert tinynet.gradcheck(lambda p: 2.5 ** p, [p])
+    assert tinynet.gradcheck(lambda x, p: x.pow(p), [x, p])
+
+
+def test_sqrt_abs_clamp_gradcheck(device, rng):
+    """Away from their kinks (abs at 0, clamp at its bounds) the gradients agree with central differences."""
+    x = rand(rng, (3, 4), device, low=0.5, high=2.0)
+    assert tinynet.gradcheck(lambda x: x.sqrt(), [x])
+    z = tensor(rng.uniform(0.1, 1.0, (3, 4)) * rng.choice([-1.0, 1.0], (3, 4)), device, requires_grad=True)
+    assert tinynet.gradcheck(lambda z: abs(z), [z])
+    assert tinynet.gradcheck(lambda z: z.clamp(-0.5, 0.5), [z], eps=1e-7)
+    lo = tensor(np.full((1, 4), -0.3) + rng.uniform(-0.05, 0.05, (1, 4)), device, requires_grad=True)
+    hi = tensor(np.full((3, 1), 0.4) + rng.uniform(-0.05, 0.05, (3, 1)), device, requires_grad=True)
+    assert tinynet.gradcheck(lambda z, lo, hi: F.clamp(z, lo, hi), [z, lo, hi], eps=1e-7)
+    assert tinynet.gradcheck(lambda z, lo: z.clip(min=lo, max=0.6), [z, lo], eps=1e-7)
+
+
+def test_clamp_at_its_bounds_passes_the_gradient(device):
+    """PyTorch's rule: an element equal to min or max keeps its gradient (1 where min <= x <= max)."""
+    x = tensor(np.array([-1.0, -0.5, 0.0, 0.5, 1.0]), device, requires_grad=True)
+    y = x.clamp(-0.5, 0.5)
+    np.testing.assert_array_equal(host(y), [-0.5, -0.5, 0.0, 0.5, 0.5])
+    y.backward(tensor(np.ones(5), device))
+    np.testing.assert_array_equal(host(x.grad), [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+def test_abs_gradient_at_zero_is_zero(device):
+    x = tensor(np.array([-2.0, 0.0, 3.0]), device, requires_grad=True)
+    abs(x).backward(tensor(np.ones(3), device))
+    np.testing.assert_array_equal(host(x.grad), [-1.0, 0.0, 1.0])
+
+
+def test_namespace_calls_on_arrays(rng):
+    """Each function takes a plain array (or nested list) as torch's do for tensors."""
+    a = rng.uniform(0.5, 2.0, (2, 3))
+    b = rng.uniform(0.5, 2.0, (3, 2))
+    for fn, ref in [(F.exp, np.exp), (F.log, np.log), (F.sqrt, np.sqrt), (F.abs, np.abs), (F.tanh, np.tanh)]:
+        np.testing.assert_allclose(host(fn(a)), ref(a), rtol=1e-14)
+    np.testing.assert_allclose(host(F.sigmoid(a)), 1 / (1 + np.exp(-a)), rtol=1e-14)
+    np.testing.assert_allclose(host(F.matmul(a, b)), a @ b, rtol=1e-14)
+    np.testing.assert_allclose(host(F.pow(a, b.T)), a ** b.T, rtol=1e-14)
+    np.testing.assert_allclose(host(F.clamp(a, 0.8, 1.2)), np.clip(a, 0.8, 1.2))
+    np.testing.assert_allclose(host(F.add([1.0, 2.0], 1)), [2.0, 3.0])
+    assert F.sqrt(np.arange(4)).dtype == np.float32  # an integer input becomes float32, as torch.sqrt
+
+
+ARITH_REFUSED = [
+    pytest.param(lambda x: x.clamp(), ValueError, r"^clamp: at least one of min and max", id="clamp-none"),
+    pytest.param(lambda x: x.clamp("0", 1), TypeError, r"^clamp: min must be a number, a Tensor or None, got '0'",
+                 id="clamp-str"),
+    pytest.param(lambda x: x.clamp(min=True), TypeError, r"^clamp: min must be a number", id="clamp-bool"),
+    pytest.param(lambda x: x.clamp(tinynet.Tensor(np.zeros(5))), tinynet.ShapeError,
+                 r"^clamp: shapes \(2, 3\) and \(5,\) can't be broadcast", id="clamp-shape"),
+    pytest.param(lambda x: x ** "2", TypeError, r"^unsupported operand type\(s\) for \*\*: 'Tensor' and 'str'",
+                 id="pow-str"),
+    pytest.param(lambda x: x ** None, TypeError, r"for \*\*: 'Tensor' and 'NoneType'", id="pow-None"),
+    pytest.param(lambda x: "2" ** x, TypeError, r"for \*\*: 'str' and 'Tensor'", id="rpow-str"),
+    pytest.param(lambda x: x ** tinynet.Tensor(np.ones(4)), tinynet.ShapeError,
+                 r"^pow: shapes \(2, 3\) and \(4,\) can't be broadcast", id="pow-shape"),
+    pytest.param(lambda x: F.sqrt("x"), TypeError, r"^sqrt: input: Tensor: data must be numbers", id="sqrt-str"),
+    pytest.param(lambda x: F.abs(None), TypeError, r"^abs: input: Tensor: data must be numbers .*None", id="abs-None"),
+    pytest.param(lambda x: F.matmul(x, [[1, "a"]]), TypeError, r"for @: 'Tensor' and 'list'", id="matmul-list-str"),
+    pytest.param(lambda x: F.exp({}), TypeError, r"^exp: input: ", id="exp-dict"),
+]
+
+
+@pytest.mark.parametrize("action, error, message", ARITH_REFUSED)
+def test_bad_arguments_are_refused_naming_the_op(rng, action, error, message):
+    with pytest.raises(error, match=message):
+        action(tensor(rng.standard_normal((2, 3))))
+
+
+def test_integer_to_a_negative_power_is_refused_naming_pow():
+    ints = tinynet.Tensor(np.array([1, 2]))
+    with pytest.raises(ValueError, match=r"^pow: an integer tensor to a negative integer power \(-1\)"):
+        ints ** -1
+    with pytest.raises(ValueError, match=r"^pow: Integers to negative integer powers are not allowed"):
+        ints ** tinynet.Tensor(np.array([-1, 2]))
+    assert (ints ** 2).dtype == np.int64 and (2 ** ints).dtype == np.int64 and (ints ** 0.5).dtype == np.float32
+
+
+def test_bool_tensors_promote_or_are_refused_as_in_pytorch():
+    b = tinynet.Tensor(np.array([True, False]))
+    assert (b + b).dtype == np.bool_ and (b - 1).dtype == np.int64 and (b * 2.5).dtype == np.float32
+    with pytest.raises(TypeError, match=r"^sub: subtracting bool tensors .*~mask"):
+        b - b
+    with pytest.raises(TypeError, match=r"^neg: negating a bool tensor"):
+        -b
+
+
+def test_invert_a_mask():
+    b = tinynet.Tensor(np.array([True, False]))
+    assert (~b).tolist() == [False, True] and (~tinynet.Tensor(np.array([0, 5]))).tolist() == [-1, -6]
+    with pytest.raises(TypeError, match=r"^bitwise_not \(~\): input must be bool or integer, got dtype float64"):
+        ~tinynet.Tensor(np.zeros(2))

@@ -51,6 +51,8 @@ static inline float __fadd_rn(float a, float b) { return a + b; }
 static inline double __dadd_rn(double a, double b) { return a + b; }
 static inline float __fsub_rn(float a, float b) { return a - b; }
 static inline double __dsub_rn(double a, double b) { return a - b; }
+static inline float __fsqrt_rn(float a) { return std::sqrt(a); }
+static inline double __dsqrt_rn(double a) { return std::sqrt(a); }
 
 template <typename... Args, std::size_t... Is>
 static void host_call(void (*kernel)(Args...), void** args, std::index_sequence<Is...>) {

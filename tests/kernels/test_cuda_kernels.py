@@ -342,6 +342,83 @@ def test_dropout(target, index, rng, dtype, p):
     assert target.index_dtypes() == [index]
 
 
+# --- optimizer updates (optim.cu against kernels/optim.py) ----------------------------------------------------
+
+SGD_CASES = [
+    pytest.param(dict(lr=0.1), False, id="plain"),
+    pytest.param(dict(lr=0.1, momentum=0.9), True, id="momentum-first"),
+    pytest.param(dict(lr=0.05, momentum=0.9, weight_decay=5e-4), False, id="momentum-wd"),
+    pytest.param(dict(lr=0.05, momentum=0.8, dampening=0.3, maximize=True), False, id="dampening-maximize"),
+    pytest.param(dict(lr=0.02, momentum=0.9, nesterov=True, weight_decay=1e-2), False, id="nesterov"),
+]
+
+
+def _update_in_place(target, fn, *arrays, **hyper):
+    """kernels.cuda.<fn>(*arrays) changes its arrays in place; on the GPU, on copies then copied back."""
+    if target.name != "cuda":
+        return getattr(kcuda, fn)(*arrays, **hyper)
+    import cupy
+
+    on_gpu = [None if a is None else cupy.asarray(a) for a in arrays]
+    getattr(kcuda, fn)(*on_gpu, **hyper)
+    for a, d in zip(arrays, on_gpu):
+        if a is not None:
+            a[...] = d.get()
+
+
+def _state(rng, dtype, shape, *names):
+    return {n: (rng.random(shape) if n in ("exp_avg_sq", "max_exp_avg_sq") else rng.standard_normal(shape))
+            .astype(dtype) for n in names}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hyper, first", SGD_CASES)
+def test_sgd_update(target, index, rng, dtype, hyper, first):
+    # p and the momentum buffer after one update, each operation rounded as NumPy rounds it in the dtype.
+    shape = (5, 7)
+    s = _state(rng, dtype, shape, "p", "g", "buf")
+    momentum = hyper.get("momentum", 0.0)
+    full = dict(momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False, first=first)
+    full.update(hyper)
+    got = {k: v.copy() for k, v in s.items()}
+    ref = {k: v.copy() for k, v in s.items()}
+    _update_in_place(target, "sgd_update", got["p"], got["g"], got["buf"] if momentum else None, **full)
+    kernels.optim._sgd_block(ref["p"], ref["g"], ref["buf"] if momentum else None, **full)
+    for name in ("p", "buf"):
+        assert_matches(got[name], ref[name], dtype, exact=dtype != "float16")
+    np.testing.assert_array_equal(got["g"], s["g"])  # the gradient is only read
+    assert target.index_dtypes() == [index]
+
+
+ADAM_CASES = [
+    pytest.param(dict(step=1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), False, id="adam-step1"),
+    pytest.param(dict(step=7, lr=1e-2, beta1=0.9, beta2=0.99, eps=1e-6, weight_decay=0.1), False, id="adam-l2"),
+    pytest.param(dict(step=3, lr=1e-2, beta1=0.8, beta2=0.999, eps=1e-8, weight_decay=0.05, decoupled=True),
+                 True, id="adamw-amsgrad"),
+    pytest.param(dict(step=2, lr=3e-3, beta1=0.3, beta2=0.9, eps=1e-8, maximize=True), False, id="lerp-from-end"),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hyper, amsgrad", ADAM_CASES)
+def test_adam_update(target, index, rng, dtype, hyper, amsgrad):
+    # p, exp_avg, exp_avg_sq (and max_exp_avg_sq) after one update, as kernels/optim.py computes them.
+    shape = (4, 9)
+    s = _state(rng, dtype, shape, "p", "g", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    s["max_exp_avg_sq"][0, :3] = [np.nan, 0.0, 10.0]  # max() keeps a NaN, as NumPy's maximum
+    full = dict(weight_decay=0.0, decoupled=False, maximize=False)
+    full.update(hyper)
+    got = {k: v.copy() for k, v in s.items()}
+    ref = {k: v.copy() for k, v in s.items()}
+    names = ("p", "g", "exp_avg", "exp_avg_sq")
+    _update_in_place(target, "adam_update", *(got[n] for n in names), got["max_exp_avg_sq"] if amsgrad else None,
+                     **full)
+    kernels.optim.adam_update(*(ref[n] for n in names), ref["max_exp_avg_sq"] if amsgrad else None, **full)
+    for name in ("p", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ()):
+        assert_matches(got[name], ref[name], dtype, exact=dtype != "float16")
+    assert target.index_dtypes() == [index]
+
+
 # --- the loader ------------------------------------------------------------------------------------------------
 
 def test_a_failed_compile_keeps_cupys_error_and_says_what_to_check(monkeypatch):
@@ -384,6 +461,26 @@ def test_public_functions_dispatch_to_the_kernels(rng, monkeypatch):
     launched.clear()
     kernels.im2col(cupy.ones((1, 1, 4, 4), dtype=cupy.int32), (2, 2), (1, 1), (0, 0))
     assert launched == []
+
+
+@needs_gpu
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_optimizer_kernels_update_in_place_on_the_gpu(rng, dtype):
+    # kernels.sgd_update / adam_update on CuPy arrays: one launch each, the arrays changed in place,
+    # equal to the NumPy version on the same values.
+    import cupy
+
+    shape = (6, 5)
+    s = _state(rng, dtype, shape, "p", "g", "buf", "exp_avg", "exp_avg_sq")
+    d = {k: cupy.asarray(v) for k, v in s.items()}
+    sgd = dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=1e-3, nesterov=True, maximize=False, first=False)
+    kernels.sgd_update(d["p"], d["g"], d["buf"], **sgd)
+    kernels.optim._sgd_block(s["p"], s["g"], s["buf"], **sgd)
+    adam = dict(step=4, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2, decoupled=True)
+    kernels.adam_update(d["p"], d["g"], d["exp_avg"], d["exp_avg_sq"], **adam)
+    kernels.optim.adam_update(s["p"], s["g"], s["exp_avg"], s["exp_avg_sq"], **adam)
+    for name in ("p", "buf", "exp_avg", "exp_avg_sq"):
+        assert_matches(d[name].get(), s[name], dtype, exact=dtype != "float16")
 
 
 @needs_gpu

@@ -3,7 +3,7 @@
     ImageFolder(root, transform)       root/<class>/<image>, as torchvision lays it out
     transforms                         Resize, RandomCrop, CenterCrop, RandomHorizontalFlip, ToArray,
                                        Normalize, PCALighting (AlexNet's colour augmentation), TenCrop
-    DataLoader(dataset, batch_size)    batches of NumPy arrays, seeded shuffling, worker processes
+    DataLoader(dataset, batch_size)    batches of Tensors (x float32, y int64), seeded shuffling, workers
     TensorDataset, Subset,             datasets made of arrays or of other datasets, as
     ConcatDataset, random_split        torch.utils.data names them
     DataLoaderError                    a batch the loader could not deliver (a worker died or failed,

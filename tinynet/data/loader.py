@@ -1,11 +1,11 @@
-"""DataLoader: batches of NumPy arrays from a dataset, decoded in worker processes ahead of the consumer.
+"""DataLoader: batches of Tensors from a dataset, decoded in worker processes ahead of the consumer.
 
     loader = DataLoader(ImageFolder(root, train_transform(224)), batch_size=128, shuffle=True,
                         seed=0, num_workers=4)
     for epoch in range(90):
         loader.set_epoch(epoch)          # optional: pins this pass to epoch `epoch`
-        for x, y in loader:              # x float32 (N, 3, 224, 224), y int64 (N,)
-            ...
+        for x, y in loader:              # Tensors: x float32 (N, 3, 224, 224), y int64 (N,)
+            loss = F.cross_entropy(model(x.to("cuda")), y.to("cuda"))
 
 What determines a pass. Each pass (each ``iter(loader)``) has an epoch number: the one given to
 ``set_epoch`` if it was called since the previous pass, else the previous pass's epoch + 1 (0 for the
@@ -65,6 +65,7 @@ import warnings
 
 import numpy as np
 
+from tinynet._tensor import Tensor
 from tinynet.data.dataset import load_sample
 from tinynet.data.folder import CorruptImageError
 from tinynet.validate import check_number
@@ -153,7 +154,8 @@ def _check_timeout(timeout):
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches ``(x, y)``: x float32 (N, ...) stacked samples, y int64 (N,).
+    """Iterate over ``dataset`` in batches ``(x, y)`` of Tensors on the host: x float32 (N, ...) stacked
+    samples, y int64 (N,) class indices (``x.data``, ``y.data``: the NumPy arrays).
 
     dataset     has ``len()`` and ``load(i, rng) -> (sample array, int target)`` (like ImageFolder),
                 or just ``[i]``; with workers it is pickled into each worker process
@@ -250,7 +252,7 @@ class DataLoader:
                                                UserWarning, filename=f"<skipped image {path}>", lineno=0,
                                                module=__name__)
                 if x is not None:
-                    yield x, y
+                    yield Tensor._wrap(x), Tensor._wrap(y)
         finally:
             results.close()  # stops the workers now, not whenever this generator is collected
 

@@ -142,18 +142,96 @@ def float_input(op: str, x, name: str = "input", note: str = ""):
         raise TypeError(f"{op}: {name} must be floating point{note}, got dtype {x.dtype}")
 
 
-def as_tensor(x, like: Tensor) -> Tensor:
-    """``x`` as a Tensor on ``like``'s device; a Python number takes ``like``'s float dtype."""
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, (bool, int, float, np.number)):
-        xp = backend.get_array_module(like.data)
-        if like.dtype.kind == "f":
-            dtype = like.dtype
+def _combine(higher, lower):
+    """PyTorch's ``combine_categories``: the result of a more important tier (``higher``) stands unless the
+    less important one (``lower``) is of a higher category (bool < integer < float < complex).
+    None is a tier with no operand."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    if higher.kind == "c" or (higher.kind == "f" and lower.kind != "c"):
+        return higher
+    if higher.kind == "f":  # a float tensor with a complex number: the complex of the tensor's precision
+        return np.promote_types(higher, np.complex64)
+    if higher.kind == "b" or lower.kind in "fc":
+        return _promote_within(higher, lower)
+    return higher
+
+
+def result_dtype(*operands, floating=False):
+    """The dtype PyTorch gives an op on ``operands`` (Tensors, arrays, Python or NumPy numbers).
+
+    PyTorch ranks operands in three tiers: tensors with dimensions, 0-d tensors, plain numbers. Each tier
+    promotes within itself (int32 with int64 is int64, float32 with float64 is float64, an integer with a
+    float is the float); a lower tier changes the result only when its category (bool < int < float) is
+    higher. A Python float counts as float32 (the default dtype), a Python int as int64, so
+    ``int tensor + 0.5`` is float32, ``float32 tensor * 2.0`` stays float32, ``bool tensor + 1`` is int64,
+    ``float32 tensor + float64 tensor`` is float64 and ``float32 (3,) + float64 0-d`` stays float32.
+    ``floating``: a bool or integer result becomes float32 (true division: ``int / int`` is float32).
+    """
+    tiers = [None, None, None]  # dimensioned, 0-d, numbers
+    for x in operands:
+        if x is None:
+            continue
+        if isinstance(x, Tensor) or hasattr(x, "dtype") and hasattr(x, "ndim"):
+            dt, tier = np.dtype(x.dtype), 0 if x.ndim else 1
+        elif isinstance(x, (bool, np.bool_)):
+            dt, tier = np.dtype(np.bool_), 2
+        elif isinstance(x, int):
+            dt, tier = np.dtype(np.int64), 2
+        elif isinstance(x, float):
+            dt, tier = np.dtype(np.float32), 2
+        elif isinstance(x, complex):
+            dt, tier = np.dtype(np.complex64), 2
+        elif isinstance(x, np.number):  # a NumPy scalar counts as a number of its kind
+            dt = np.dtype(x.dtype)
+            dt, tier = {"i": np.dtype(np.int64), "u": np.dtype(np.int64), "f": np.dtype(np.float32),
+                        "c": np.dtype(np.complex64)}[dt.kind], 2
         else:
-            dtype = np.float32 if isinstance(x, float) else like.dtype
-        return Tensor._wrap(xp.asarray(x, dtype=dtype))
-    return Tensor(x)
+            continue
+        tiers[tier] = dt if tiers[tier] is None else _promote_within(tiers[tier], dt)
+    dtype = _combine(tiers[0], _combine(tiers[1], tiers[2]))
+    if dtype is None:
+        dtype = np.dtype(np.float32)
+    if floating and dtype.kind in "biu":
+        dtype = np.dtype(np.float32)
+    return dtype
+
+
+def _promote_within(a, b):
+    """Promotion inside one tier, as PyTorch's table: an integer with a float is that float (NumPy would
+    widen int64 + float32 to float64), otherwise NumPy's rule (int32 + int64 = int64, uint8 + int8 = int16)."""
+    if a.kind in "biu" and b.kind in "fc":
+        return b
+    if b.kind in "biu" and a.kind in "fc":
+        return a
+    return np.promote_types(a, b)
+
+
+NUMBERS = (bool, int, float, complex, np.number, np.bool_)
+
+
+def promote(where: str, *operands, floating=False):
+    """``operands`` (Tensors, arrays, nested lists, numbers; None passes through) as Tensors of one dtype,
+    PyTorch's ``result_dtype`` of them, on the device of the first Tensor or array among them.
+
+    A Tensor of another dtype is converted with ``.to`` (differentiable: its gradient is converted back);
+    a number becomes a 0-d array; an array or a list a Tensor (what a Tensor can't hold is refused, as
+    ``as_input`` does, naming ``where``). ``floating``: integer results become float32 (true division).
+    """
+    items = [x if x is None or isinstance(x, (Tensor,) + NUMBERS) else as_input(where, f"input {i}", x)
+             for i, x in enumerate(operands)]
+    dtype = result_dtype(*items, floating=floating)
+    like = next((x for x in items if isinstance(x, Tensor)), None)
+    xp = np if like is None else backend.get_array_module(like.data)
+    out = []
+    for x in items:
+        if x is None:
+            out.append(None)
+        elif not isinstance(x, Tensor):
+            out.append(Tensor._wrap(xp.asarray(x, dtype=dtype)))
+        else:
+            out.append(x if x.dtype == dtype else x.to(dtype))
+    return out
 
 
 def unbroadcast(grad, shape):

@@ -2,7 +2,10 @@
 
     ToDevice: y = x on another device;   dx = g moved back to x's device
     AsType:   y = x cast to a dtype;     dx = g cast back to x's dtype
+
+and ``tensor_type``, behind ``Tensor.type()``: PyTorch's legacy type names, 'tinynet.FloatTensor' for float32.
 """
+from tinynet._tensor import number_dtype
 from tinynet.autograd import Function
 from tinynet.backend import device_of, to_device
 
@@ -29,3 +32,25 @@ class AsType(Function):
 
     def backward(self, g):
         return g.astype(self.source)
+
+
+# PyTorch's legacy type names (Tensor.type()), one per dtype a Tensor can hold.
+TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "int64": "LongTensor",
+              "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+              "bool": "BoolTensor", "complex64": "ComplexFloatTensor", "complex128": "ComplexDoubleTensor"}
+_DTYPE_OF_NAME = {name: dtype for dtype, name in TYPE_NAMES.items()}
+
+
+def tensor_type(x, dtype=None):
+    """``x.type()``: 'tinynet.FloatTensor' (or 'tinynet.cuda.FloatTensor' on a GPU) for float32, likewise for
+    the other dtypes; ``x.type(dtype)``: x converted to ``dtype``, given as a dtype or as such a name
+    ('torch.LongTensor' and 'tinynet.cuda.LongTensor' are read too, the device part ignored)."""
+    if dtype is None:
+        name = TYPE_NAMES.get(str(x.dtype), f"{x.dtype}Tensor")
+        return f"tinynet.{'cuda.' if x.device == 'cuda' else ''}{name}"
+    if isinstance(dtype, str) and dtype.rsplit(".", 1)[-1] in _DTYPE_OF_NAME:
+        dtype = _DTYPE_OF_NAME[dtype.rsplit(".", 1)[-1]]
+    if isinstance(dtype, str) and "." in dtype:
+        raise TypeError(f"type({dtype!r}): expected a dtype ('float32', 'int64') or a type name such as "
+                        f"'tinynet.LongTensor'")
+    return x.to(number_dtype(dtype, f"type({dtype!r})"))

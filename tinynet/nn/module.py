@@ -360,7 +360,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad.data = p.grad.data * 0
+                p.grad.zero_()
 
     # --- state (the rules and the order: tinynet/nn/state.py) -------------------------------
     def state_dict(self):

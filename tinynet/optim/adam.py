@@ -10,18 +10,11 @@ For each parameter p with gradient g, at step t = 1, 2, ...:
     vmax <- max(vmax, v); use vmax for v      if amsgrad
     p  <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 """
+import kernels
 from tinynet import backend
 from tinynet.functional._util import flag_arg
 from tinynet.optim.optimizer import Optimizer, check_nonnegative
 from tinynet.validate import check_number
-
-
-def lerp_(a, b, w):
-    """a <- a + w * (b - a) in place, computed as PyTorch's lerp does (from the nearer end)."""
-    if w < 0.5:
-        a += w * (b - a)
-    else:
-        a[...] = b - (b - a) * (1 - w)
 
 
 def check_betas(group, where):
@@ -68,29 +61,16 @@ class Adam(Optimizer):
         return {"step": 0, **{k: xp.zeros_like(p) for k in self._state_keys(group)[1:]}}
 
     def _update(self, p, g, state, group, i):
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        xp = backend.get_array_module(p)
-        if group["maximize"]:
-            g = -g
-        if wd:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * wd
-            else:
-                g = g + wd * p
-        m, v = state["exp_avg"], state["exp_avg_sq"]
+        """The arithmetic is kernels.adam_update (one fused kernel on the GPU)."""
+        (beta1, beta2) = group["betas"]
         state["step"] += 1
-        step = state["step"]
-        lerp_(m, g, 1 - beta1)
-        v *= beta2
-        v += (1 - beta2) * g * g
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-        if group["amsgrad"]:
-            xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
-        denom = xp.sqrt(v) / bias_correction2_sqrt
-        denom += eps
-        p += -(lr / bias_correction1) * m / denom
+        vmax = None
+        if group["amsgrad"]:  # made here too if amsgrad was switched on after the first step
+            vmax = state.setdefault("max_exp_avg_sq", backend.get_array_module(p).zeros_like(p))
+        kernels.adam_update(p, g, state["exp_avg"], state["exp_avg_sq"], vmax,
+                            step=state["step"], lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                            weight_decay=group["weight_decay"], decoupled=group["decoupled_weight_decay"],
+                            maximize=group["maximize"])
 
 
 class AdamW(Adam):

@@ -132,7 +132,7 @@ class Optimizer:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad.data = p.grad.data * 0
+                p.grad.zero_()
 
     def step(self):
         """Update, in place, every parameter that has a gradient (the Parameter objects stay the same)."""
@@ -158,6 +158,7 @@ class Optimizer:
                     if state is None:
                         state = self._init_state(p.data, group)
                     self._update(p.data, g.data, state, group, i)
+                    p._version_counter.value += 1  # changed in place: a graph that saved p can't backward
                     if state:
                         self.state[p] = state  # kept only once an update has run through
 

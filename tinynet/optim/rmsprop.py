@@ -10,9 +10,9 @@ For each parameter p with gradient g:
     buf <- momentum * buf + g / d;  p <- p - lr * buf     if momentum > 0
     p   <- p - lr * g / d                                  otherwise
 """
+import kernels
 from tinynet import backend
 from tinynet.functional._util import flag_arg
-from tinynet.optim.adam import lerp_
 from tinynet.optim.optimizer import Optimizer, check_nonnegative
 
 
@@ -57,7 +57,7 @@ class RMSprop(Optimizer):
         v += (1 - alpha) * g * g
         if group["centered"]:
             a = state["grad_avg"]
-            lerp_(a, g, 1 - alpha)
+            kernels.lerp_(a, g, 1 - alpha)
             d = xp.sqrt(v + (-a) * a)
         else:
             d = xp.sqrt(v)

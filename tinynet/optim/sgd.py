@@ -9,7 +9,7 @@ For each parameter p with gradient g (docs/optimizers.md derives it):
     g   <- g + momentum * buf   if nesterov   else   buf
     p   <- p - lr * g
 """
-from kernels import parallel
+import kernels
 from tinynet import backend
 from tinynet.functional._util import flag_arg
 from tinynet.optim.optimizer import Optimizer, check_nonnegative
@@ -52,39 +52,16 @@ class SGD(Optimizer):
         return [self.state.get(p, {}).get("momentum_buffer") for p in self.params]
 
     def _update(self, p, g, state, group, i):
-        """On the host the arithmetic runs through ``kernels.parallel.blockwise``: the whole update for
-        one cache-sized block of a parameter at a time, on every core, so each of p, g and the momentum
-        buffer is read from memory once per step rather than once per operation (the update of
-        AlexNet's 62M parameters is memory-bound)."""
+        """The arithmetic is kernels.sgd_update: on the host the whole update for one cache-sized block of
+        a parameter at a time, on every core, so each of p, g and the momentum buffer is read from memory
+        once per step rather than once per operation (the update of AlexNet's 62M parameters is
+        memory-bound); on the GPU one fused kernel."""
         momentum = group["momentum"]
         buf = state.get("momentum_buffer")
         first = momentum and buf is None
         if first:  # filled by the first update; kept only once that has run through
             buf = backend.get_array_module(p).empty_like(p)
-        arrays = (p, g) + ((buf,) if momentum else ())
         h = {k: group[k] for k in ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")}
-        parallel.blockwise(lambda *blocks: _sgd_block(*blocks, first=first, **h), *arrays)
+        kernels.sgd_update(p, g, buf if momentum else None, first=bool(first), **h)
         if momentum:
             state["momentum_buffer"] = buf
-
-
-def _sgd_block(p, g, buf=None, *, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
-    """The SGD update of one block: p and buf (the momentum buffer) in place, g read only."""
-    t = p.dtype.type
-    if maximize:
-        g = -g
-    if weight_decay:  # g + wd * p, computed as wd * p, then + g (the same sum)
-        d = p * t(weight_decay)
-        d += g
-        g = d
-    if momentum:
-        if first:
-            buf[...] = g
-        else:
-            buf *= t(momentum)
-            if dampening:
-                buf += t(1 - dampening) * g
-            else:
-                buf += g  # (1 - 0) * g is g exactly
-        g = g + t(momentum) * buf if nesterov else buf
-    p -= g * t(lr)  # lr * g, then subtracted in place

@@ -1,0 +1,403 @@
+"""In-place changes (tinynet/functional/inplace.py) and the version counter that guards saved arrays.
+
+Values are compared with NumPy doing the same change; the recorded forms' gradients with the
+out-of-place graph computing the same thing and with central differences (float64).
+"""
+import numpy as np
+import pytest
+
+import tinynet
+from tests.helpers import host, rand, tensor
+from tinynet import Function, ShapeError, Tensor, no_grad
+
+# --- the tutorial's manual update and Python's augmented assignment ----------------------------------------
+
+
+def test_manual_sgd_update_under_no_grad_changes_the_weights(device, rng):
+    w = rand(rng, (3, 4), device)
+    before = host(w).copy()
+    (w * w).sum().backward()
+    same = w
+    with no_grad():
+        w -= 0.1 * w.grad
+    assert w is same  # the name still refers to the parameter
+    np.testing.assert_allclose(host(w), before - 0.1 * 2 * before, rtol=1e-12)
+    assert w.is_leaf and w.requires_grad and w._version == 1
+    w.grad.zero_()
+    assert not host(w.grad).any()
+
+
+@pytest.mark.parametrize("op, numpy_op", [
+    ("__iadd__", np.add), ("__isub__", np.subtract), ("__imul__", np.multiply), ("__itruediv__", np.divide),
+])
+def test_augmented_assignment_writes_into_the_same_memory(device, rng, op, numpy_op):
+    x = rand(rng, (2, 3), device, requires_grad=False)
+    y = rand(rng, (3,), device, requires_grad=False, low=0.5, high=1.5)
+    view = x[0]
+    memory = x.data
+    expected = numpy_op(host(x), host(y))
+    result = getattr(x, op)(y)
+    assert result is x and x.data is memory
+    np.testing.assert_allclose(host(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(host(view), expected[0], rtol=1e-12)  # the view sees the change
+
+
+def test_methods_match_numpy(device, rng):
+    a = rng.uniform(-1, 1, (4, 5))
+    b = rng.uniform(0.5, 1.5, (5,))
+    x = tensor(a.copy(), device)
+    np.testing.assert_allclose(host(x.add_(tensor(b, device), alpha=2)), a + 2 * b, rtol=1e-12)
+    np.testing.assert_allclose(host(x.sub_(b, alpha=3)), a - b, rtol=1e-12)  # an array operand too
+    np.testing.assert_allclose(host(x.mul_(2.0)), 2 * (a - b), rtol=1e-12)
+    np.testing.assert_allclose(host(x.div_(4)), (a - b) / 2, rtol=1e-12)
+    np.testing.assert_allclose(host(x.clamp_(-0.2, 0.1)), np.clip((a - b) / 2, -0.2, 0.1), rtol=1e-12)
+    np.testing.assert_array_equal(host(x.fill_(7)), np.full((4, 5), 7.0))
+    np.testing.assert_array_equal(host(x.copy_(tensor(b, device))), np.broadcast_to(b, (4, 5)))
+    np.testing.assert_array_equal(host(x.zero_()), np.zeros((4, 5)))
+    assert x._version == 8 and x.dtype == np.float64
+
+
+def test_copy_between_devices_and_dtypes(device, rng):
+    a = rng.uniform(-1, 1, (3,))
+    x = tensor(np.zeros(3, np.float32), device)
+    x.copy_(Tensor(a))  # a float64 source on the host
+    np.testing.assert_allclose(host(x), a.astype(np.float32))
+    assert x.dtype == np.float32 and x.device == device
+
+
+def test_random_fills_follow_manual_seed(device):
+    x = tensor(np.zeros((1000,), np.float32), device)
+    tinynet.manual_seed(3)
+    u = host(x.uniform_(-2, 3)).copy()
+    tinynet.manual_seed(3)
+    np.testing.assert_array_equal(host(x.uniform_(-2, 3)), u)
+    assert u.min() >= -2 and u.max() < 3 and abs(u.mean() - 0.5) < 0.2 and x.dtype == np.float32
+    n = host(x.normal_(1.0, 2.0))
+    assert abs(n.mean() - 1.0) < 0.3 and abs(n.std() - 2.0) < 0.3
+
+
+def test_integer_tensors_take_integer_changes(device):
+    t = tensor(np.arange(3), device)
+    t += 2
+    t *= 3
+    t.clamp_(max=10)
+    np.testing.assert_array_equal(host(t), [6, 9, 10])
+    assert t.dtype == np.int64
+    t.fill_(2.7)  # fill_ casts, as PyTorch's does
+    np.testing.assert_array_equal(host(t), [2, 2, 2])
+
+
+# --- refusals ----------------------------------------------------------------------------------------------
+
+def test_a_leaf_that_requires_grad_is_refused_outside_no_grad(rng):
+    w = rand(rng, (3,))
+    for change in (lambda: w.add_(1), lambda: w.__iadd__(1), lambda: w.zero_(), lambda: w.__setitem__(0, 1.0),
+                   lambda: w.copy_(Tensor(np.ones(3))), lambda: w.uniform_()):
+        with pytest.raises(RuntimeError, match="leaf tensor that requires grad.*no_grad"):
+            change()
+    assert w._version == 0
+
+
+@pytest.mark.parametrize("dtype, change, kind", [
+    ("int64", lambda t: t.__iadd__(0.5), "floating point"),
+    ("int64", lambda t: t.__itruediv__(2), "floating point"),
+    ("int32", lambda t: t.mul_(Tensor(np.ones(3, np.float32))), "floating point"),
+    ("bool", lambda t: t.add_(1), "integer"),
+    ("float32", lambda t: t.add_(1j), "complex"),
+])
+def test_a_result_the_dtype_cannot_hold_is_refused(dtype, change, kind):
+    t = Tensor(np.zeros(3, dtype))
+    with pytest.raises(RuntimeError, match=f"the result is {kind} and this tensor is {dtype}"):
+        change(t)
+    assert t._version == 0 and not t.numpy().any()
+
+
+def test_an_operand_that_would_change_the_shape_is_refused():
+    t = Tensor(np.zeros(3))
+    with pytest.raises(ShapeError, match=r"shape \(2, 3\) does not broadcast to this tensor's shape \(3,\)"):
+        t += np.ones((2, 3))
+    with pytest.raises(ShapeError, match=r"copy_: a source of shape \(4,\)"):
+        t.copy_(np.ones(4))
+
+
+def test_memory_that_repeats_elements_is_refused():
+    t = Tensor(np.broadcast_to(np.zeros(1), (3,)))
+    with pytest.raises(RuntimeError, match="read-only or repeats elements.*clone"):
+        t.add_(1)
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (lambda t: t.add_("a"), TypeError, "add_: the other operand must be a Tensor, an array or a number, got str"),
+    (lambda t: t.__iadd__(None), TypeError, "got NoneType"),
+    (lambda t: t.add_(1, alpha="2"), TypeError, "add_: alpha must be a number"),
+    (lambda t: t.mul_(np.array(["x"])), TypeError, "mul_: data must be numbers"),
+    (lambda t: t.fill_("x"), TypeError, "fill_: the value must be a number, got str"),
+    (lambda t: t.fill_(Tensor(np.ones(2))), ValueError, "one-element tensor, got shape"),
+    (lambda t: t.clamp_(), ValueError, "clamp_: give min, max or both"),
+    (lambda t: t.clamp_(min="0"), TypeError, "clamp_: min must be a number or None"),
+    (lambda t: t.uniform_(2, 1), ValueError, "uniform_: needs a <= b"),
+    (lambda t: t.uniform_("a"), TypeError, "uniform_: a must be a number"),
+    (lambda t: t.normal_(std=-1), ValueError, "normal_: std must be >= 0"),
+    (lambda t: t.normal_(mean=None), TypeError, "normal_: mean must be a number"),
+    (lambda t: Tensor(np.zeros(2, np.int64)).uniform_(), TypeError, "uniform_: needs a floating point tensor"),
+    (lambda t: t.__setitem__(5, 1.0), IndexError, r"setitem: indexing a tensor of shape \(3,\) with 5"),
+    (lambda t: t.__setitem__(slice(None), np.ones(2)), ShapeError, r"value of shape \(2,\) can't be written"),
+    (lambda t: t.__setitem__(0, "a"), TypeError, "setitem: value: data must be numbers"),
+    (lambda t: t.copy_("abc"), TypeError, "data must be numbers"),
+])
+def test_bad_operands_are_named(change, error, message):
+    t = Tensor(np.zeros(3))
+    with pytest.raises(error, match=message):
+        change(t)
+    assert t._version == 0
+
+
+# --- __setitem__ -------------------------------------------------------------------------------------------
+
+def test_setitem_with_numpy_indexing(device, rng):
+    a = rng.uniform(-1, 1, (4, 5))
+    x = tensor(a.copy(), device)
+    x[0] = 3.0
+    x[1, 2:4] = tensor(np.array([7.0, 8.0]), device)
+    x[x < -0.5] = -0.5  # a bool mask Tensor
+    x[[2, 3], 0] = 9
+    a[0] = 3.0
+    a[1, 2:4] = [7.0, 8.0]
+    a[a < -0.5] = -0.5
+    a[[2, 3], 0] = 9
+    np.testing.assert_array_equal(host(x), a)
+    assert x._version == 4
+
+
+def test_setitem_recorded_gradients(rng):
+    x = rand(rng, (4, 3))
+    v = rand(rng, (3,))
+
+    def f(x, v):
+        y = x * 1.0
+        y[1] = v * 2.0  # v broadcast into a row
+        y[2:, 0] = v[0]  # a 0-d value broadcast into two elements
+        return y * y
+
+    assert tinynet.gradcheck(f, [x, v])
+    y = f(x, v)
+    assert y.grad_fn.name == "Mul"
+    g = rng.uniform(-1, 1, (4, 3))
+    y.backward(g)
+    expected_gx = 2 * host(x) * g
+    expected_gx[1] = 0
+    expected_gx[2:, 0] = 0
+    np.testing.assert_allclose(host(x.grad), expected_gx, rtol=1e-12)
+
+
+# --- recorded in-place ops: the same gradients as the out-of-place graph -------------------------------------
+
+def _inplace_chain(x, y):
+    h = x * 1.0
+    h += y
+    h *= y
+    h.sub_(x, alpha=0.5)
+    h /= y + 3.0
+    h.clamp_(-0.3, 0.4)
+    return h
+
+
+def _outofplace_chain(x, y):
+    h = (x * 1.0 + y) * y - 0.5 * x
+    return (h / (y + 3.0)).clamp(-0.3, 0.4)
+
+
+def test_recorded_inplace_ops_give_the_out_of_place_gradients(rng):
+    x, y = rand(rng, (3, 4)), rand(rng, (4,))
+    g = rng.uniform(-1, 1, (3, 4))
+    _inplace_chain(x, y).backward(g)
+    gx, gy = host(x.grad), host(y.grad)
+    x.grad = y.grad = None
+    _outofplace_chain(x, y).backward(g)
+    np.testing.assert_allclose(gx, host(x.grad), rtol=1e-12)
+    np.testing.assert_allclose(gy, host(y.grad), rtol=1e-12)
+    assert tinynet.gradcheck(_inplace_chain, [x, y])
+
+
+def test_recorded_overwrites_send_no_gradient_to_the_old_values(rng):
+    x, src = rand(rng, (3,)), rand(rng, (3,))
+
+    def f(x, src):
+        h = x * 2.0
+        h.copy_(src)
+        return h * x
+
+    assert tinynet.gradcheck(f, [x, src])
+    h = x * 2.0
+    h.zero_()
+    (h + x).sum().backward()
+    np.testing.assert_array_equal(host(x.grad), np.ones(3))  # only through `+ x`
+    assert h.requires_grad and h.grad_fn.name == "Overwrite"
+
+
+def test_a_leaf_without_grad_takes_a_history(rng):
+    acc = Tensor(np.zeros(3))
+    w = rand(rng, (3,))
+    acc += w * 3.0  # accumulating into a buffer that needs no grad
+    assert not acc.is_leaf and acc.requires_grad
+    acc.sum().backward()
+    np.testing.assert_allclose(host(w.grad), np.full(3, 3.0))
+
+
+def test_a_recorded_change_to_a_view_is_refused(rng):
+    x = rand(rng, (2, 3))
+    h = x * 1.0
+    with pytest.raises(RuntimeError, match="add_: this tensor is a view of another"):
+        h[0].add_(1.0)
+    with pytest.raises(RuntimeError, match="view of another"):
+        h.reshape(6).mul_(2.0)
+    with no_grad():  # nothing recorded: allowed, and the base sees it
+        h[0].add_(1.0)
+    np.testing.assert_allclose(host(h)[0], host(x)[0] + 1)
+
+
+def test_a_view_taken_before_a_recorded_change_is_refused_in_the_graph(rng):
+    x = rand(rng, (2, 3))
+    h = x * 1.0
+    row = h[0]
+    h.mul_(2.0)
+    with pytest.raises(RuntimeError, match="view of a tensor that was modified in place.*take the view again"):
+        row * 3.0
+    (h[0] * 3.0).sum().backward()  # taken again: fine, and right
+    np.testing.assert_allclose(host(x.grad), [[6.0] * 3, [0.0] * 3])
+
+
+# --- the version counter -------------------------------------------------------------------------------------
+
+def test_views_share_the_counter_and_copies_do_not():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    views = [x[0], x.reshape(3, 2), x.view(6), x.T, x.transpose(0, 1), x.detach(), x[:, 1:]]
+    copy = x.T.reshape(6)  # no view has that layout: a copy
+    x += 1
+    assert [v._version for v in views] == [1] * len(views)
+    assert copy._version == 0
+    views[0].add_(1)
+    assert x._version == 2
+    assert x.data[0, 0] == 2.0 and copy.data[0] == 0.0
+
+
+def test_view_shares_memory_and_fails_only_without_a_layout():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    v = x.view(3, 2)
+    v[0, 0] = 100
+    assert x.data[0, 0] == 100
+    assert np.shares_memory(x.data, x.reshape(-1).data)
+    assert not np.shares_memory(x.data, x.T.reshape(-1).data)
+    with pytest.raises(ShapeError, match=r"view: a tensor of shape \(3, 2\) .* use .reshape"):
+        x.T.view(6)
+    x.T.view(3, 2)  # the same shape is always a view
+    with pytest.raises(ShapeError, match=r"cannot view a tensor of shape \(2, 3\) \(6 elements\) as \(4,\)"):
+        x.view(4)
+
+
+def test_backward_through_a_changed_saved_input_raises_naming_the_op(rng):
+    x, y = rand(rng, (3,)), rand(rng, (3,))
+    h = x * 1.0
+    z = h * y  # Mul keeps h for y's gradient
+    with no_grad():
+        h.add_(1.0)
+    with pytest.raises(RuntimeError, match=r"backward through Mul: .* its input 0 \(float64 of shape \(3,\)\), was "
+                                           r"modified by an in-place operation: it is at version 1, and was at "
+                                           r"version 0"):
+        z.sum().backward()
+
+
+def test_a_changed_saved_output_raises():
+    x = Tensor(np.array([0.5, 1.0]), requires_grad=True)
+    y = x.exp()  # Exp keeps its output
+    y[0] = 0.0
+    with pytest.raises(RuntimeError, match="backward through Exp: .* its output 0"):
+        y.sum().backward()
+
+
+def test_a_change_to_what_an_op_did_not_keep_is_fine(rng):
+    x = rand(rng, (3,))
+    h = x * 1.0
+    z = h + 2.0  # Add keeps no arrays
+    h += 5.0
+    z.sum().backward()
+    np.testing.assert_array_equal(host(x.grad), np.ones(3))
+
+
+def test_an_optimizer_step_bumps_the_version(rng):
+    w = rand(rng, (3,))
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    tinynet.optim.SGD([w], lr=0.1).step()
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match="backward through Mul"):
+        loss.backward()
+
+
+class CubeDeclared(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x ** 3
+
+    def backward(self, g):
+        (x,) = self.saved_arrays
+        return 3 * x ** 2 * g
+
+
+class CubeKept(Function):  # the older form: the input kept as an attribute
+    def forward(self, x):
+        self.x = x
+        return x ** 3
+
+    def backward(self, g):
+        return 3 * self.x ** 2 * g
+
+
+class CubeOfAView(Function):  # keeps a view of its input
+    def forward(self, x):
+        self.flat = x.reshape(-1)
+        return x ** 3
+
+    def backward(self, g):
+        return 3 * self.flat.reshape(g.shape) ** 2 * g
+
+
+@pytest.mark.parametrize("op", [CubeDeclared, CubeKept, CubeOfAView])
+def test_user_functions_are_checked_however_they_keep_the_input(op, rng):
+    x = rand(rng, (2, 2))
+    assert tinynet.gradcheck(lambda x: op()(x), [x])
+    h = x * 1.0
+    y = op()(h)
+    with no_grad():
+        h[0, 0] = 5.0
+    with pytest.raises(RuntimeError, match=f"backward through {op.__name__}: .* input 0"):
+        y.sum().backward()
+
+
+def test_save_for_backward_takes_arrays_and_saved_arrays_needs_it():
+    class Bad(Function):
+        def forward(self, x):
+            self.save_for_backward(x, [1, 2])
+            return x
+
+    class Forgot(Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, g):
+            (x,) = self.saved_arrays
+            return g
+
+    with pytest.raises(TypeError, match="Bad.save_for_backward: argument 1 is a list"):
+        Bad()(Tensor(np.ones(2)))
+    y = Forgot()(Tensor(np.ones(2), requires_grad=True))
+    with pytest.raises(RuntimeError, match="Forgot: saved_arrays read, but forward never called save_for_backward"):
+        y.sum().backward()
+
+
+def test_saved_arrays_after_release_is_an_error():
+    x = Tensor(np.ones(2), requires_grad=True)
+    f = CubeDeclared()
+    f(x).sum().backward()
+    with pytest.raises(RuntimeError, match="freed after backward"):
+        f.saved_arrays

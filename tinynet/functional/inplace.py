@@ -1,0 +1,350 @@
+"""In-place changes of a tensor: ``x += y``, ``x.add_(y)``, ``x[key] = v``, ``x.zero_()``, ``x.copy_(src)``, ...
+
+An in-place op writes new values into the tensor's own memory, which its views share, and adds one to
+the tensor's version counter (tinynet/autograd.py), so that a Function which saved the old values for
+its backward refuses to run that backward instead of computing a wrong gradient.
+
+Two paths:
+
+- Nothing needs a gradient (under ``no_grad()``, or no operand requires grad): the result is written
+  straight into the array, ``xp.add(x, y, out=x)``. This is the optimizer's update and ``grad.zero_()``.
+- The result needs a gradient (``h += residual`` inside a model): the change is recorded in the graph,
+  as PyTorch records it. The op runs out of place on a private copy of the old values (so whatever it
+  saves stays intact), the result is written into the tensor's memory, and the tensor's history moves
+  to the op's output: ``x.grad_fn`` becomes the Add, whose input is x's old history.
+
+The gradients of the recorded forms, with x_old the values before the change and g the gradient
+arriving at the new x:
+
+    x.add_(y, alpha=a)   dx_old = g              dy = a * unbroadcast(g)
+    x.mul_(y)            dx_old = g * y          dy = unbroadcast(g * x_old)
+    x[key] = v           dx_old = g, 0 at key    dv = unbroadcast(g[key])
+    x.copy_(src)         dx_old = 0              dsrc = unbroadcast(g)
+    x.fill_(c), x.zero_(), x.uniform_(), x.normal_()     dx_old = 0
+
+Refused, as PyTorch refuses them (RuntimeError naming the op):
+- a change to a leaf that requires grad outside ``no_grad()`` (a parameter: its ``.grad`` would describe
+  values that no longer exist; an optimizer's update runs under ``no_grad()``);
+- a result of a kind the tensor can't hold (``int_tensor += 0.5``, ``int_tensor /= 2``: the result is
+  floating point and the tensor keeps its dtype);
+- an operand whose shape does not broadcast to the tensor's (an in-place op can't change the shape);
+- memory that is read-only or repeats one element (an ``expand``-ed tensor).
+Also refused here, where PyTorch records a more elaborate graph: a recorded change to a view (a tensor
+that shares another's memory, such as ``y[0]`` or ``y.reshape(...)``); change the base tensor instead.
+"""
+import weakref
+
+import numpy as np
+
+from tinynet import backend
+from tinynet.autograd import Function, is_grad_enabled
+from tinynet._tensor import Tensor, as_number_array
+from tinynet.backend import get_array_module
+from tinynet.functional import arithmetic as _arith
+from tinynet.functional._util import ShapeError, unbroadcast
+from tinynet.functional.shape import index_key
+
+__all__ = []  # reached as Tensor methods: add_, sub_, mul_, div_, zero_, fill_, copy_, clamp_, ...
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_KIND_NAME = {0: "bool", 1: "integer", 2: "floating point", 3: "complex"}
+
+
+class SetItem(Function):
+    """y = x with y[key] = v (v broadcast to x[key]'s shape, cast to x's dtype).
+
+    dx = g with zeros at key (those elements were overwritten), dv = g[key] summed back to v's shape.
+    """
+
+    def __init__(self, key):
+        self.key = key
+
+    def forward(self, x, v):
+        self.v_shape = v.shape
+        y = x.copy()
+        _assign(y, self.key, v)
+        return y
+
+    def backward(self, g):
+        gx = gv = None
+        if self.needs_input_grad[0]:
+            gx = g.copy()
+            gx[self.key] = 0
+        if self.needs_input_grad[1]:
+            gv = unbroadcast(g[self.key], self.v_shape)
+        return gx, gv
+
+
+class CopyFrom(Function):
+    """y = src broadcast to x's shape and cast to x's dtype:  dx = 0,  dsrc = unbroadcast(g)."""
+
+    def forward(self, x, src):
+        self.src_shape, self.src_device = src.shape, backend.device_of(src)
+        xp = get_array_module(x)
+        return xp.broadcast_to(backend.to_device(src, backend.device_of(x)), x.shape).astype(x.dtype)
+
+    def backward(self, g):
+        return None, backend.to_device(unbroadcast(g, self.src_shape), self.src_device)
+
+
+class Overwrite(Function):
+    """y = the given values (fill_, zero_, uniform_, normal_): the old values get no gradient."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def forward(self, x):
+        return self.values
+
+    def backward(self, g):
+        return None
+
+
+def _check_target(t, op):
+    """Refuse an in-place change to a parameter under recording, or to memory that can't take it."""
+    if is_grad_enabled() and t.is_leaf and t.requires_grad:
+        raise RuntimeError(
+            f"{op}: an in-place change to a leaf tensor that requires grad (a parameter?) outside no_grad(); "
+            "its .grad would describe values that no longer exist. Do the update under `with tinynet.no_grad():` "
+            "(as an optimizer's step does), or compute a new tensor out of place"
+        )
+    a = t.data
+    if not getattr(a.flags, "writeable", True) or (a.size > 1 and 0 in a.strides):
+        raise RuntimeError(
+            f"{op}: this tensor's memory is read-only or repeats elements (an expand()-ed tensor, shape "
+            f"{t.shape}, strides {a.strides}); clone() it first"
+        )
+
+
+def _operand(op, t, other):
+    """``other`` (a Tensor, an array, a number or nested lists) as an array or Python number for ``t``."""
+    if isinstance(other, Tensor):
+        backend.check_same_device([t.data, other.data], op)
+        return other.data
+    if isinstance(other, (bool, int, float, complex, np.number, np.bool_)):
+        return other
+    if isinstance(other, np.ndarray):
+        other = as_number_array(other, op)  # refuses strings and objects
+    if backend.is_cupy_array(other) or isinstance(other, np.ndarray):
+        backend.check_same_device([t.data, other], op)
+        return other
+    try:
+        return get_array_module(t.data).asarray(as_number_array(other, op))
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{op}: the other operand must be a Tensor, an array or a number, got {type(other).__name__}"
+        ) from None
+
+
+def _kind(value):
+    if isinstance(value, (bool, np.bool_)):
+        return 0
+    if isinstance(value, (int, np.integer)):
+        return 1
+    if isinstance(value, (float, np.floating)):
+        return 2
+    if isinstance(value, (complex, np.complexfloating)):
+        return 3
+    return _KIND_RANK[value.dtype.kind]
+
+
+def _check_result(op, t, other, floating_result=False):
+    """The result's kind must fit the tensor's dtype, and ``other``'s shape broadcast to the tensor's."""
+    mine = _KIND_RANK[t.dtype.kind]
+    result = max(mine, _kind(other), 2 if floating_result else 0)
+    if result > mine:
+        raise RuntimeError(
+            f"{op}: the result is {_KIND_NAME[result]} and this tensor is {t.dtype}; an in-place op keeps the "
+            f"tensor's dtype. Convert first (x = x.float()) or compute out of place"
+        )
+    shape = getattr(other, "shape", ())
+    try:
+        fits = np.broadcast_shapes(t.shape, tuple(shape)) == t.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(
+            f"{op}: an operand of shape {tuple(shape)} does not broadcast to this tensor's shape {t.shape} "
+            "(an in-place op can't change the shape)"
+        )
+
+
+def _modify(t, op, write, record, operand=None):
+    """Change ``t`` in place: ``write(array)`` writes the new values into t's array (nothing to record);
+    ``record(old)`` computes them as an out-of-place op on Tensor ``old`` (t's old values and history).
+    """
+    _check_target(t, op)
+    recording = is_grad_enabled() and (
+        t.requires_grad or (isinstance(operand, Tensor) and operand.requires_grad)
+    )
+    if not recording:
+        write(t.data)
+    else:
+        if t._base is not None:
+            raise RuntimeError(
+                f"{op}: this tensor is a view of another (it shares its memory, e.g. y[0] or y.reshape(...)) and "
+                "the change would need a gradient; tinynet records in-place changes of whole tensors only: change "
+                "the tensor it views, or compute out of place"
+            )
+        old = Tensor._wrap(t.data.copy())
+        old._node = t._node
+        new = record(old)
+        t.data[...] = new.data
+        node = new._node
+        node.tensor = weakref.ref(t)
+        t._node = node
+        t._version_counter.rebased += 1
+    t._version_counter.value += 1
+    return t
+
+
+def _scaled(other, alpha, op):
+    if alpha == 1:
+        return other
+    if not isinstance(alpha, (bool, int, float, np.number)):
+        raise TypeError(f"{op}: alpha must be a number, got {type(alpha).__name__}")
+    return other * alpha
+
+
+def add_(t, other, alpha=1):
+    """``t += alpha * other`` in place."""
+    o = _scaled(_operand("add_", t, other), alpha, "add_")
+    _check_result("add_", t, o)
+    xp = get_array_module(t.data)
+    return _modify(t, "add_", lambda a: xp.add(a, o, out=a, casting="same_kind"),
+                   lambda old: _arith.add(old, _scaled(other, alpha, "add_")), other)
+
+
+def sub_(t, other, alpha=1):
+    """``t -= alpha * other`` in place."""
+    o = _scaled(_operand("sub_", t, other), alpha, "sub_")
+    _check_result("sub_", t, o)
+    xp = get_array_module(t.data)
+    return _modify(t, "sub_", lambda a: xp.subtract(a, o, out=a, casting="same_kind"),
+                   lambda old: _arith.sub(old, _scaled(other, alpha, "sub_")), other)
+
+
+def mul_(t, other):
+    """``t *= other`` in place."""
+    o = _operand("mul_", t, other)
+    _check_result("mul_", t, o)
+    xp = get_array_module(t.data)
+    return _modify(t, "mul_", lambda a: xp.multiply(a, o, out=a, casting="same_kind"),
+                   lambda old: _arith.mul(old, other), other)
+
+
+def div_(t, other):
+    """``t /= other`` in place (true division: an integer tensor is refused, as in PyTorch)."""
+    o = _operand("div_", t, other)
+    _check_result("div_", t, o, floating_result=True)
+    xp = get_array_module(t.data)
+    return _modify(t, "div_", lambda a: xp.true_divide(a, o, out=a, casting="same_kind"),
+                   lambda old: _arith.div(old, other), other)
+
+
+def fill_(t, value):
+    """Set every element to ``value`` (a number or a one-element tensor; cast to t's dtype)."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"fill_: the value must be a number or a one-element tensor, got shape {value.shape}")
+        value = value.item()
+    if not isinstance(value, (bool, int, float, np.number, np.bool_)):
+        raise TypeError(f"fill_: the value must be a number, got {type(value).__name__}")
+    xp = get_array_module(t.data)
+
+    def write(a):
+        a[...] = value
+
+    return _modify(t, "fill_", write, lambda old: Overwrite(xp.full(t.shape, value, dtype=t.dtype))(old))
+
+
+def zero_(t):
+    """Set every element to 0."""
+    return fill_(t, 0)
+
+
+def copy_(t, src):
+    """Copy ``src``'s values into t (broadcast to t's shape, cast to its dtype, from either device)."""
+    if not isinstance(src, Tensor):
+        src = Tensor(src) if not isinstance(src, (bool, int, float)) else Tensor(np.asarray(src))
+    shape = src.shape
+    try:
+        fits = np.broadcast_shapes(t.shape, shape) == t.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"copy_: a source of shape {shape} does not broadcast to this tensor's shape {t.shape}")
+
+    def write(a):
+        a[...] = backend.to_device(src.data, backend.device_of(a))
+
+    return _modify(t, "copy_", write, lambda old: CopyFrom()(old, src), src)
+
+
+def clamp_(t, min=None, max=None):
+    """Limit every element to [min, max] in place (either may be None)."""
+    if min is None and max is None:
+        raise ValueError("clamp_: give min, max or both")
+    for name, bound in (("min", min), ("max", max)):
+        if bound is not None and not isinstance(bound, (bool, int, float, np.number)):
+            raise TypeError(f"clamp_: {name} must be a number or None, got {type(bound).__name__}")
+        if bound is not None:
+            _check_result("clamp_", t, bound)
+    xp = get_array_module(t.data)
+    return _modify(t, "clamp_", lambda a: xp.clip(a, min, max, out=a), lambda old: old.clamp(min, max))
+
+
+def _random_fill(t, op, draw):
+    if t.dtype.kind != "f":
+        raise TypeError(f"{op}: needs a floating point tensor, got dtype {t.dtype}")
+    values = draw()
+
+    def write(a):
+        a[...] = values
+
+    return _modify(t, op, write, lambda old: Overwrite(values)(old))
+
+
+def uniform_(t, a=0.0, b=1.0):
+    """Fill with samples of U[a, b), from the generator that ``tinynet.manual_seed`` seeds."""
+    for name, v in (("a", a), ("b", b)):
+        if not isinstance(v, (int, float, np.number)) or isinstance(v, bool):
+            raise TypeError(f"uniform_: {name} must be a number, got {v!r}")
+    if not a <= b:
+        raise ValueError(f"uniform_: needs a <= b, got a={a}, b={b}")
+    return _random_fill(t, "uniform_", lambda: (
+        backend.random_uniform(t.shape, t.dtype, t.data) * t.dtype.type(b - a) + t.dtype.type(a)).astype(t.dtype))
+
+
+def normal_(t, mean=0.0, std=1.0):
+    """Fill with samples of N(mean, std**2), from the generator that ``tinynet.manual_seed`` seeds."""
+    for name, v in (("mean", mean), ("std", std)):
+        if not isinstance(v, (int, float, np.number)) or isinstance(v, bool):
+            raise TypeError(f"normal_: {name} must be a number, got {v!r}")
+    if not std >= 0:
+        raise ValueError(f"normal_: std must be >= 0, got {std}")
+    return _random_fill(t, "normal_", lambda: (
+        backend.random_normal(t.shape, t.dtype, t.data) * t.dtype.type(std) + t.dtype.type(mean)).astype(t.dtype))
+
+
+def setitem(t, key, value):
+    """``t[key] = value``: NumPy's indexing rules, ``value`` broadcast to ``t[key]`` and cast to t's dtype."""
+    key = index_key(t, key)
+    if isinstance(value, Tensor):
+        backend.check_same_device([t.data, value.data], "setitem")
+        v = value
+    else:
+        v = Tensor._wrap(get_array_module(t.data).asarray(as_number_array(value, "setitem: value"), dtype=t.dtype))
+
+    return _modify(t, "setitem", lambda a: _assign(a, key, v.data), lambda old: SetItem(key)(old, v), v)
+
+
+def _assign(a, key, v):
+    """``a[key] = v``, NumPy's errors turned into ones that name the shapes and the key."""
+    try:
+        a[key] = v
+    except IndexError as e:
+        raise IndexError(f"setitem: indexing a tensor of shape {tuple(a.shape)} with {key!r:.60}: {e}") from None
+    except ValueError as e:
+        raise ShapeError(f"setitem: a value of shape {tuple(v.shape)} can't be written into a tensor of shape "
+                         f"{tuple(a.shape)} at {key!r:.60}: {e}") from None
