@@ -280,11 +280,20 @@ HOSTILE_FILES = [
 ]
 
 
-@pytest.mark.parametrize("edit, message", [pytest.param(e, m, id=i) for i, e, m in HOSTILE_FILES])
-def test_a_forged_or_damaged_checkpoint_is_refused_naming_the_file_and_the_member_or_field(tmp_path, edit, message):
-    path = _write_zip(tmp_path / "bad.npz", edit(_good_members(tmp_path)))
+def _cases(table):
+    """A table of (id, edit, message) rows as pytest parameters of ``edit, message``."""
+    return [pytest.param(e, m, id=i) for i, e, m in table]
+
+
+def _refused(path, members, message):
+    """``members`` written as the zip ``path``: load_checkpoint refuses it with ``message``."""
     with pytest.raises(CheckpointError, match=message):
-        load_checkpoint(path)
+        load_checkpoint(_write_zip(path, members))
+
+
+@pytest.mark.parametrize("edit, message", _cases(HOSTILE_FILES))
+def test_a_forged_or_damaged_checkpoint_is_refused_naming_the_file_and_the_member_or_field(tmp_path, edit, message):
+    _refused(tmp_path / "bad.npz", edit(_good_members(tmp_path)), message)
 
 
 def _forge_directory_size(path, member, size):
@@ -693,20 +702,17 @@ HOSTILE_BUFFER_FILES = [
 ]
 
 
-@pytest.mark.parametrize("edit, message", [pytest.param(e, m, id=i) for i, e, m in HOSTILE_BUFFER_FILES])
+@pytest.mark.parametrize("edit, message", _cases(HOSTILE_BUFFER_FILES))
 def test_a_forged_buffer_is_refused_naming_the_file_and_the_member_or_field(tmp_path, edit, message):
-    path = _write_zip(tmp_path / "bad.npz", edit(_good_buffered_members(tmp_path)))
-    with pytest.raises(CheckpointError, match=message):
-        load_checkpoint(path)
+    _refused(tmp_path / "bad.npz", edit(_good_buffered_members(tmp_path)), message)
 
 
 def test_an_integer_buffer_is_read_with_the_checks_of_any_member(tmp_path, monkeypatch):
     # A member listed in model_integer still goes through the header and size checks: a forged size is refused.
     members = _good_buffered_members(tmp_path)
     header = _npy_header("<i8", (1000,))  # declares 8000 bytes of data, holds none
-    path = _write_zip(tmp_path / "bad.npz", {**members, "model/1.num_batches_tracked": header})
-    with pytest.raises(CheckpointError, match=r"member 'model/1\.num_batches_tracked' declares shape \(1000,\)"):
-        load_checkpoint(path)
+    _refused(tmp_path / "bad.npz", {**members, "model/1.num_batches_tracked": header},
+             r"member 'model/1\.num_batches_tracked' declares shape \(1000,\)")
 
 
 # --- every optimizer, several param groups: the general layout (issue 14) -----------------------------------
@@ -807,8 +813,6 @@ HOSTILE_GENERAL = [
 ]
 
 
-@pytest.mark.parametrize("edit, message", [pytest.param(e, m, id=i) for i, e, m in HOSTILE_GENERAL])
+@pytest.mark.parametrize("edit, message", _cases(HOSTILE_GENERAL))
 def test_a_forged_general_optimizer_record_is_refused_naming_the_field(tmp_path, edit, message):
-    path = _write_zip(tmp_path / "bad.npz", edit(_general_members(tmp_path)))
-    with pytest.raises(CheckpointError, match=message):
-        load_checkpoint(path)
+    _refused(tmp_path / "bad.npz", edit(_general_members(tmp_path)), message)

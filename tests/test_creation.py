@@ -2,10 +2,12 @@
 tests/fixtures/torch_creation.npz, written by tools/torch_reference/creation.py), seeding, memory sharing,
 and every bad argument a careless or hostile user could give, each named in its message."""
 import ast
+import json
 
 import numpy as np
 import pytest
 
+import tinynet
 from tests.fixtures import torch_fixture
 from tinynet import backend, dtypes
 from tinynet import creation as c
@@ -38,47 +40,28 @@ def test_dtypes_work_where_numpy_and_tinynet_take_a_dtype():
     assert not hasattr(dtypes, "bfloat16")  # NumPy has no bfloat16: left out (see the module's docstring)
 
 
-# --- PyTorch's dtype inference, pinned ------------------------------------------------------------
-DTYPE_CASES = {
-    "full_bool": lambda: c.full((2,), True),
-    "full_int": lambda: c.full((2,), 3),
-    "full_float": lambda: c.full((2,), 2.5),
-    "full_np_float64": lambda: c.full((2,), np.float64(2.5)),
-    "full_np_int32": lambda: c.full((2,), np.int32(3)),
-    "zeros": lambda: c.zeros(2),
-    "ones": lambda: c.ones(2, 3),
-    "empty": lambda: c.empty(2),
-    "eye": lambda: c.eye(2),
-    "rand": lambda: c.rand(2),
-    "randn": lambda: c.randn(2),
-    "randint": lambda: c.randint(5, (3,)),
-    "randint_low_high": lambda: c.randint(2, 5, (3,)),
-    "randperm": lambda: c.randperm(4),
-    "linspace_int_args": lambda: c.linspace(0, 10, 5),
-    "linspace_float_args": lambda: c.linspace(0.0, 1.0, 5),
-    "arange_int": lambda: c.arange(5),
-    "arange_float_end": lambda: c.arange(5.0),
-    "arange_float_step": lambda: c.arange(0, 5, 0.5),
-    "arange_float_start": lambda: c.arange(1.0, 5),
-    "as_tensor_float_list": lambda: c.as_tensor([1.0, 2.0]),
-    "as_tensor_int_list": lambda: c.as_tensor([1, 2]),
-    "as_tensor_bool_list": lambda: c.as_tensor([True, False]),
-    "as_tensor_np_float64": lambda: c.as_tensor(np.zeros(2)),
-    "from_numpy_float64": lambda: c.from_numpy(np.zeros(2)),
-    "from_numpy_int32": lambda: c.from_numpy(np.zeros(2, dtype=np.int32)),
-    "zeros_like_int": lambda: c.zeros_like(Tensor([1, 2])),
-    "full_like_int_float_fill": lambda: c.full_like(Tensor([1, 2]), 2.5),
-    "randint_like_float": lambda: c.randint_like(c.zeros(3), 7),
-}
+# --- PyTorch's dtype inference, values and refusals, pinned ----------------------------------------
+# The cases are tools/torch_reference/creation.py's tables, stored in the fixture: expressions that run
+# unchanged on both engines, with T bound to torch there and to tinynet here.
+CASES = json.loads(str(TORCH["cases"]))
 
 
-@pytest.mark.parametrize("case", sorted(DTYPE_CASES))
+def run(expr):
+    return eval(expr, {"T": tinynet, "np": np})  # noqa: S307 -- the fixture's own constant expressions
+
+
+def test_the_fixture_holds_every_table_and_its_values():
+    tables = {"dtype": "dtype_", "value": "value_", "refused": "refused_"}
+    for table, prefix in tables.items():
+        assert sorted(CASES[table]) == sorted(k[len(prefix):] for k in TORCH if k.startswith(prefix)), table
+    assert len(CASES["dtype"]) >= 25 and len(CASES["refused"]) >= 50 and len(CASES["linspace"]) >= 10
+    assert all(f"linspace_{k}" in TORCH for k in range(len(CASES["linspace"])))
+    assert all(f"eye_{k}" in TORCH for k in range(len(CASES["eye"])))
+
+
+@pytest.mark.parametrize("case", sorted(CASES["dtype"]))
 def test_dtype_inferred_as_pytorch_does(case):
-    assert str(DTYPE_CASES[case]().dtype) == str(TORCH[f"dtype_{case}"])
-
-
-def test_the_fixture_covers_every_dtype_case():
-    assert sorted(DTYPE_CASES) == sorted(k[len("dtype_"):] for k in TORCH if k.startswith("dtype_"))
+    assert str(run(CASES["dtype"][case]).dtype) == str(TORCH[f"dtype_{case}"])
 
 
 def test_arange_sizes_values_and_dtypes_are_pytorchs():
@@ -90,15 +73,9 @@ def test_arange_sizes_values_and_dtypes_are_pytorchs():
         np.testing.assert_array_equal(r.data.astype(np.float64), TORCH[f"arange_{k}"], err_msg=str(args))
 
 
-LINSPACE = [(0, 1, 5, None), (0.0, 1.0, 7, None), (-3.0, 3.0, 11, None), (1.0, 2.0, 1, None), (0.0, 1.0, 0, None),
-            (0.1, 0.9, 9, "float64"), (0, 10, 4, "int64"), (10, 0, 6, None), (0.0, 1.0, 2, None),
-            (-1, 1, 8, "int64"), (0.1, 0.7, 13, None)]  # the cases of tools/torch_reference/creation.py
-
-
-@pytest.mark.parametrize("k", range(len(LINSPACE)))
+@pytest.mark.parametrize("k", range(len(CASES["linspace"])))
 def test_linspace_values_are_pytorchs_bit_for_bit(k):
-    start, end, steps, dtype = LINSPACE[k]
-    r = c.linspace(start, end, steps, dtype=dtype)
+    r = run(CASES["linspace"][k])
     expected = TORCH[f"linspace_{k}"]
     assert r.dtype == expected.dtype and str(r.dtype) == str(TORCH[f"linspace_{k}_dtype"])
     np.testing.assert_array_equal(r.data, expected)
@@ -110,107 +87,31 @@ def test_linspace_ends_exactly_at_end_and_takes_nan_as_pytorch():
     assert np.isnan(c.linspace(0, float("nan"), 3).data).all()  # PyTorch accepts it too (refused_linspace_nan = 0)
 
 
-@pytest.mark.parametrize("k, args", list(enumerate([(3,), (2, 4), (4, 2), (0,), (1, 0)])))
-def test_eye_is_pytorchs(k, args):
-    r = c.eye(*args)
+@pytest.mark.parametrize("k", range(len(CASES["eye"])))
+def test_eye_is_pytorchs(k):
+    r = run(CASES["eye"][k])
     assert r.dtype == np.float32
     np.testing.assert_array_equal(r.data, TORCH[f"eye_{k}"])
 
 
-CASTS = {
-    "full_float_fill_int_dtype": lambda: c.full((2,), 2.7, dtype=dtypes.int64),
-    "full_negative_float_fill_int_dtype": lambda: c.full((2,), -2.7, dtype=dtypes.int64),
-    "full_like_int_float_fill": lambda: c.full_like(Tensor([1, 2]), 2.5),
-    "full_int_fill_float_dtype": lambda: c.full((2,), 3, dtype=dtypes.float64),
-    "full_bool_fill_int_dtype": lambda: c.full((2,), True, dtype=dtypes.int64),
-    "full_int_fill_bool_dtype": lambda: c.full((2,), 2, dtype=dtypes.bool),
-}
-
-
-@pytest.mark.parametrize("case", sorted(CASTS))
+@pytest.mark.parametrize("case", sorted(CASES["value"]))
 def test_fill_values_are_converted_as_pytorch_does(case):
-    r = CASTS[case]()
+    r = run(CASES["value"][case])
     expected = TORCH[f"value_{case}"]
     assert r.dtype == expected.dtype
     np.testing.assert_array_equal(r.data, expected)
 
 
-# Each case of tools/torch_reference/creation.py's REFUSED table, done with tinynet: refused exactly
-# when PyTorch refuses it.
-SAME_CALLS = {
-    "zeros_negative": lambda: c.zeros(-1),
-    "zeros_float_size": lambda: c.zeros(2.0),
-    "zeros_float_in_tuple": lambda: c.zeros((2, 2.0)),
-    "zeros_bool_size": lambda: c.zeros(True),
-    "zeros_str_size": lambda: c.zeros("3"),
-    "zeros_zero": lambda: c.zeros(0),
-    "zeros_no_args": lambda: c.zeros(),
-    "zeros_tuple_and_int": lambda: c.zeros((2,), 3),
-    "full_int_size": lambda: c.full(3, 1.0),
-    "full_list_size": lambda: c.full([2], 1.0),
-    "full_str_fill": lambda: c.full((2,), "a"),
-    "full_none_fill": lambda: c.full((2,), None),
-    "full_uint8_overflow": lambda: c.full((2,), 300, dtype=dtypes.uint8),
-    "full_int8_negative_overflow": lambda: c.full((2,), -200, dtype=dtypes.int8),
-    "full_nan_int": lambda: c.full((2,), float("nan"), dtype=dtypes.int64),
-    "full_inf_int": lambda: c.full((2,), float("inf"), dtype=dtypes.int32),
-    "full_like_nan_int": lambda: c.full_like(Tensor([1, 2]), float("nan")),
-    "arange_step_zero": lambda: c.arange(0, 5, 0),
-    "arange_wrong_sign": lambda: c.arange(0, 5, -1),
-    "arange_empty_same": lambda: c.arange(3, 3),
-    "arange_inf": lambda: c.arange(0, float("inf")),
-    "arange_nan": lambda: c.arange(0, float("nan")),
-    "arange_str": lambda: c.arange("5"),
-    "arange_float_start_end_int_dtype": lambda: c.arange(0.5, 3.5, dtype=dtypes.int64),
-    "linspace_negative_steps": lambda: c.linspace(0, 1, -1),
-    "linspace_float_steps": lambda: c.linspace(0, 1, 2.0),
-    "linspace_no_steps": lambda: c.linspace(0, 1),
-    "linspace_int_dtype": lambda: c.linspace(0, 1, 3, dtype=dtypes.int64),
-    "linspace_nan": lambda: c.linspace(0, float("nan"), 3),
-    "eye_negative": lambda: c.eye(-1),
-    "eye_float": lambda: c.eye(2.0),
-    "eye_m_negative": lambda: c.eye(2, -1),
-    "randint_high_equal_low": lambda: c.randint(3, 3, (2,)),
-    "randint_high_below_low": lambda: c.randint(5, 3, (2,)),
-    "randint_zero_high": lambda: c.randint(0, (2,)),
-    "randint_no_size": lambda: c.randint(5),
-    "randint_int_size": lambda: c.randint(0, 5, 3),
-    "randint_list_size": lambda: c.randint(0, 5, [3]),
-    "randint_float_high": lambda: c.randint(0, 5.5, (2,)),
-    "randint_uint8_too_high": lambda: c.randint(0, 300, (2,), dtype=dtypes.uint8),
-    "randint_float_dtype": lambda: c.randint(0, 5, (2,), dtype=dtypes.float32),
-    "randint_bool_dtype": lambda: c.randint(0, 2, (2,), dtype=dtypes.bool),
-    "randint_negative_low": lambda: c.randint(-5, 5, (2,)),
-    "randperm_negative": lambda: c.randperm(-1),
-    "randperm_float": lambda: c.randperm(2.0),
-    "randperm_zero": lambda: c.randperm(0),
-    "rand_int_dtype": lambda: c.rand(2, dtype=dtypes.int64),
-    "randn_int_dtype": lambda: c.randn(2, dtype=dtypes.int64),
-    "rand_like_int": lambda: c.rand_like(Tensor([1, 2])),
-    "zeros_like_list": lambda: c.zeros_like([1, 2]),
-    "zeros_requires_grad_int": lambda: c.zeros(2, dtype=dtypes.int64, requires_grad=True),
-    "full_requires_grad_int_fill": lambda: c.full((2,), 3, requires_grad=True),
-    "from_numpy_list": lambda: c.from_numpy([1, 2]),
-    "from_numpy_str_array": lambda: c.from_numpy(np.array(["a"])),
-    "from_numpy_object_array": lambda: c.from_numpy(np.array([None])),
-    "as_tensor_str": lambda: c.as_tensor("a"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(SAME_CALLS))
+@pytest.mark.parametrize("case", sorted(CASES["refused"]))
 def test_refused_exactly_where_pytorch_refuses(case):
-    refused = bool(TORCH[f"refused_{case}"])
-    if refused:
+    expr = CASES["refused"][case]
+    if bool(TORCH[f"refused_{case}"]):
         with pytest.raises((TypeError, ValueError)) as info:
-            SAME_CALLS[case]()
+            run(expr)
         message = str(info.value)  # names the function: ours, or Python's for a missing argument
         assert message.startswith("tinynet.") or " missing 1 required positional argument" in message, message
     else:
-        assert isinstance(SAME_CALLS[case](), Tensor)
-
-
-def test_the_fixture_covers_every_refusal_case():
-    assert sorted(SAME_CALLS) == sorted(k[len("refused_"):] for k in TORCH if k.startswith("refused_"))
+        assert isinstance(run(expr), Tensor), expr
 
 
 def test_fixture_pins_a_0d_size_for_an_empty_tuple_and_list():

@@ -100,6 +100,23 @@ def normalize_device(device) -> str:
     raise DeviceError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
 
 
+def device_arg(where, device, default=None, *, expected="None, 'cpu' or 'cuda'", shown=repr):
+    """A ``device`` argument as "cpu" or "cuda" (``default`` when None), with CuPy and a GPU checked for
+    "cuda". Errors name ``where``: a DeviceError for an unknown device or a missing GPU, and for a device
+    that is not a string a TypeError "device must be <expected>, got <shown(device)>"."""
+    if device is None:
+        return default
+    if not isinstance(device, str):
+        raise TypeError(f"{where}: device must be {expected}, got {shown(device)}")
+    try:
+        device = normalize_device(device)
+        if device == "cuda":
+            cupy_or_raise()
+    except DeviceError as e:
+        raise DeviceError(f"{where}: {e}") from None
+    return device
+
+
 def device_or_dtype(target):
     """Read the argument of ``.to(target)``: ("device", "cpu"/"cuda") or ("dtype", numpy dtype).
 

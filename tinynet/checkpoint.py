@@ -46,7 +46,6 @@ leaves the previous checkpoint intact; a failed write removes its temporary file
 CheckpointError naming the path and the OS error. A writer killed mid-write leaves its temporary
 behind: ``remove_stale_temporaries(folder)`` removes those of processes that no longer run.
 """
-import io
 import json
 import math
 import os
@@ -59,16 +58,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tinynet._npz import TEMPORARY, claims_too_much, os_reason, read_npy_header, temporary_path, write_atomically
+from tinynet._npz import shown as _shown
 from tinynet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 
 FORMAT_VERSION = 1
 MAX_META_BYTES = 4 * 2**20  # the JSON metadata; a run's history is a few hundred bytes per epoch
-_MAX_HEADER_BYTES = 10000  # an .npy header (NumPy's own limit for untrusted files)
-_DEFLATE_MAX_RATIO = 1100  # deflate expands at most ~1032x; a member claiming more is forged
-_MAX_DIM = 2**48  # elements of one array, and the length of any of its dimensions (zero-size ones too)
 _MAX_PARAMS = 10**6  # parameter tensors of one optimizer (a sanity bound: AlexNet has 16)
 _CHUNK = 16 * 2**20
-_TEMPORARY = re.compile(r".+\.tmp-(\d+)")
 _MISSING = object()
 
 
@@ -99,11 +96,6 @@ def _is_kind(value, kind):
         except OverflowError:  # an int of hundreds of digits: not a number a checkpoint holds
             return False
     return isinstance(value, kind)
-
-
-def _shown(value, limit=60):
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def require(meta, key, kind, path, check=None, what=None, default=_MISSING):
@@ -281,42 +273,20 @@ def save_checkpoint(path, model, optimizer=None, meta=None):
         arrays.update(optim_arrays)
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
 
-    path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
+    path, tmp = os.fspath(path), temporary_path(os.fspath(path))
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        if os.path.lexists(tmp):  # left by a writer of the same pid, or planted (a link): never written through
-            os.remove(tmp)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        left = _remove_quietly(tmp)
-        if not isinstance(e, OSError):
-            raise
-        reason = f"[Errno {e.errno}] {e.strerror}" if e.errno and e.strerror else str(e)
+        write_atomically(path, lambda f: np.savez(f, **arrays))
+    except OSError as e:
+        reason = os_reason(e)
         if e.filename and os.fspath(e.filename) not in (tmp, path):  # e.g. a folder on the way is a file
             reason += f": {os.fspath(e.filename)}"
         after = (f"the previous {path} is intact" if os.path.isfile(path)
                  else "no checkpoint was written there")
-        if left:
+        if os.path.lexists(tmp):  # write_atomically could not remove it
             after += f"; the temporary file {tmp} could not be removed"
         raise CheckpointError(f"could not write checkpoint {path}: {reason}; {after}") from e
     return path
-
-
-def _remove_quietly(path):
-    """Remove ``path`` if it exists; True if it is still there afterwards."""
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return os.path.lexists(path)
-    return False
 
 
 def remove_stale_temporaries(folder):
@@ -335,7 +305,7 @@ def remove_stale_temporaries(folder):
         return []
     removed = []
     for entry in entries:
-        match = _TEMPORARY.fullmatch(entry.name)
+        match = TEMPORARY.fullmatch(entry.name)
         if not match or not entry.is_file(follow_symlinks=False):
             continue
         pid = int(match.group(1))
@@ -371,19 +341,6 @@ def _looks_partial(path):
 
 
 # --- reading -------------------------------------------------------------------------------------
-@dataclass
-class _Header:
-    """What an .npy member's header declares, and how many bytes the header takes."""
-    shape: tuple
-    fortran_order: bool
-    dtype: np.dtype
-    size: int  # bytes before the data: magic, version, length, header text
-
-    @property
-    def nbytes(self):
-        return math.prod(self.shape) * self.dtype.itemsize
-
-
 def _human(n):
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
@@ -446,14 +403,12 @@ class _Archive:
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise self._fail(name, f"uses zip compression method {info.compress_type}; a checkpoint is stored "
                                    "or deflated")
-        if info.header_offset + info.compress_size > self.disk_size or (
-                info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size) or (
-                info.file_size > _DEFLATE_MAX_RATIO * info.compress_size + 1024):
+        if claims_too_much(info, self.disk_size):
             raise self._fail(name, f"claims {info.file_size} bytes from {info.compress_size} bytes in a "
                                    f"{self.disk_size}-byte file, more than it can hold: the file is corrupt or forged")
         try:
             with self.zip.open(info) as f:
-                header = _read_npy_header(f)
+                header = read_npy_header(f, "a checkpoint")
         except ValueError as e:
             text = str(e) if len(str(e)) <= 200 else str(e)[:197] + "..."  # a forged header can be 10 kB
             raise self._fail(name, f"is not a valid .npy array ({text})") from None
@@ -550,35 +505,6 @@ class _Archive:
         except ValueError as e:  # json.JSONDecodeError, or an int of too many digits
             raise CheckpointError(f"checkpoint {self.path}: field 'meta' is not valid JSON ({e})") from None
         return _check_meta(meta, self.path)
-
-
-def _read_npy_header(f):
-    """Parse an .npy header from the stream ``f`` (read at most the header's bytes); ValueError if
-    it is malformed, EOFError if it ends early."""
-    start = f.read(8)  # 6 bytes of magic, 2 of version
-    if len(start) < 8:
-        raise EOFError("the .npy header ends early")
-    version = np.lib.format.read_magic(io.BytesIO(start))
-    readers = {(1, 0): ("<H", np.lib.format.read_array_header_1_0),
-               (2, 0): ("<I", np.lib.format.read_array_header_2_0)}
-    if version not in readers:
-        raise ValueError(f".npy format version {version[0]}.{version[1]} is not one a checkpoint uses (1.0, 2.0)")
-    length_format, read = readers[version]
-    length_bytes = f.read(struct.calcsize(length_format))
-    if len(length_bytes) < struct.calcsize(length_format):
-        raise EOFError("the .npy header ends early")
-    (length,) = struct.unpack(length_format, length_bytes)
-    if length > _MAX_HEADER_BYTES:
-        raise ValueError(f"its header is {length} bytes, more than {_MAX_HEADER_BYTES}")
-    text = f.read(length)
-    if len(text) < length:
-        raise EOFError("the .npy header ends early")
-    shape, fortran_order, dtype = read(io.BytesIO(length_bytes + text), max_header_size=_MAX_HEADER_BYTES)
-    if any(d < 0 for d in shape):
-        raise ValueError(f"shape {_shown(shape)} has a negative dimension")
-    if any(d > _MAX_DIM for d in shape) or math.prod(d for d in shape if d) > _MAX_DIM:
-        raise ValueError(f"shape {_shown(shape)} declares more than {_MAX_DIM} elements")
-    return _Header(tuple(shape), fortran_order, dtype, 8 + len(length_bytes) + length)
 
 
 def _path(path):

@@ -96,17 +96,7 @@ def _float_dtype(where, dtype, default=None):
 
 def _device(where, device, default="cpu"):
     """"cpu" or "cuda" (``default`` when None); CuPy and a GPU are checked for "cuda"."""
-    if device is None:
-        return default
-    if not isinstance(device, str):
-        raise TypeError(f"{where}: device must be 'cpu' or 'cuda', got {_given(device)}")
-    try:
-        device = backend.normalize_device(device)
-        if device == "cuda":
-            backend.cupy_or_raise()
-    except backend.DeviceError as e:
-        raise backend.DeviceError(f"{where}: {e}") from None
-    return device
+    return backend.device_arg(where, device, default, expected="'cpu' or 'cuda'", shown=_given)
 
 
 def _xp(device):

@@ -49,6 +49,7 @@ from collections import OrderedDict
 import numpy as np
 
 from tinynet import backend
+from tinynet._npz import claims_too_much, os_reason, read_npy_header, write_atomically
 from tinynet._tensor import Tensor
 from tinynet.nn.module import Module
 from tinynet.nn.parameter import Parameter
@@ -60,9 +61,7 @@ FORMAT = "tinynet.save"
 VERSION = 1
 MAX_DEPTH = 100  # nesting of containers; a state dict needs 3 or 4
 MAX_MANIFEST_BYTES = 64 * 2**20
-_MAX_HEADER_BYTES = 10000  # an .npy header (NumPy's own limit for untrusted files)
 _MAX_INT_BITS = 4096  # 1234 decimal digits; JSON readers (Python's too) refuse ints past a few thousand
-_DEFLATE_MAX_RATIO = 1100  # deflate expands at most ~1032x: a member claiming more is forged
 _ARRAY_KINDS = "biufcUS"  # numbers, bools and strings: the dtypes .npy stores without pickle
 
 
@@ -185,25 +184,12 @@ def _write_npz(f, arrays, manifest):
 
 
 def _atomic_write(path, write):
-    """Call ``write(file)`` on ``<path>.tmp-<pid>``, flush it to disk and rename it over ``path``."""
-    tmp = f"{path}.tmp-{os.getpid()}"
+    """``write(file)`` into ``path`` through ``<path>.tmp-<pid>`` (tinynet._npz.write_atomically); an
+    OSError becomes one SerializationError naming ``path``."""
     try:
-        if os.path.lexists(tmp):  # left by an earlier writer of this pid, or planted (a link): never written through
-            os.remove(tmp)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        if not isinstance(e, OSError):
-            raise
-        reason = f"[Errno {e.errno}] {e.strerror}" if e.errno and e.strerror else str(e)
+        write_atomically(path, write)
+    except OSError as e:
+        reason = os_reason(e)
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             reason = f"the folder {folder} does not exist"
@@ -307,21 +293,15 @@ class _Reader:
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 0x1:
                 raise ValueError(f"zip compression method {info.compress_type} or encryption; a save file's members "
                                  "are stored or deflated")
-            if info.header_offset + info.compress_size > self.size or (
-                    info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size) or (
-                    info.file_size > _DEFLATE_MAX_RATIO * info.compress_size + 1024):
+            if claims_too_much(info, self.size):
                 raise ValueError(f"it claims {info.file_size} bytes from {info.compress_size} in a "
                                  f"{self.size}-byte file")
             with self.npz.zip.open(info) as f:
-                version = np.lib.format.read_magic(f)
-                read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-                if version not in read:
-                    raise ValueError(f".npy format version {version}")
-                shape, _, dtype = read[version](f, max_header_size=_MAX_HEADER_BYTES)
-                nbytes = math.prod(shape) * dtype.itemsize
-                if f.tell() + nbytes != info.file_size:
-                    raise ValueError(f"its header declares shape {shape} of {dtype} ({nbytes} bytes), the member "
-                                     f"holds {info.file_size - f.tell()} bytes of data")
+                header = read_npy_header(f, "a save file")
+            nbytes = header.nbytes
+            if header.size + nbytes != info.file_size:
+                raise ValueError(f"its header declares shape {header.shape} of {header.dtype} ({nbytes} bytes), the "
+                                 f"member holds {info.file_size - header.size} bytes of data")
             if limit is not None and nbytes > limit:
                 raise ValueError(f"it is {nbytes} bytes, more than the {limit} it may take")
             return self.npz[name]

@@ -401,3 +401,14 @@ def test_saved_arrays_after_release_is_an_error():
     f(x).sum().backward()
     with pytest.raises(RuntimeError, match="freed after backward"):
         f.saved_arrays
+
+
+def test_alpha_scales_a_list_and_a_tensor_operand_in_the_graph(rng):
+    x, y = rand(rng, (2,)), rand(rng, (2,))
+    h = x * 1.0
+    h.add_([1.0, 2.0], alpha=2)  # a list is a constant: 2 * [1, 2], not the list repeated
+    h.sub_(y, alpha=3)
+    np.testing.assert_allclose(host(h), host(x) + [2.0, 4.0] - 3 * host(y), rtol=1e-12)
+    h.sum().backward()
+    np.testing.assert_array_equal(host(x.grad), [1.0, 1.0])
+    np.testing.assert_array_equal(host(y.grad), [-3.0, -3.0])

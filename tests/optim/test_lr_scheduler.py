@@ -2,12 +2,12 @@
 tools/torch_reference/lr_scheduler.py): every schedule's lr per param group, step after step, OneCycleLR's
 momentum, state_dict round trips that continue identically, get_last_lr, and each schedule given bad input."""
 import json
-import warnings
 
 import numpy as np
 import pytest
 
 from tests.fixtures import torch_fixture
+from tests.optim.schedule_specs import build, step, trace
 from tinynet import optim
 from tinynet.nn import Parameter
 from tinynet.optim import lr_scheduler as S
@@ -17,74 +17,15 @@ CASES = sorted(k[: -len("_spec")] for k in TORCH if k.endswith("_spec"))
 SPECS = {c: json.loads(str(TORCH[f"{c}_spec"])) for c in CASES}
 
 
-def _fn(expr):
-    return eval(f"lambda e: {expr}")  # noqa: S307 -- the fixture's own constant expressions
-
-
-def _schedule(spec, opt):
-    kwargs = dict(spec.get("kwargs", {}))
-    if "lr_lambda" in kwargs:
-        v = kwargs["lr_lambda"]
-        kwargs["lr_lambda"] = [_fn(x["lambda"]) for x in v] if isinstance(v, list) else _fn(v["lambda"])
-    cls = getattr(S, spec["name"])
-    if spec["name"] == "SequentialLR":
-        return cls(opt, [_schedule(s, opt) for s in spec["schedulers"]], spec["milestones"])
-    if spec["name"] == "ChainedScheduler":
-        return cls([_schedule(s, opt) for s in spec["schedulers"]])
-    return cls(opt, **kwargs)
-
-
-def _optimizer(spec):
-    groups = [{"params": [Parameter(np.zeros(2))], "lr": lr} for lr in spec["lrs"]]
-    if spec["optimizer"] == "SGD":
-        return optim.SGD(groups, lr=spec["lrs"][0], momentum=spec.get("momentum", 0.0))
-    return getattr(optim, spec["optimizer"])(groups, lr=spec["lrs"][0])
-
-
 def _build(case):
-    spec = SPECS[case]
-    opt = _optimizer(spec)
-    for group, lr in zip(opt.param_groups, spec.get("initial_lr", [])):
-        group["initial_lr"] = lr
-    sched_spec = dict(spec["schedule"])
-    if "last_epoch" in spec:
-        sched_spec["kwargs"] = dict(sched_spec.get("kwargs", {}), last_epoch=spec["last_epoch"])
-    return opt, _schedule(sched_spec, opt)
-
-
-def _step(case, opt, sched, s):
-    spec = SPECS[case]
-    if str(s) in spec.get("set_lr", {}):
-        for g in opt.param_groups:
-            g["lr"] = spec["set_lr"][str(s)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # step(epoch) is deprecated, as in PyTorch
-        if "metrics" in spec:
-            sched.step(spec["metrics"][s])
-        elif "epochs" in spec:
-            sched.step(spec["epochs"][s])
-        else:
-            sched.step()
-
-
-def _moment(group):
-    return group["betas"][0] if "betas" in group else group.get("momentum", 0.0)
-
-
-def _record(opt, sched):
-    return ([g["lr"] for g in opt.param_groups], sched.get_last_lr(), [_moment(g) for g in opt.param_groups])
+    return build(SPECS[case], optim, S, lambda: Parameter(np.zeros(2)))
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_every_step_matches_pytorch(case):
     opt, sched = _build(case)
-    rows = [_record(opt, sched)]
-    for s in range(SPECS[case]["steps"]):
-        _step(case, opt, sched, s)
-        rows.append(_record(opt, sched))
-    for k, name in enumerate(("lr", "last_lr", "momentum")):
-        np.testing.assert_allclose(np.array([r[k] for r in rows]), TORCH[f"{case}_{name}"], rtol=1e-12, atol=1e-15,
-                                   err_msg=f"{case}: {name}")
+    for name, got in zip(("lr", "last_lr", "momentum"), trace(SPECS[case], opt, sched)):
+        np.testing.assert_allclose(got, TORCH[f"{case}_{name}"], rtol=1e-12, atol=1e-15, err_msg=f"{case}: {name}")
     raises = str(TORCH[f"{case}_raises"])
     if raises:  # PyTorch refused one step more than total_steps; so must we
         with pytest.raises(ValueError, match=r"OneCycleLR: stepped \d+ times, past total_steps="):
@@ -100,7 +41,7 @@ def test_state_dict_round_trip_continues_identically(case, through_json):
     half = steps // 2
     opt, sched = _build(case)
     for s in range(half):
-        _step(case, opt, sched, s)
+        step(SPECS[case], opt, sched, s)
     opt_state, state = opt.state_dict(), sched.state_dict()
     assert "optimizer" not in state
     if through_json:
@@ -110,7 +51,7 @@ def test_state_dict_round_trip_continues_identically(case, through_json):
     sched2.load_state_dict(state)
     lrs = [[g["lr"] for g in opt2.param_groups]]
     for s in range(half, steps):
-        _step(case, opt2, sched2, s)
+        step(SPECS[case], opt2, sched2, s)
         lrs.append([g["lr"] for g in opt2.param_groups])
     np.testing.assert_allclose(lrs, TORCH[f"{case}_lr"][half:], rtol=1e-12, atol=1e-15)
 

@@ -206,40 +206,38 @@ def _scaled(other, alpha, op):
     return other * alpha
 
 
+def _binary(op, t, other, ufunc, out_of_place, alpha=1, floating_result=False):
+    """``t = t <op> alpha * other`` in place: ``ufunc`` (a name in the array module) on the fast path,
+    ``out_of_place`` (an op of arithmetic.py) when recorded."""
+    o = _scaled(_operand(op, t, other), alpha, op)
+    _check_result(op, t, o, floating_result)
+    xp = get_array_module(t.data)
+
+    def record(old):
+        # A Tensor operand keeps its history (alpha applied as a recorded product); anything else is a constant.
+        return out_of_place(old, _scaled(other, alpha, op) if isinstance(other, Tensor) else o)
+
+    return _modify(t, op, lambda a: getattr(xp, ufunc)(a, o, out=a, casting="same_kind"), record, other)
+
+
 def add_(t, other, alpha=1):
     """``t += alpha * other`` in place."""
-    o = _scaled(_operand("add_", t, other), alpha, "add_")
-    _check_result("add_", t, o)
-    xp = get_array_module(t.data)
-    return _modify(t, "add_", lambda a: xp.add(a, o, out=a, casting="same_kind"),
-                   lambda old: _arith.add(old, _scaled(other, alpha, "add_")), other)
+    return _binary("add_", t, other, "add", _arith.add, alpha)
 
 
 def sub_(t, other, alpha=1):
     """``t -= alpha * other`` in place."""
-    o = _scaled(_operand("sub_", t, other), alpha, "sub_")
-    _check_result("sub_", t, o)
-    xp = get_array_module(t.data)
-    return _modify(t, "sub_", lambda a: xp.subtract(a, o, out=a, casting="same_kind"),
-                   lambda old: _arith.sub(old, _scaled(other, alpha, "sub_")), other)
+    return _binary("sub_", t, other, "subtract", _arith.sub, alpha)
 
 
 def mul_(t, other):
     """``t *= other`` in place."""
-    o = _operand("mul_", t, other)
-    _check_result("mul_", t, o)
-    xp = get_array_module(t.data)
-    return _modify(t, "mul_", lambda a: xp.multiply(a, o, out=a, casting="same_kind"),
-                   lambda old: _arith.mul(old, other), other)
+    return _binary("mul_", t, other, "multiply", _arith.mul)
 
 
 def div_(t, other):
     """``t /= other`` in place (true division: an integer tensor is refused, as in PyTorch)."""
-    o = _operand("div_", t, other)
-    _check_result("div_", t, o, floating_result=True)
-    xp = get_array_module(t.data)
-    return _modify(t, "div_", lambda a: xp.true_divide(a, o, out=a, casting="same_kind"),
-                   lambda old: _arith.div(old, other), other)
+    return _binary("div_", t, other, "true_divide", _arith.div, floating_result=True)
 
 
 def fill_(t, value):
@@ -305,11 +303,15 @@ def _random_fill(t, op, draw):
     return _modify(t, op, write, lambda old: Overwrite(values)(old))
 
 
+def _numbers(op, **values):
+    for name, v in values.items():
+        if not isinstance(v, (int, float, np.number)) or isinstance(v, bool):
+            raise TypeError(f"{op}: {name} must be a number, got {v!r}")
+
+
 def uniform_(t, a=0.0, b=1.0):
     """Fill with samples of U[a, b), from the generator that ``tinynet.manual_seed`` seeds."""
-    for name, v in (("a", a), ("b", b)):
-        if not isinstance(v, (int, float, np.number)) or isinstance(v, bool):
-            raise TypeError(f"uniform_: {name} must be a number, got {v!r}")
+    _numbers("uniform_", a=a, b=b)
     if not a <= b:
         raise ValueError(f"uniform_: needs a <= b, got a={a}, b={b}")
     return _random_fill(t, "uniform_", lambda: (
@@ -318,9 +320,7 @@ def uniform_(t, a=0.0, b=1.0):
 
 def normal_(t, mean=0.0, std=1.0):
     """Fill with samples of N(mean, std**2), from the generator that ``tinynet.manual_seed`` seeds."""
-    for name, v in (("mean", mean), ("std", std)):
-        if not isinstance(v, (int, float, np.number)) or isinstance(v, bool):
-            raise TypeError(f"normal_: {name} must be a number, got {v!r}")
+    _numbers("normal_", mean=mean, std=std)
     if not std >= 0:
         raise ValueError(f"normal_: std must be >= 0, got {std}")
     return _random_fill(t, "normal_", lambda: (

@@ -1,13 +1,14 @@
 """Convolution layers (the op and its derivation: tinynet/functional/conv.py, docs/conv2d.md; the
 padding modes: tinynet/functional/padding.py, docs/padding.md).
 """
+from tinynet import backend
 from tinynet import functional as F
 from tinynet.functional._util import flag_arg, int_arg, pair
 from tinynet.functional.conv import conv_args, same_padding
 from tinynet.functional.padding import pad
 from tinynet.nn import init
 from tinynet.nn.module import Module
-from tinynet.nn.parameter import add_weight_and_bias, device_arg, parameter_dtype
+from tinynet.nn.parameter import add_weight_and_bias, parameter_dtype
 
 __all__ = ["Conv2d"]
 
@@ -39,7 +40,7 @@ class Conv2d(Module):
             raise (ValueError if isinstance(padding_mode, str) else TypeError)(
                 f"Conv2d: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, got {padding_mode!r}"
             )
-        device = device_arg(device, "Conv2d")
+        device = backend.device_arg("Conv2d", device)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.groups = groups
         self.padding_mode = padding_mode

@@ -1,9 +1,10 @@
 """The dense layer (tinynet/functional/linear.py, docs/linear.md)."""
+from tinynet import backend
 from tinynet import functional as F
 from tinynet.functional._util import flag_arg, int_arg
 from tinynet.nn import init
 from tinynet.nn.module import Module
-from tinynet.nn.parameter import add_weight_and_bias, device_arg, parameter_dtype
+from tinynet.nn.parameter import add_weight_and_bias, parameter_dtype
 
 __all__ = ["Linear"]
 
@@ -20,7 +21,7 @@ class Linear(Module):
         self.in_features = int_arg(in_features, "in_features", "Linear", low=1)
         self.out_features = int_arg(out_features, "out_features", "Linear", low=1)
         bias = flag_arg(bias, "bias", "Linear")
-        device = device_arg(device, "Linear")
+        device = backend.device_arg("Linear", device)
         dtype = parameter_dtype(dtype, "Linear")
         add_weight_and_bias(self, (self.out_features, self.in_features), bias, dtype)
         self.reset_parameters()

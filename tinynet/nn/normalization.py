@@ -4,6 +4,7 @@
 """
 import numpy as np
 
+from tinynet import backend
 from tinynet import functional as F
 from tinynet._tensor import Tensor
 from tinynet.functional._util import ShapeError, flag_arg, int_arg
@@ -12,7 +13,7 @@ from tinynet.functional.layernorm import normalized_shape_arg
 from tinynet.functional.normalization import lrn_args
 from tinynet.nn import init
 from tinynet.nn.module import Module
-from tinynet.nn.parameter import Parameter, device_arg, parameter_dtype
+from tinynet.nn.parameter import Parameter, parameter_dtype
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "LocalResponseNorm"]
 
@@ -38,7 +39,7 @@ class _BatchNorm(Module):
         self.affine = flag_arg(affine, "affine", where)
         self.track_running_stats = flag_arg(track_running_stats, "track_running_stats", where)
         bias = flag_arg(bias, "bias", where)
-        device = device_arg(device, where)
+        device = backend.device_arg(where, device)
         dtype = parameter_dtype(dtype, where)
         C = self.num_features
         if self.affine:
@@ -135,7 +136,7 @@ class LayerNorm(Module):
         self.eps = eps_arg(eps, "LayerNorm")
         self.elementwise_affine = flag_arg(elementwise_affine, "elementwise_affine", "LayerNorm")
         bias = flag_arg(bias, "bias", "LayerNorm")
-        device = device_arg(device, "LayerNorm")
+        device = backend.device_arg("LayerNorm", device)
         dtype = parameter_dtype(dtype, "LayerNorm")
         if self.elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))

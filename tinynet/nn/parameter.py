@@ -1,8 +1,7 @@
-"""Parameter: a Tensor that a Module registers as learnable; and the checks of the ``dtype`` and ``device``
-arguments of the layers that create parameters."""
+"""Parameter: a Tensor that a Module registers as learnable; the check of the ``dtype`` argument of the
+layers that create parameters (their ``device`` argument: backend.device_arg), and their registration."""
 import numpy as np
 
-from tinynet import backend
 from tinynet._tensor import Tensor, number_dtype
 
 
@@ -29,21 +28,6 @@ def parameter_dtype(dtype, where):
     if dtype.kind != "f":
         raise TypeError(f"{where}: parameters must be floating point, got dtype {dtype}")
     return dtype
-
-
-def device_arg(device, where):
-    """None, "cpu" or "cuda" from a layer's ``device`` argument; an error names ``where`` (the layer)."""
-    if device is None:
-        return None
-    if not isinstance(device, str):
-        raise TypeError(f"{where}: device must be None, 'cpu' or 'cuda', got {device!r}")
-    try:
-        device = backend.normalize_device(device)
-        if device == "cuda":
-            backend.cupy_or_raise()
-    except backend.DeviceError as e:
-        raise backend.DeviceError(f"{where}: {e}") from None
-    return device
 
 
 def add_weight_and_bias(layer, weight_shape, bias, dtype):

@@ -3,7 +3,8 @@
     python tools/torch_reference/lr_scheduler.py      # writes tests/fixtures/torch_lr_scheduler.npz
 
 Each case builds an optimizer (SGD or Adam) over one parameter per param group, a schedule from its
-JSON spec, and steps it; the test builds the same from the same spec with tinynet. Keys, for a case <c>:
+JSON spec, and steps it; the test builds the same from the same spec with tinynet, both through
+tests/optim/schedule_specs.py (no torch and no tinynet there). Keys, for a case <c>:
 
     <c>_spec       JSON: {"optimizer", "lrs" (one per group), "schedule" (below), "steps", and optionally
                    "set_lr" {step: lr, set in every group before that step}, "epochs" [step(epoch) values
@@ -18,79 +19,31 @@ A schedule spec is {"name": class name, "kwargs": {...}}; a lr_lambda is {"lambd
 SequentialLR and ChainedScheduler take "schedulers": [specs] (and "milestones").
 """
 import json
+import sys
 import warnings
 
 import numpy as np
 import torch
-from _common import SEED, save
+from _common import ROOT, SEED, save
+
+sys.path.insert(0, str(ROOT))
+from tests.optim.schedule_specs import build, trace  # noqa: E402  (the steps, shared with the test)
 
 rng = np.random.default_rng(SEED)
-warnings.simplefilter("ignore")  # step(epoch)'s deprecation, and the order of optimizer/schedule steps
-
-
-def _fn(expr):
-    return eval(f"lambda e: {expr}")  # noqa: S307 -- the expressions are the constants below
-
-
-def build(spec, optimizer, lr_scheduler):
-    kwargs = dict(spec.get("kwargs", {}))
-    for key in ("lr_lambda",):
-        if key in kwargs:
-            v = kwargs[key]
-            kwargs[key] = [_fn(x["lambda"]) for x in v] if isinstance(v, list) else _fn(v["lambda"])
-    cls = getattr(lr_scheduler, spec["name"])
-    if spec["name"] == "SequentialLR":
-        return cls(optimizer, [build(s, optimizer, lr_scheduler) for s in spec["schedulers"]], spec["milestones"])
-    if spec["name"] == "ChainedScheduler":
-        return cls([build(s, optimizer, lr_scheduler) for s in spec["schedulers"]])
-    return cls(optimizer, **kwargs)
+warnings.simplefilter("ignore")  # PyTorch's deprecation warnings (step(epoch)), also outside the steps
 
 
 def run(spec):
-    params = [torch.zeros(2, dtype=torch.float64, requires_grad=True) for _ in spec["lrs"]]
-    groups = [{"params": [p], "lr": lr} for p, lr in zip(params, spec["lrs"])]
-    if spec["optimizer"] == "SGD":
-        opt = torch.optim.SGD(groups, lr=spec["lrs"][0], momentum=spec.get("momentum", 0.0))
-    else:
-        opt = getattr(torch.optim, spec["optimizer"])(groups, lr=spec["lrs"][0])
-    if "initial_lr" in spec:
-        for group, lr in zip(opt.param_groups, spec["initial_lr"]):
-            group["initial_lr"] = lr
-    sched_spec = dict(spec["schedule"])
-    if "last_epoch" in spec:
-        sched_spec["kwargs"] = dict(sched_spec.get("kwargs", {}), last_epoch=spec["last_epoch"])
-    sched = build(sched_spec, opt, torch.optim.lr_scheduler)
-
-    def moment(group):
-        return group["betas"][0] if "betas" in group else group.get("momentum", 0.0)
-
-    lrs, last, moms = [], [], []
-
-    def record():
-        lrs.append([float(g["lr"]) for g in opt.param_groups])
-        last.append([float(v) for v in sched.get_last_lr()])
-        moms.append([float(moment(g)) for g in opt.param_groups])
-
-    record()
-    for s in range(spec["steps"]):
-        if str(s) in spec.get("set_lr", {}):
-            for g in opt.param_groups:
-                g["lr"] = spec["set_lr"][str(s)]
-        opt.step()
-        if "metrics" in spec:
-            sched.step(spec["metrics"][s])
-        elif "epochs" in spec:
-            sched.step(spec["epochs"][s])
-        else:
-            sched.step()
-        record()
+    opt, sched = build(spec, torch.optim, torch.optim.lr_scheduler,
+                       lambda: torch.zeros(2, dtype=torch.float64, requires_grad=True))
+    lrs, last, moms = trace(spec, opt, sched)
     raises = ""
     if spec["schedule"]["name"] == "OneCycleLR":
         try:
             sched.step()
         except ValueError as e:
             raises = str(e)
-    return np.array(lrs), np.array(last), np.array(moms), raises
+    return lrs, last, moms, raises
 
 
 def S(name, **kwargs):
