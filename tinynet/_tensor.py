@@ -494,6 +494,51 @@ class Tensor:
     def __ne__(self, other):
         return self._compare(other, "!=", lambda a, b: a != b)
 
+    # The comparisons and the arithmetic under their method names (PyTorch's pred.eq(target).sum()).
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    def add(self, other, alpha=1):
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def neg(self):
+        return -self
+
+    def matmul(self, other):
+        return self @ other
+
+    def all(self, dim=None, keepdim=False):
+        """True where every element (along ``dim``) is nonzero: a bool tensor, outside the graph."""
+        return _reduction.logical("all", self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        """True where some element (along ``dim``) is nonzero: a bool tensor, outside the graph."""
+        return _reduction.logical("any", self, dim, keepdim)
+
     # --- reductions ----------------------------------------------------------------
     def sum(self, dim=None, keepdim=False):
         return _reduction.sum(self, dim, keepdim)
@@ -530,6 +575,14 @@ class Tensor:
         return _reduction.std(self, dim, unbiased, keepdim, correction=correction)
 
     # --- shape -------------------------------------------------------------------------
+    def view_as(self, other):
+        """``self.view(other.shape)``."""
+        return self.view(other.shape)
+
+    def type_as(self, other):
+        """This tensor in ``other``'s dtype."""
+        return self.to(other.dtype)
+
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
@@ -668,6 +721,25 @@ class Tensor:
 
     def normal_(self, mean=0.0, std=1.0):
         return _inplace.normal_(self, mean, std)
+
+    def _refresh_view(self, op):
+        """Give this view, whose base was changed in place in the graph since, a history from the base now."""
+        _inplace.refresh_view(self, op)
+
+    def relu_(self):
+        return _inplace.apply_(self, "relu_", _activation.relu)
+
+    def sigmoid_(self):
+        return _inplace.apply_(self, "sigmoid_", _activation.sigmoid)
+
+    def tanh_(self):
+        return _inplace.apply_(self, "tanh_", _activation.tanh)
+
+    def exp_(self):
+        return _inplace.apply_(self, "exp_", _arith.exp)
+
+    def masked_fill_(self, mask, value):
+        return _inplace.apply_(self, "masked_fill_", lambda x: _indexing.masked_fill(x, mask, value))
 
 
 # ---- The import knot, tied here and only here -------------------------------------------------

@@ -281,7 +281,7 @@ class Function:
 
         _share_versions(tensors, outputs)
         if record:
-            _check_views_current(self.name, tensors)
+            check_views_current(self.name, tensors)
             self.inputs = tuple(t._node for t in tensors)
             self._input_meta = tuple((a.shape, a.dtype) for a in arrays)
             self._output_meta = tuple((y.shape, y.dtype) for y in ys)
@@ -341,16 +341,13 @@ def _share_versions(inputs, outputs):
                 break
 
 
-def _check_views_current(name, tensors):
-    """Refuse to record an op on a view whose base was changed in place in the graph after the view
-    was made: the view's history would not include that change, and its gradient would be wrong."""
+def check_views_current(name, tensors):
+    """Bring up to date the history of each view in ``tensors`` whose base was changed in place, with the
+    change recorded, after the view was taken (its node predates the change): its new history reads it
+    from the base as it is now, as PyTorch regenerates a view's grad_fn (tinynet/functional/views.py)."""
     for t in tensors:
         if t._base is not None and t._view_rebased != t._version_counter.rebased:
-            raise RuntimeError(
-                f"{name}: an input is a view of a tensor that was modified in place (with its gradient "
-                "recorded) after the view was taken, so the view's history misses that change; take the view "
-                "again after the in-place operation"
-            )
+            t._refresh_view(name)
 
 
 def _saved_versions(f, inputs, outputs):

@@ -25,6 +25,7 @@ __all__ = [
     "cuda_available",
     "check_same_device",
     "host",
+    "data_pointer",
     "manual_seed",
     "host_rng",
     "random_uniform",
@@ -156,6 +157,13 @@ def check_same_device(arrays, what: str) -> None:
             f"{what}: inputs are on different devices ({where}). Move them to one device first, "
             "e.g. tensor.to('cuda') or module.to('cuda')."
         )
+
+
+def data_pointer(array) -> int:
+    """The address of ``array``'s first element (host memory for NumPy, device memory for CuPy)."""
+    if is_cupy_array(array):
+        return int(array.data.ptr)
+    return int(array.__array_interface__["data"][0])
 
 
 def host(array) -> np.ndarray:

@@ -153,9 +153,8 @@ BAD = [
     (lambda: S.StepLR(_opt(), 2, gamma=0), ValueError, r"StepLR: gamma must be a finite number > 0, got 0"),
     (lambda: S.StepLR(_opt(), 2, gamma=float("nan")), ValueError, r"StepLR: gamma must be .* got nan"),
     (lambda: S.StepLR(_opt(), 2, last_epoch=-2), ValueError, r"StepLR: last_epoch must be an int >= -1, got -2"),
-    (lambda: S.MultiStepLR(_opt(), [5, 3]), ValueError, r"MultiStepLR: milestones must be increasing, got \[5, 3\]"),
-    (lambda: S.MultiStepLR(_opt(), [3, 3]), ValueError, r"MultiStepLR: milestones must be increasing"),
-    (lambda: S.MultiStepLR(_opt(), 5), TypeError, r"MultiStepLR: milestones must be a list of increasing ints, got int"),
+    (lambda: S.MultiStepLR(_opt(), 5), TypeError, r"MultiStepLR: milestones must be a list of ints, got int"),
+    (lambda: S.MultiStepLR(_opt(), [2, -1]), ValueError, r"MultiStepLR: milestones\[1\] must be"),
     (lambda: S.MultiStepLR(_opt(), [2, "x"]), TypeError, r"MultiStepLR: milestones\[1\] must be an int >= 0, got 'x'"),
     (lambda: S.MultiStepLR(_opt(), [-1]), ValueError, r"MultiStepLR: milestones\[0\] must be an int >= 0, got -1"),
     (lambda: S.ConstantLR(_opt(), factor=1.5), ValueError, r"ConstantLR: factor must be a finite number > 0 and <= 1"),
@@ -286,3 +285,18 @@ def test_one_cycle_stepped_past_total_steps_is_a_value_error():
         sched.step()
     with pytest.raises(ValueError, match=r"OneCycleLR: stepped 11 times, past total_steps=10"):
         sched.step()
+
+
+def test_multisteplr_counts_repeated_and_unsorted_milestones_as_pytorch():
+    # PyTorch keeps the milestones in a Counter: order does not matter, a repeat applies gamma twice.
+    opt = _opt()
+    opt.param_groups[0]["lr"] = 0.1
+    sched = S.MultiStepLR(opt, [12, 5, 12], gamma=0.5)
+    lrs = []
+    for _ in range(14):
+        lrs.append(sched.get_last_lr()[0])
+        sched.step()
+    expected = [0.1] * 5 + [0.05] * 7 + [0.0125] * 2
+    assert lrs == pytest.approx(expected, rel=1e-15)
+    assert sched._get_closed_form_lr() == pytest.approx([0.0125])
+

@@ -23,8 +23,9 @@ its boolean mask, Dropout2d one factor m / (1 - p) per channel. The gradient at 
 PyTorch's: 0 for ReLU, s for LeakyReLU, a for ELU (their "x > 0" is false there); a NaN input
 stays NaN.
 
-The ``inplace`` flags are accepted for PyTorch compatibility and ignored: every op returns a new
-array (in-place ops on tensors are issue 14).
+``inplace=True`` (relu, leaky_relu, elu, dropout, dropout2d) writes the result into the input tensor
+and returns it, as PyTorch's does (tinynet/functional/inplace.py: recorded in the graph when it needs
+a gradient; each op here keeps a mask, its output or a copy, never the memory it overwrites).
 
 The ReLU backward passes multiply by the mask, ``g * mask``, exactly the formulas
 above: in NumPy that is about five times faster than ``where(mask, g, 0)``
@@ -39,6 +40,7 @@ from tinynet import backend
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, as_input, check_same_dtype, flag_arg, float_input
+from tinynet.functional import inplace as _inplace
 from tinynet.validate import check_number
 
 __all__ = ["relu", "bias_relu", "leaky_relu", "elu", "tanh", "sigmoid", "gelu", "dropout", "dropout2d"]
@@ -291,8 +293,9 @@ class Dropout2d(Function):
 # --- the functions -------------------------------------------------------------------------------------------
 
 def relu(input, inplace=False):
-    """max(x, 0) elementwise, any shape. (``inplace`` is accepted for PyTorch compatibility and ignored.)"""
-    flag_arg(inplace, "inplace", "relu")
+    """max(x, 0) elementwise, any shape; ``inplace=True`` writes it into ``input`` and returns that."""
+    if flag_arg(inplace, "inplace", "relu"):
+        return _inplace.apply_(as_input("relu", "input", input), "relu", lambda x: ReLU()(x))
     return ReLU()(input)
 
 
@@ -309,10 +312,11 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x where x > 0, negative_slope * x elsewhere, elementwise, any shape.
 
     ``negative_slope`` is any finite number (negative, or above 1, as PyTorch allows); the
-    gradient at x = 0 is negative_slope. ``inplace`` is accepted and ignored.
+    gradient at x = 0 is negative_slope. ``inplace=True`` writes the result into ``input``.
     """
     slope = finite_arg(negative_slope, "negative_slope", "leaky_relu")
-    flag_arg(inplace, "inplace", "leaky_relu")
+    if flag_arg(inplace, "inplace", "leaky_relu"):
+        return _inplace.apply_(as_input("leaky_relu", "input", input), "leaky_relu", lambda x: LeakyReLU(slope)(x))
     return LeakyReLU(slope)(input)
 
 
@@ -320,10 +324,11 @@ def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, alpha * (exp(x) - 1) elsewhere, elementwise, any shape.
 
     ``alpha`` is any finite number (PyTorch allows a negative one too); the gradient at x = 0 is
-    alpha, PyTorch's choice. ``inplace`` is accepted and ignored.
+    alpha, PyTorch's choice. ``inplace=True`` writes the result into ``input``.
     """
     alpha = finite_arg(alpha, "alpha", "elu")
-    flag_arg(inplace, "inplace", "elu")
+    if flag_arg(inplace, "inplace", "elu"):
+        return _inplace.apply_(as_input("elu", "input", input), "elu", lambda x: ELU(alpha)(x))
     return ELU(alpha)(input)
 
 
@@ -347,14 +352,16 @@ def gelu(input, approximate="none"):
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """Inverted dropout: in training, zero elements with probability ``p`` and scale by 1/(1-p);
-    when not training, return ``input`` unchanged. (``inplace`` is accepted and ignored.)"""
+    when not training, return ``input`` unchanged. ``inplace=True`` writes the result into ``input``."""
     dropout_p(p)
     training = flag_arg(training, "training", "dropout")
-    flag_arg(inplace, "inplace", "dropout")
+    inplace = flag_arg(inplace, "inplace", "dropout")
     input = as_input("dropout", "input", input)
     float_input("dropout", input)  # in evaluation too, as dropout2d: a bad input fails in both modes
     if not training or p == 0.0:
         return input
+    if inplace:
+        return _inplace.apply_(input, "dropout", lambda x: Dropout(p)(x))
     return Dropout(p)(input)
 
 
@@ -365,13 +372,15 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
     A 3-d input is (C, H, W), as PyTorch documents; PyTorch 2.13 itself still takes it as
     (N, C, L) and warns that this will change (docs/dropout.md). Other shapes, refused here, only
-    warn there. ``inplace`` is accepted and ignored.
+    warn there. ``inplace=True`` writes the result into ``input``.
     """
     p = dropout_p(p, "dropout2d")
     training = flag_arg(training, "training", "dropout2d")
-    flag_arg(inplace, "inplace", "dropout2d")
+    inplace = flag_arg(inplace, "inplace", "dropout2d")
     input = as_input("dropout2d", "input", input)
     _dropout2d_input(input.data)  # in evaluation too: a bad input fails in both modes
     if not training or p == 0.0:
         return input
+    if inplace:
+        return _inplace.apply_(input, "dropout2d", lambda x: Dropout2d(p)(x))
     return Dropout2d(p)(input)

@@ -9,9 +9,9 @@ Two paths:
 - Nothing needs a gradient (under ``no_grad()``, or no operand requires grad): the result is written
   straight into the array, ``xp.add(x, y, out=x)``. This is the optimizer's update and ``grad.zero_()``.
 - The result needs a gradient (``h += residual`` inside a model): the change is recorded in the graph,
-  as PyTorch records it. The op runs out of place on a private copy of the old values (so whatever it
-  saves stays intact), the result is written into the tensor's memory, and the tensor's history moves
-  to the op's output: ``x.grad_fn`` becomes the Add, whose input is x's old history.
+  as PyTorch records it. The op runs out of place, the result is written into the tensor's memory, and
+  the tensor's history moves to the op's output: ``x.grad_fn`` becomes the Add, whose input is x's old
+  history.
 
 The gradients of the recorded forms, with x_old the values before the change and g the gradient
 arriving at the new x:
@@ -21,6 +21,14 @@ arriving at the new x:
     x[key] = v           dx_old = g, 0 at key    dv = unbroadcast(g[key])
     x.copy_(src)         dx_old = 0              dsrc = unbroadcast(g)
     x.fill_(c), x.zero_(), x.uniform_(), x.normal_()     dx_old = 0
+    x.relu_(), F.relu(x, inplace=True), ...             the out-of-place op's own gradient
+
+The op runs on x's memory as it is; only when it keeps x's old values for its backward (mul_ by a
+tensor that needs a gradient keeps x for that gradient) does it run again on a private copy.
+
+A view (``y[0]``, ``y[:, 1]``, ``y.view(6)``, ``y.t()``) changed in place updates the tensor it views in
+the graph too, as PyTorch's does (tinynet/functional/views.py): ``y[:, 1] *= 2`` then backward gives y's
+history its gradient.
 
 Refused, as PyTorch refuses them (RuntimeError naming the op):
 - a change to a leaf that requires grad outside ``no_grad()`` (a parameter: its ``.grad`` would describe
@@ -29,18 +37,21 @@ Refused, as PyTorch refuses them (RuntimeError naming the op):
   floating point and the tensor keeps its dtype);
 - an operand whose shape does not broadcast to the tensor's (an in-place op can't change the shape);
 - memory that is read-only or repeats one element (an ``expand``-ed tensor).
-Also refused here, where PyTorch records a more elaborate graph: a recorded change to a view (a tensor
-that shares another's memory, such as ``y[0]`` or ``y.reshape(...)``); change the base tensor instead.
+- a recorded change to a view of a leaf that requires grad, or to a view taken under no_grad() of a
+  tensor that requires grad.
+A view taken before its base was changed in place (recorded) gets a new history when next used in a
+recorded op, read from the base as it is then, as PyTorch regenerates a view's grad_fn.
 """
 import weakref
 
 import numpy as np
 
 from tinynet import backend
-from tinynet.autograd import Function, is_grad_enabled
+from tinynet.autograd import Function, check_views_current, is_grad_enabled, no_grad
 from tinynet._tensor import Tensor, as_number_array
 from tinynet.backend import get_array_module
 from tinynet.functional import arithmetic as _arith
+from tinynet.functional import views as _views
 from tinynet.functional._util import ShapeError, unbroadcast
 from tinynet.functional.shape import index_key
 
@@ -84,7 +95,8 @@ class CopyFrom(Function):
         return xp.broadcast_to(backend.to_device(src, backend.device_of(x)), x.shape).astype(x.dtype)
 
     def backward(self, g):
-        return None, backend.to_device(unbroadcast(g, self.src_shape), self.src_device)
+        xp = get_array_module(g)
+        return xp.zeros_like(g), backend.to_device(unbroadcast(g, self.src_shape), self.src_device)
 
 
 class Overwrite(Function):
@@ -97,7 +109,7 @@ class Overwrite(Function):
         return self.values
 
     def backward(self, g):
-        return None
+        return get_array_module(g).zeros_like(g)  # a gradient of zeros, as PyTorch's (not none)
 
 
 def _check_target(t, op):
@@ -176,26 +188,100 @@ def _modify(t, op, write, record, operand=None):
     _check_target(t, op)
     recording = is_grad_enabled() and (
         t.requires_grad or (isinstance(operand, Tensor) and operand.requires_grad)
+        or (t._base is not None and t._base.requires_grad)  # the change reaches a tensor in the graph
     )
     if not recording:
         write(t.data)
+    elif t._base is None:
+        new = _recorded(t, record)
+        t.data[...] = new.data
+        _take_history(t, new)
+        t._version_counter.rebased += 1
     else:
-        if t._base is not None:
-            raise RuntimeError(
-                f"{op}: this tensor is a view of another (it shares its memory, e.g. y[0] or y.reshape(...)) and "
-                "the change would need a gradient; tinynet records in-place changes of whole tensors only: change "
-                "the tensor it views, or compute out of place"
-            )
+        _change_view(t, op, record)
+    t._version_counter.value += 1
+    return t
+
+
+def _recorded(t, record):
+    """``record`` run on t's values and history. It runs on t's memory as it is; if the op kept those
+    values for its backward (mul_ by a tensor that needs a gradient keeps x), it runs again on a private
+    copy, which the change can't reach."""
+    old = Tensor._wrap(t.data)
+    old._node, old._version_counter = t._node, t._version_counter
+    new = record(old)
+    if _keeps(new, t._version_counter):
         old = Tensor._wrap(t.data.copy())
         old._node = t._node
         new = record(old)
-        t.data[...] = new.data
-        node = new._node
-        node.tensor = weakref.ref(t)
-        t._node = node
-        t._version_counter.rebased += 1
-    t._version_counter.value += 1
-    return t
+    return new
+
+
+def _take_history(t, result):
+    """Make ``result``'s node (its creator, its place in the graph) ``t``'s own."""
+    node = result._node
+    node.tensor = weakref.ref(t)
+    t._node = node
+
+
+def refresh_view(t, op):
+    """t, a view whose base was changed in place (recorded) after t was taken: t's history becomes
+    TakeAt(the base as it is now), which holds t's current values."""
+    p = _views.positions(t.data, t._base.data)
+    if p is None:
+        raise RuntimeError(f"{op}: an input is a view of a tensor changed in place since, and its elements can't be "
+                           "located in that tensor; take the view again")
+    _take_history(t, _views.TakeAt(p)(t._base))
+    t._view_rebased = t._version_counter.rebased
+
+
+def _change_view(t, op, record):
+    """The recorded change of a view ``t`` of ``base``: base's history becomes PutAt(old base, new values)
+    and t's TakeAt(new base), as tinynet/functional/views.py explains."""
+    base = t._base
+    if base.is_leaf and base.requires_grad:
+        raise RuntimeError(
+            f"{op}: an in-place change to a view of a leaf tensor that requires grad (a parameter?) outside "
+            "no_grad(); do it under `with tinynet.no_grad():`, or compute out of place"
+        )
+    if base.requires_grad and not t.requires_grad:
+        raise RuntimeError(
+            f"{op}: this view was taken under no_grad() from a tensor that requires grad, so it has no history "
+            "to record the change in; take the view again with gradients on"
+        )
+    check_views_current(op, (t,))
+    p = _views.positions(t.data, base.data)
+    if p is None:
+        raise RuntimeError(f"{op}: can't locate this view's elements in the tensor it views; compute out of place")
+    new = _recorded(t, record)
+    old_base = Tensor._wrap(base.data)
+    old_base._node = base._node
+    new_base = _views.PutAt(p)(old_base, new)
+    t.data[...] = new.data  # the memory: written once, through the view
+    _take_history(base, new_base)
+    counter = t._version_counter
+    counter.rebased += 1
+    _take_history(t, _views.TakeAt(p)(base))
+    t._view_rebased = counter.rebased
+
+
+def _keeps(result, counter):
+    """True if the Function that made ``result`` keeps, for its backward, memory counted by ``counter``."""
+    creator = result._node.creator
+    return any(c is counter for c, _, _ in getattr(creator, "_saved_versions", ()))
+
+
+def apply_(t, op, fn):
+    """``t <- fn(t)`` in place, for an out-of-place op ``fn`` on Tensors (relu, sigmoid, dropout, ...):
+    the result is written into t's memory, recorded in the graph when it needs a gradient; returns t."""
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}: an in-place op needs a Tensor, got {type(t).__name__}")
+
+    def write(a):
+        with no_grad():
+            a[...] = fn(Tensor._wrap(a)).data
+
+    return _modify(t, op, write, fn)
 
 
 def _scaled(other, alpha, op):

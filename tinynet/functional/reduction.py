@@ -317,3 +317,13 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """The standard deviation sqrt(var(...)), with var's arguments, as ``torch.std``."""
     return _var(True, input, dim, unbiased, keepdim, correction)
+
+
+def logical(op, x, dim=None, keepdim=False):
+    """``x.all()`` / ``x.any()`` (``op``): whether every / some element (along ``dim``) is nonzero.
+
+    A bool tensor, outside the graph (a truth value has no gradient).
+    """
+    axes = _axes(op, dim, x.ndim)
+    return Tensor._wrap(getattr(x.data, op)(axis=axes, keepdims=keepdim))
+

@@ -2,7 +2,7 @@
 docs/softmax_cross_entropy.md), and Identity.
 
 Each holds its constants, checked where it is built, and calls one function of tinynet.functional.
-The ``inplace`` flags are accepted for PyTorch compatibility and ignored (in-place ops are issue 14).
+``inplace=True`` (ReLU, LeakyReLU, ELU) writes the result into the input tensor, as PyTorch's does.
 """
 from tinynet import functional as F
 from tinynet.functional.activation import finite_arg, gelu_approximate
@@ -18,14 +18,14 @@ def _inplace_repr(inplace, first):
 
 
 class ReLU(Module):
-    """max(x, 0) elementwise, any shape. (``inplace`` is accepted for PyTorch compatibility and ignored.)"""
+    """max(x, 0) elementwise, any shape; ``inplace=True`` writes it into the input and returns that."""
 
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = flag_arg(inplace, "inplace", "ReLU")
 
     def forward(self, x):
-        return F.relu(x)
+        return F.relu(x, inplace=self.inplace)
 
     def extra_repr(self):
         return _inplace_repr(self.inplace, first=True)
@@ -40,7 +40,7 @@ class LeakyReLU(Module):
         self.inplace = flag_arg(inplace, "inplace", "LeakyReLU")
 
     def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, inplace=self.inplace)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}{_inplace_repr(self.inplace, first=False)}"
@@ -55,7 +55,7 @@ class ELU(Module):
         self.inplace = flag_arg(inplace, "inplace", "ELU")
 
     def forward(self, x):
-        return F.elu(x, self.alpha)
+        return F.elu(x, self.alpha, inplace=self.inplace)
 
     def extra_repr(self):
         return f"alpha={self.alpha}{_inplace_repr(self.inplace, first=False)}"

@@ -1,7 +1,7 @@
 """Dropout layers (tinynet/functional/activation.py, docs/dropout.md).
 
-Each is inverted dropout in training mode and the identity in eval mode; ``inplace`` is accepted
-for PyTorch compatibility and ignored (in-place ops are issue 14).
+Each is inverted dropout in training mode and the identity in eval mode; ``inplace=True`` writes the
+result into the input tensor, as PyTorch's does.
 """
 from tinynet import functional as F
 from tinynet.functional._util import flag_arg
@@ -21,7 +21,7 @@ class Dropout(Module):
         self.inplace = flag_arg(inplace, "inplace", "Dropout")
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, inplace=self.inplace)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
@@ -38,7 +38,7 @@ class Dropout2d(Module):
         self.inplace = flag_arg(inplace, "inplace", "Dropout2d")
 
     def forward(self, x):
-        return F.dropout2d(x, self.p, self.training)
+        return F.dropout2d(x, self.p, self.training, inplace=self.inplace)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"

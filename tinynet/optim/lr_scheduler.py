@@ -56,19 +56,19 @@ class StepLR(LRScheduler):
 
 
 def _milestones(name, milestones, low):
+    """``milestones`` as a sorted list of ints >= low; a repeated one stays repeated (it counts twice)."""
     if isinstance(milestones, (str, bytes, dict)) or not hasattr(milestones, "__iter__"):
-        raise TypeError(f"{name}: milestones must be a list of increasing ints, got {type(milestones).__name__}")
+        raise TypeError(f"{name}: milestones must be a list of ints, got {type(milestones).__name__}")
     milestones = list(milestones)
     for k, m in enumerate(milestones):
         check_number(f"{name}: milestones[{k}]", m, integer=True, low=low)
-    if any(b <= a for a, b in zip(milestones, milestones[1:])):
-        raise ValueError(f"{name}: milestones must be increasing, got {milestones}")
-    return [int(m) for m in milestones]
+    return sorted(int(m) for m in milestones)
 
 
 class MultiStepLR(LRScheduler):
     """``MultiStepLR(optimizer, milestones, gamma=0.1, last_epoch=-1)``: multiply each group's lr by gamma
-    at each epoch in milestones (increasing ints); closed form base_lr * gamma ** (milestones passed)."""
+    at each epoch in milestones, as many times as the epoch is listed (PyTorch counts them: the order does
+    not matter and a repeat applies gamma twice); closed form base_lr * gamma ** (milestones passed)."""
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         self.milestones = _milestones("MultiStepLR", milestones, low=0)
@@ -77,9 +77,10 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        if self.last_epoch not in self.milestones:
+        times = self.milestones.count(self.last_epoch)
+        if not times:
             return _group_lrs(self.optimizer)
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+        return [group["lr"] * self.gamma ** times for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
         return [base * self.gamma ** bisect_right(self.milestones, self.last_epoch) for base in self.base_lrs]

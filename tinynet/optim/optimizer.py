@@ -13,7 +13,7 @@ the arrays of ``state_dict()`` are host NumPy copies. A subclass gives its defau
 """
 from tinynet import backend
 from tinynet._tensor import Tensor
-from tinynet.autograd import no_grad
+from tinynet.autograd import enable_grad, no_grad
 from tinynet.nn.module import Module
 from tinynet.validate import check_number, is_int
 
@@ -134,9 +134,20 @@ class Optimizer:
             else:
                 p.grad.zero_()
 
-    def step(self):
-        """Update, in place, every parameter that has a gradient (the Parameter objects stay the same)."""
+    def step(self, closure=None):
+        """Update, in place, every parameter that has a gradient (the Parameter objects stay the same).
+
+        ``closure``, as PyTorch's: a function of no arguments that recomputes the loss (zero_grad, forward,
+        backward) and returns it; it runs first, with gradients on, and its loss is returned.
+        """
         where = f"{type(self).__name__}.step"
+        loss = None
+        if closure is not None:
+            if not callable(closure):
+                raise TypeError(f"{where}: closure must be a function of no arguments returning the loss, got "
+                                f"{type(closure).__name__}")
+            with enable_grad():
+                loss = closure()
         i = -1
         with no_grad():
             for group in self.param_groups:
@@ -161,6 +172,7 @@ class Optimizer:
                     p._version_counter.value += 1  # changed in place: a graph that saved p can't backward
                     if state:
                         self.state[p] = state  # kept only once an update has run through
+        return loss
 
     # --- saving --------------------------------------------------------------------------------------
     def state_dict(self):
