@@ -637,3 +637,23 @@ def test_inference_mode_as_context_and_decorator():
         tinynet.inference_mode("no")
     with pytest.raises(TypeError, match="inference_mode: a decorator for a function"):
         tinynet.inference_mode()(3)
+
+
+def test_set_grad_enabled_now_and_as_a_block():
+    x = tinynet.Tensor(np.ones(2), requires_grad=True)
+    with tinynet.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+        with tinynet.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+        assert not tinynet.is_grad_enabled()
+    assert tinynet.is_grad_enabled()
+    tinynet.set_grad_enabled(False)  # on its own: at once, as PyTorch's
+    try:
+        assert not tinynet.is_grad_enabled()
+    finally:
+        tinynet.set_grad_enabled(True)
+    with pytest.raises(TypeError, match="set_grad_enabled: mode must be True or False"):
+        tinynet.set_grad_enabled("no")
+    assert tinynet.is_tensor(x) and not tinynet.is_tensor(np.ones(2)) and tinynet.numel(x) == 2
+    with pytest.raises(TypeError, match="numel: expected a Tensor, got list"):
+        tinynet.numel([1, 2])

@@ -293,3 +293,30 @@ def test_a_checkpoint_holds_sgd_with_one_group_and_converts_both_ways(tmp_path):
             sgd_fields(other)
         # the SGD layout does not fit them; the general one does (issue 14: every optimizer is saveable)
         assert "type" in read_meta(save_checkpoint(tmp_path / "c.npz", model, other))["optimizer"]
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: optim.Adam(ps, lr=0.1),
+                                  lambda ps: optim.AdamW(ps), lambda ps: optim.RMSprop(ps), lambda ps: optim.Adagrad(ps)],
+                         ids=["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_step_with_a_closure_recomputes_the_loss_and_returns_it(make):
+    # PyTorch's step(closure): the closure runs first, with gradients on (also inside no_grad), then the update.
+    import tinynet
+
+    w = Parameter(np.array([1.0, -2.0]))
+    opt = make([w])
+    calls = []
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        calls.append(loss.item())
+        return loss
+
+    with tinynet.no_grad():
+        loss = opt.step(closure)
+    assert calls == [5.0] and loss.item() == 5.0
+    assert not np.array_equal(w.numpy(), [1.0, -2.0])
+    assert opt.step() is None
+    with pytest.raises(TypeError, match=r"step: closure must be a function of no arguments returning the loss, got int"):
+        opt.step(3)

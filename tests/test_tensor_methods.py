@@ -177,3 +177,32 @@ def test_the_docs_worked_example_quotes_what_the_ops_compute():
     ]
     for q in quoted:
         assert q in prose, q
+
+
+# --- the operators under their method names, and all/any ------------------------------------------------------
+
+def test_comparison_and_arithmetic_methods_are_the_operators():
+    a = tinynet.tensor([1.0, 2.0, 3.0])
+    b = tinynet.tensor([3.0, 2.0, 1.0])
+    for method, op in [("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
+                       ("gt", np.greater), ("ge", np.greater_equal), ("add", np.add), ("sub", np.subtract),
+                       ("mul", np.multiply), ("div", np.divide)]:
+        np.testing.assert_array_equal(getattr(a, method)(b).numpy(), op(a.numpy(), b.numpy()))
+    np.testing.assert_array_equal(a.add(b, alpha=2).numpy(), [7.0, 6.0, 5.0])
+    np.testing.assert_array_equal(a.sub(b, alpha=2).numpy(), [-5.0, -2.0, 1.0])
+    np.testing.assert_array_equal(a.neg().numpy(), [-1.0, -2.0, -3.0])
+    assert a.matmul(b).item() == 10.0
+    # PyTorch's MNIST example: correct += pred.eq(target.view_as(pred)).sum().item()
+    pred, target = tinynet.tensor([[1], [0], [2]]), tinynet.tensor([1, 1, 2])
+    assert pred.eq(target.view_as(pred)).sum().item() == 2
+    assert tinynet.tensor([1, 2]).type_as(a).dtype == np.float32
+
+
+def test_all_and_any():
+    t = tinynet.tensor([[1, 0, 2], [3, 4, 5]])
+    assert not t.all().item() and t.any().item()
+    np.testing.assert_array_equal(t.all(dim=1).numpy(), [False, True])
+    np.testing.assert_array_equal(t.any(dim=0, keepdim=True).numpy(), [[True, True, True]])
+    assert t.all().dtype == np.bool_ and not t.all().requires_grad
+    with pytest.raises(IndexError, match="all: dim 2 is out of range"):
+        t.all(dim=2)

@@ -16,7 +16,7 @@ import kernels  # noqa: F401  first, before NumPy loads OpenBLAS: see kernels/__
 
 # autograd next: it defines Function, then loads tinynet._tensor, which loads the ops behind
 # Tensor's operators (tinynet.functional). The order is explained at the end of tinynet/_tensor.py.
-from tinynet.autograd import Function, enable_grad, inference_mode, is_grad_enabled, no_grad  # isort: skip
+from tinynet.autograd import Function, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # isort: skip
 from tinynet._tensor import Tensor, tensor  # isort: skip
 from tinynet import cuda, functional, nn, optim
 from tinynet.backend import DeviceError, manual_seed
@@ -36,6 +36,18 @@ from tinynet.serialization import SerializationError, load, save
 
 __version__ = "0.1.0"
 
+
+def is_tensor(obj) -> bool:
+    """True if ``obj`` is a tinynet Tensor (a Parameter is one)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> int:
+    """The number of elements of a Tensor."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel: expected a Tensor, got {type(input).__name__}")
+    return input.numel()
+
 __all__ = [
     "Tensor",
     "tensor",
@@ -44,6 +56,9 @@ __all__ = [
     "no_grad",
     "enable_grad",
     "inference_mode",
+    "set_grad_enabled",
+    "is_tensor",
+    "numel",
     "is_grad_enabled",
     "gradcheck",
     "gradcheck_directional",

@@ -55,7 +55,7 @@ import numpy as np
 
 from tinynet import backend
 
-__all__ = ["Function", "Node", "no_grad", "enable_grad", "inference_mode", "is_grad_enabled", "run_backward"]
+__all__ = ["Function", "Node", "no_grad", "enable_grad", "inference_mode", "set_grad_enabled", "is_grad_enabled", "run_backward"]
 
 _grad_enabled = True
 
@@ -112,6 +112,27 @@ class enable_grad(_GradMode):
     """Turn recording back on inside a ``no_grad()`` block."""
 
     _mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(mode)``: turn recording on or off, as PyTorch's: at once when called
+    (``tinynet.set_grad_enabled(False)`` on its own line), and back to the previous mode at the end of a
+    ``with tinynet.set_grad_enabled(is_train):`` block."""
+
+    def __new__(cls, mode):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled: mode must be True or False, got {mode!r}")
+        global _grad_enabled
+        self = object.__new__(cls)
+        self._prev, _grad_enabled = _grad_enabled, bool(mode)
+        return self
+
+    def __enter__(self):
+        pass  # the mode was set when this was made
+
+    def __call__(self, fn):
+        raise TypeError("set_grad_enabled: use it as `with tinynet.set_grad_enabled(mode):` or on its own; "
+                        "as a decorator use tinynet.no_grad() or tinynet.enable_grad()")
 
 
 class inference_mode(_GradMode):

@@ -135,3 +135,20 @@ def test_hostile_arguments_are_refused_naming_the_class_and_argument(call, error
         warnings.simplefilter("error")
         with pytest.raises(error, match=message):
             call()
+
+
+def test_dataset_base_class():
+    from tinynet.data import ConcatDataset, Dataset
+
+    class Squares(Dataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return np.full(2, i * i, np.float32), i
+
+    both = Squares() + Squares()
+    assert isinstance(both, ConcatDataset) and len(both) == 6 and both[4][1] == 1
+    assert isinstance(TensorDataset(np.zeros((2, 1))), Dataset)
+    with pytest.raises(NotImplementedError, match="Bare must implement __getitem__"):
+        type("Bare", (Dataset,), {})()[0]

@@ -16,11 +16,11 @@ Every random transform draws from a generator passed in per sample, seeded from
 import importlib
 
 from tinynet.data import transforms
-from tinynet.data.dataset import ConcatDataset, Subset, TensorDataset, random_split
+from tinynet.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from tinynet.data.folder import CorruptImageError, ImageFolder
 from tinynet.data.loader import DataLoader, DataLoaderError
 
-__all__ = ["ImageFolder", "CorruptImageError", "DataLoader", "DataLoaderError", "TensorDataset", "Subset",
+__all__ = ["Dataset", "ImageFolder", "CorruptImageError", "DataLoader", "DataLoaderError", "TensorDataset", "Subset",
            "ConcatDataset", "random_split", "transforms", "synth"]
 
 

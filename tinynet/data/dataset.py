@@ -55,7 +55,24 @@ def _index(cls, i, n):
     return i % n
 
 
-class TensorDataset:
+class Dataset:
+    """The base class of a map-style dataset, as ``torch.utils.data.Dataset``: subclass it and write
+    ``__getitem__(i)`` (one sample) and ``__len__``. ``a + b`` is ``ConcatDataset([a, b])``.
+
+    Nothing requires it: the DataLoader takes any object with ``len()`` and ``[i]`` (or ``load(i, rng)``).
+    """
+
+    def __getitem__(self, i):
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(self, i)")
+
+    def __len__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__(self)")
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
+
+
+class TensorDataset(Dataset):
     """Sample i is ``(tensors[0][i], tensors[1][i], ...)``: rows of arrays that share their first dimension N.
 
     tensors   tinynet Tensors or arrays (NumPy, CuPy), each (N, ...); kept as host NumPy arrays (a view
@@ -94,7 +111,7 @@ class TensorDataset:
         return f"TensorDataset({', '.join(str(a.shape) for a in self.tensors)})"
 
 
-class Subset:
+class Subset(Dataset):
     """Sample i is ``dataset[indices[i]]`` (or ``dataset.load(indices[i], rng)``).
 
     indices   a sequence of ints 0 <= j < len(dataset) (a list, a range, a NumPy int array), kept as a
@@ -134,7 +151,7 @@ class Subset:
         return f"Subset({self.dataset!r}, {len(self.indices)} indices)"
 
 
-class ConcatDataset:
+class ConcatDataset(Dataset):
     """The samples of ``datasets[0]``, then those of ``datasets[1]``, ...
 
     cumulative_sizes   [len(datasets[0]), len(datasets[0]) + len(datasets[1]), ...], as PyTorch keeps it

@@ -24,14 +24,16 @@ __all__ = ["flatten", "reshape", "squeeze", "unsqueeze", "transpose", "permute",
 
 
 class Reshape(Function):
+    op = "reshape"  # the name its errors give
+
     def __init__(self, shape):
         shape = tuple(shape)
         if not all(is_int(n) for n in shape):
-            raise TypeError(f"reshape: the sizes must be ints, got {shape!r}")
+            raise TypeError(f"{self.op}: the sizes must be ints, got {shape!r}")
         if any(n < -1 for n in shape):
-            raise ValueError(f"reshape: sizes must be >= 0 (or -1 for one size to infer), got {shape}")
+            raise ValueError(f"{self.op}: sizes must be >= 0 (or -1 for one size to infer), got {shape}")
         if shape.count(-1) > 1:
-            raise ValueError(f"reshape: only one size can be inferred (-1), got {shape}")
+            raise ValueError(f"{self.op}: only one size can be inferred (-1), got {shape}")
         self.shape = tuple(int(n) for n in shape)
 
     def forward(self, x):
@@ -40,7 +42,7 @@ class Reshape(Function):
             return x.reshape(self.shape)
         except ValueError:
             raise ShapeError(
-                f"reshape: cannot view a tensor of shape {tuple(x.shape)} ({x.size} elements) as {self.shape}"
+                f"{self.op}: cannot view a tensor of shape {tuple(x.shape)} ({x.size} elements) as {self.shape}"
             ) from None
 
     def backward(self, g):
@@ -50,6 +52,8 @@ class Reshape(Function):
 class View(Reshape):
     """Reshape that must share the input's memory, as PyTorch's ``view``: refused where the elements'
     strides allow no such view (a transposed tensor viewed as one row, say); ``reshape`` then copies."""
+
+    op = "view"
 
     def forward(self, x):
         y = super().forward(x)
