@@ -373,12 +373,12 @@ def check_views_current(name, tensors):
 
 def _saved_versions(f, inputs, outputs):
     """(counter, version now, what) for each input or output whose memory ``f`` keeps for backward."""
-    skip = f._config_keys | f._ENGINE_KEYS
-    kept = [v for k, v in f.__dict__.items() if k not in skip and _is_array(v)]
-    kept += [a for a in f.__dict__.get("_saved", ()) if a is not None]
-    if not kept:
+    config, engine = f._config_keys, f._ENGINE_KEYS
+    owners = {id(_memory_owner(v)) for k, v in f.__dict__.items()
+              if k not in config and k not in engine and _is_array(v)}
+    owners.update(id(_memory_owner(a)) for a in f.__dict__.get("_saved", ()) if a is not None)
+    if not owners:
         return ()
-    owners = {id(_memory_owner(a)) for a in kept}
     found, seen = [], set()
     for what, group in (("input", inputs), ("output", outputs)):
         for i, t in enumerate(group):
@@ -504,7 +504,7 @@ _NOT_ARRAYS = (type(None), bool, int, float, str, tuple, frozenset, np.dtype)
 
 
 def _is_array(x) -> bool:
-    if isinstance(x, np.ndarray):
+    if type(x) is np.ndarray or isinstance(x, np.ndarray):
         return True
     return not isinstance(x, _NOT_ARRAYS) and backend.is_cupy_array(x)
 

@@ -366,6 +366,15 @@ def _operands(op, x, y, floating=False):
     Anything else (a str, None, a dict) is refused as Python refuses ``1 + "a"``, naming ``op``
     (the operator's symbol, e.g. "+") and what was given.
     """
+    # The common cases first: two tensors of one dtype, a float tensor with a Python number (its dtype).
+    if isinstance(x, Tensor):
+        if isinstance(y, Tensor):
+            if x.dtype == y.dtype and (not floating or x.dtype.kind in "fc"):
+                return x, y
+        elif type(y) in (int, float) and x.dtype.kind == "f":
+            return x, Tensor._wrap(get_array_module(x.data).asarray(y, dtype=x.dtype))
+    elif type(x) in (int, float) and isinstance(y, Tensor) and y.dtype.kind == "f":
+        return Tensor._wrap(get_array_module(y.data).asarray(x, dtype=y.dtype)), y
     try:
         if x is None or y is None:
             raise TypeError("None is not a number")
