@@ -401,6 +401,33 @@ class Tensor:
     def __rtruediv__(self, other):
         return _arith.div(other, self)
 
+    def __floordiv__(self, other):
+        return _binary.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _binary.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _binary.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _binary.remainder(other, self)
+
+    def maximum(self, other):
+        return _binary.maximum(self, other)
+
+    def minimum(self, other):
+        return _binary.minimum(self, other)
+
+    def remainder(self, other):
+        return _binary.remainder(self, other)
+
+    def floor_divide(self, other):
+        return _binary.floor_divide(self, other)
+
+    def nonzero(self, as_tuple=False):
+        return _indexing.nonzero(self, as_tuple)
+
     def __neg__(self):
         return _arith.Neg()(self)
 
@@ -757,6 +784,7 @@ class Tensor:
 from tinynet.functional import _util  # noqa: E402
 from tinynet.functional import activation as _activation  # noqa: E402
 from tinynet.functional import arithmetic as _arith  # noqa: E402
+from tinynet.functional import binary as _binary  # noqa: E402
 from tinynet.functional import conversion as _conversion  # noqa: E402
 from tinynet.functional import indexing as _indexing  # noqa: E402
 from tinynet.functional import join as _join  # noqa: E402

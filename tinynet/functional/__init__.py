@@ -7,7 +7,8 @@ and layer norm), pool, shape (flatten). What this package exports is what each o
 in ``__all__``.
 
 Tensor ops behind ``Tensor``'s operators and methods, with ``torch``'s names (``F.max(x.data, 1)``,
-``F.cat``, ``F.gather``, ``F.clamp``; each takes Tensors or plain arrays): ``arithmetic``, ``reduction``,
+``F.cat``, ``F.gather``, ``F.clamp``; each takes Tensors or plain arrays): ``arithmetic``, ``binary``
+(maximum, minimum, remainder, floor_divide), ``reduction``,
 ``shape``, ``join`` (cat, stack, split, chunk), ``indexing`` (gather, scatter, masked_fill, where, sort,
 topk) and ``conversion``. Each module's docstring derives its backward; ``reference`` holds the textbook
 loops the docs show and the tests compare against.
@@ -17,6 +18,7 @@ import sys
 from tinynet.functional._util import ShapeError
 from tinynet.functional.activation import *  # noqa: F401,F403
 from tinynet.functional.arithmetic import *  # noqa: F401,F403
+from tinynet.functional.binary import *  # noqa: F401,F403
 from tinynet.functional.conv import *  # noqa: F401,F403
 from tinynet.functional.elementwise_loss import *  # noqa: F401,F403
 from tinynet.functional.indexing import *  # noqa: F401,F403
@@ -31,7 +33,7 @@ from tinynet.functional.shape import *  # noqa: F401,F403
 
 __all__ = ["ShapeError"]
 for _family in ("activation", "conv", "padding", "linear", "loss", "elementwise_loss", "normalization", "pool",
-                "shape", "join", "indexing", "arithmetic", "reduction"):
+                "shape", "join", "indexing", "arithmetic", "binary", "reduction"):
     __all__ += sys.modules[f"{__name__}.{_family}"].__all__  # (F.linear the function hides the module)
 del _family
 # F.sum, F.max, F.min, F.abs and F.pow are Python builtins' names: reachable as attributes, left out of

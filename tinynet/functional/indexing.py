@@ -27,7 +27,7 @@ from tinynet.functional._util import (NUMBERS, ShapeError, as_input, check_dim, 
 from tinynet.functional.shape import Clone
 from tinynet.validate import is_int
 
-__all__ = ["gather", "scatter", "scatter_add", "masked_fill", "where", "sort", "argsort", "topk"]
+__all__ = ["gather", "scatter", "scatter_add", "masked_fill", "where", "nonzero", "sort", "argsort", "topk"]
 
 SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_types.sort
 TopkResult = namedtuple("TopkResult", ["values", "indices"])
@@ -255,9 +255,30 @@ def masked_fill(input, mask, value):
     return MaskedFill(value)(x, mask)
 
 
-def where(condition, input, other):
+def nonzero(input, as_tuple=False):
+    """The indices of the nonzero elements, as ``torch.nonzero``: an int64 (n, ndim) tensor, or with
+    ``as_tuple`` one int64 (n,) tensor per dimension. Outside the graph."""
+    x = as_input("nonzero", "input", input)
+    xp = get_array_module(x.data)
+    found = xp.nonzero(x.data.reshape(1) if x.ndim == 0 else x.data)
+    if as_tuple:
+        return tuple(Tensor._wrap(i.astype(xp.int64, copy=False)) for i in found)
+    return Tensor._wrap(xp.stack(found, axis=1).astype(xp.int64, copy=False)) if found else \
+        Tensor._wrap(xp.zeros((0, 0), dtype=xp.int64))
+
+
+_NOT_GIVEN = object()
+
+
+def where(condition, input=_NOT_GIVEN, other=_NOT_GIVEN):
     """``input`` where ``condition`` (bool) is True, ``other`` elsewhere, all broadcast together, as
-    ``torch.where``; input and other are tensors or numbers, promoted to one dtype. Both get gradients."""
+    ``torch.where``; input and other are tensors or numbers, promoted to one dtype. Both get gradients.
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``, as in PyTorch."""
+    if input is _NOT_GIVEN and other is _NOT_GIVEN:
+        return nonzero(condition, as_tuple=True)
+    if input is _NOT_GIVEN or other is _NOT_GIVEN:
+        raise TypeError("where: give both input and other (where(condition, input, other)), or neither "
+                        "(where(condition): the indices where it is True)")
     cond = as_input("where", "condition", condition)
     if cond.dtype.kind != "b":
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}; e.g. where(x > 0, x, 0)")

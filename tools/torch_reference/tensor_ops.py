@@ -98,6 +98,11 @@ CASES = [
     ("sort_ties_stable", "F.sort(ties, dim=1, stable=True).indices"),
     ("sort_ties_desc_stable", "F.sort(ties, dim=1, descending=True, stable=True).indices"),
     ("argsort", "F.argsort(x, 1)"), ("argsort_desc", "x.argsort(0, descending=True)"),
+    # binary.py: ties between the operands (c and lo share -0.5 twice, c and hi 0.5 once), broadcasting
+    ("binary_maximum_ties", "F.maximum(c, lo)"), ("binary_minimum_ties", "F.minimum(c, hi)"),
+    ("binary_maximum_broadcast", "x.maximum(row)"), ("binary_minimum_method", "x.minimum(y)"),
+    ("binary_remainder", "F.remainder(x, pos)"), ("binary_remainder_negative", "x % -pos"),
+    ("binary_remainder_broadcast", "x.remainder(col)"),
 ]
 
 
