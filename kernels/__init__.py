@@ -17,7 +17,7 @@ Modules:
     activation     ReLU (optionally after a bias) and dropout, each returning its mask
     special        erf and erfc on arrays (NumPy has none), for the exact GELU
     workspace      recycled host buffers for the large arrays every training step allocates
-    optim          the element-wise updates of SGD and Adam/AdamW, in place (one kernel each on the GPU)
+    optim          the element-wise updates of SGD, Adam/AdamW, RMSprop, Adagrad, in place (one kernel each on the GPU)
     parallel       host work in cache-sized blocks on every core (pooling, im2col, ReLU, SGD)
     cuda           the CUDA versions, for CuPy arrays (see below)
 
@@ -46,7 +46,7 @@ from kernels.array import get_array_module, is_cupy_array  # noqa: E402
 from kernels.avg_pool import avgpool_backward, avgpool_divisor, avgpool_forward  # noqa: E402
 from kernels.im2col import col2im, im2col  # noqa: E402
 from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward  # noqa: E402
-from kernels.optim import adam_update, lerp_, sgd_update  # noqa: E402
+from kernels.optim import adagrad_update, adam_update, lerp_, rmsprop_update, sgd_update  # noqa: E402
 from kernels.pool import maxpool_backward, maxpool_forward, maxpool_indices  # noqa: E402
 from kernels.special import erf, erfc  # noqa: E402
 from kernels.sizes import conv_output_size  # noqa: E402
@@ -75,5 +75,7 @@ __all__ = [
     "dropout_forward",
     "sgd_update",
     "adam_update",
+    "rmsprop_update",
+    "adagrad_update",
     "lerp_",
 ]

@@ -1,4 +1,5 @@
-"""The element-wise parameter updates of SGD and Adam, in place (PyTorch's single-tensor order).
+"""The element-wise parameter updates of SGD, Adam, RMSprop and Adagrad, in place (PyTorch's
+single-tensor order).
 
     sgd_update:   g <- -g (maximize);  g <- g + wd * p;  buf <- g (first) or momentum * buf + (1 - dampening) * g;
                   g <- g + momentum * buf (nesterov) or buf;  p <- p - lr * g
@@ -6,13 +7,17 @@
                   m <- lerp(m, g, 1 - beta1);  v <- beta2 * v + (1 - beta2) * g * g;
                   vmax <- max(vmax, v) and v <- vmax (amsgrad);
                   p <- p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    rmsprop_update: g <- -g;  g <- g + wd * p;  v <- alpha * v + (1 - alpha) * g * g;
+                  centered: a <- lerp(a, g, 1 - alpha), d = sqrt(v - a * a) + eps, else d = sqrt(v) + eps;
+                  buf <- momentum * buf + g / d and p <- p - lr * buf (momentum > 0), else p <- p - lr * g / d
+    adagrad_update: g <- -g;  g <- g + wd * p;  s <- s + g * g;  p <- p - clr * g / (sqrt(s) + eps)
 
-tinynet/optim/sgd.py and adam.py check the hyper-parameters and keep the state; these functions do the
+tinynet/optim/{sgd,adam,rmsprop,adagrad}.py check the hyper-parameters and keep the state; these functions do the
 arithmetic. Scalars are rounded to the parameter's dtype and every operation is rounded in it, as
 NumPy computes ``p -= g * lr`` for a float32 p and a Python float lr.
 
 With the array library, each line above is one or two passes over the parameter, each writing a
-temporary: about 4 passes for SGD with momentum and 12 for Adam. On the host both run in cache-sized
+temporary: about 4 passes for SGD with momentum and 12 for Adam. On the host each runs in cache-sized
 blocks on every core (kernels.parallel), so each array is read from memory once per step (Adam's step
 over AlexNet's 62M parameters took 0.58 s whole-array and 0.16 s blocked, on two cores). On the GPU each
 update is one kernel (kernels/cuda/optim.cu) that reads p, g and the state once and writes p and the
@@ -106,3 +111,68 @@ def _adam_block(p, g, m, v, vmax=None, *, step, lr, beta1, beta2, eps, weight_de
     denom = xp.sqrt(v) / bias_correction2_sqrt
     denom += eps
     p += -(lr / bias_correction1) * m / denom
+
+
+def rmsprop_update(p, g, square_avg, grad_avg=None, momentum_buffer=None, *, lr, alpha, eps, weight_decay=0.0,
+                   momentum=0.0, maximize=False):
+    """RMSprop's update of ``p`` (in place) with its running mean of g*g ``square_avg`` (and, centered, of g
+    ``grad_avg``; with momentum > 0, ``momentum_buffer``), each updated in place."""
+    h = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, maximize=maximize)
+    arrays = [p, g, square_avg] + [a for a in (grad_avg, momentum_buffer) if a is not None]
+    if _fused(*arrays):
+        _cuda.rmsprop_update(p, g, square_avg, grad_avg, momentum_buffer, **h)
+        return
+    centered, with_momentum = grad_avg is not None, momentum_buffer is not None
+
+    def block(p, g, v, *rest):
+        rest = list(rest)
+        a = rest.pop(0) if centered else None
+        buf = rest.pop(0) if with_momentum else None
+        _rmsprop_block(p, g, v, a, buf, **h)
+
+    parallel.blockwise(block, *arrays)
+
+
+def _rmsprop_block(p, g, v, a, buf, *, lr, alpha, eps, weight_decay, momentum, maximize):
+    xp = get_array_module(p)
+    if maximize:
+        g = -g
+    if weight_decay:
+        g = g + weight_decay * p
+    v *= alpha
+    v += (1 - alpha) * g * g
+    if a is not None:
+        lerp_(a, g, 1 - alpha)
+        d = xp.sqrt(v + (-a) * a)
+    else:
+        d = xp.sqrt(v)
+    d += eps
+    if buf is not None:
+        buf *= momentum
+        buf += g / d
+        p += -lr * buf
+    else:
+        p += -lr * g / d
+
+
+def adagrad_update(p, g, state_sum, *, clr, eps, weight_decay=0.0, maximize=False):
+    """Adagrad's update of ``p`` (in place) with its running sum of g*g ``state_sum`` (in place), at the
+    decayed learning rate ``clr`` = lr / (1 + (step - 1) * lr_decay)."""
+    h = dict(clr=clr, eps=eps, weight_decay=weight_decay, maximize=maximize)
+    if _fused(p, g, state_sum):
+        _cuda.adagrad_update(p, g, state_sum, **h)
+        return
+    parallel.blockwise(lambda *blocks: _adagrad_block(*blocks, **h), p, g, state_sum)
+
+
+def _adagrad_block(p, g, s, *, clr, eps, weight_decay, maximize):
+    xp = get_array_module(p)
+    if maximize:
+        g = -g
+    if weight_decay:
+        g = g + weight_decay * p
+    s += g * g
+    std = xp.sqrt(s)
+    std += eps
+    p += -clr * g / std
+

@@ -64,6 +64,8 @@ KERNELS = {
     "optim.cu": {
         "sgd_kernel": (FLOAT_TYPES, INDEX_TYPES),
         "adam_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "rmsprop_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "adagrad_kernel": (FLOAT_TYPES, INDEX_TYPES),
     },
 }
 
@@ -333,8 +335,8 @@ def dropout_forward(x, u, p):
 # --- optimizer updates (kernels/optim.py) -----------------------------------------------------------------------
 
 # The bits of optim.cu's `flags` argument.
-_MAXIMIZE, _WEIGHT_DECAY, _MOMENTUM, _FIRST, _DAMPENING, _NESTEROV, _DECOUPLED, _AMSGRAD, _LERP_FROM_END = (
-    1 << k for k in range(9))
+(_MAXIMIZE, _WEIGHT_DECAY, _MOMENTUM, _FIRST, _DAMPENING, _NESTEROV, _DECOUPLED, _AMSGRAD, _LERP_FROM_END,
+ _CENTERED) = (1 << k for k in range(10))
 
 
 def sgd_update(p, g, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
@@ -364,4 +366,28 @@ def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, beta1, b
                -(lr / (1 - beta1 ** step)), (1 - beta2 ** step) ** 0.5, eps)
     _launch("optim.cu", "adam_kernel", p.size, p.size, (p, g, exp_avg, exp_avg_sq, vmax), (p.size, flags),
             tuple(_acc(t, v) for v in scalars), types=(t,))
+
+
+def rmsprop_update(p, g, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps, weight_decay, momentum,
+                   maximize):
+    """``kernels.rmsprop_update`` on the GPU: p and the state updated in place, one pass."""
+    t = p.dtype
+    w = 1 - alpha
+    from_end = not w < 0.5
+    flags = ((_MAXIMIZE if maximize else 0) | (_WEIGHT_DECAY if weight_decay else 0)
+             | (_MOMENTUM if momentum_buffer is not None else 0) | (_CENTERED if grad_avg is not None else 0)
+             | (_LERP_FROM_END if from_end else 0))
+    a = p if grad_avg is None else grad_avg  # never touched without their flags
+    buf = p if momentum_buffer is None else momentum_buffer
+    scalars = (-lr, alpha, 1 - alpha, (1 - w) if from_end else w, eps, weight_decay, momentum)
+    _launch("optim.cu", "rmsprop_kernel", p.size, p.size, (p, g, square_avg, a, buf), (p.size, flags),
+            tuple(_acc(t, v) for v in scalars), types=(t,))
+
+
+def adagrad_update(p, g, state_sum, *, clr, eps, weight_decay, maximize):
+    """``kernels.adagrad_update`` on the GPU: p and the sum of squares updated in place, one pass."""
+    t = p.dtype
+    flags = (_MAXIMIZE if maximize else 0) | (_WEIGHT_DECAY if weight_decay else 0)
+    _launch("optim.cu", "adagrad_kernel", p.size, p.size, (p, g, state_sum), (p.size, flags),
+            (_acc(t, -clr), _acc(t, eps), _acc(t, weight_decay)), types=(t,))
 

@@ -88,3 +88,63 @@ __global__ void adam_kernel(T* __restrict__ p, const T* __restrict__ g, T* __res
         p[idx] = from_acc<T>(add_rn(w, div_rn(mul_rn(neg_step, mi), denom)));
     }
 }
+
+// RMSprop (kernels/optim.py's _rmsprop_block), with lerp_w = 1 - alpha (or its complement with
+// TN_LERP_FROM_END) for the centered running mean a of g:
+//   g <- -g;  g <- g + wd * p;  v <- v * alpha + ((1 - alpha) * g) * g;
+//   centered: a <- lerp(a, g), d = sqrt(v + (-a) * a) + eps;  else d = sqrt(v) + eps;
+//   momentum: buf <- buf * momentum + g / d, p <- p + neg_lr * buf;  else p <- p + (neg_lr * g) / d
+// grad_avg (centered) and buf (TN_MOMENTUM) are unread and may be any pointer without their flag.
+#define TN_CENTERED 512
+template <typename T, typename I>
+__global__ void rmsprop_kernel(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ v, T* __restrict__ a,
+                               T* __restrict__ buf, const I total, const I flags, const typename Acc<T>::type neg_lr,
+                               const typename Acc<T>::type alpha, const typename Acc<T>::type one_minus_alpha,
+                               const typename Acc<T>::type lerp_w, const typename Acc<T>::type eps,
+                               const typename Acc<T>::type weight_decay, const typename Acc<T>::type momentum) {
+    typedef typename Acc<T>::type A;
+    for (I idx = first<I>(); idx < total; idx += step<I>()) {
+        const A w = to_acc(p[idx]);
+        A d = to_acc(g[idx]);
+        if (flags & TN_MAXIMIZE) d = -d;
+        if (flags & TN_WEIGHT_DECAY) d = add_rn(d, mul_rn(weight_decay, w));
+        const A vi = add_rn(mul_rn(to_acc(v[idx]), alpha), mul_rn(mul_rn(one_minus_alpha, d), d));
+        v[idx] = from_acc<T>(vi);
+        A den;
+        if (flags & TN_CENTERED) {
+            A ai = to_acc(a[idx]);
+            ai = (flags & TN_LERP_FROM_END) ? sub_rn(d, mul_rn(sub_rn(d, ai), lerp_w))
+                                            : add_rn(ai, mul_rn(lerp_w, sub_rn(d, ai)));
+            a[idx] = from_acc<T>(ai);
+            den = sqrt_rn(add_rn(vi, mul_rn(-ai, ai)));
+        } else {
+            den = sqrt_rn(vi);
+        }
+        den = add_rn(den, eps);
+        if (flags & TN_MOMENTUM) {
+            const A b = add_rn(mul_rn(to_acc(buf[idx]), momentum), div_rn(d, den));
+            buf[idx] = from_acc<T>(b);
+            p[idx] = from_acc<T>(add_rn(w, mul_rn(neg_lr, b)));
+        } else {
+            p[idx] = from_acc<T>(add_rn(w, div_rn(mul_rn(neg_lr, d), den)));
+        }
+    }
+}
+
+// Adagrad (kernels/optim.py's _adagrad_block), neg_clr = -lr / (1 + (step - 1) * lr_decay):
+//   g <- -g;  g <- g + wd * p;  s <- s + g * g;  p <- p + (neg_clr * g) / (sqrt(s) + eps)
+template <typename T, typename I>
+__global__ void adagrad_kernel(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ s, const I total,
+                               const I flags, const typename Acc<T>::type neg_clr, const typename Acc<T>::type eps,
+                               const typename Acc<T>::type weight_decay) {
+    typedef typename Acc<T>::type A;
+    for (I idx = first<I>(); idx < total; idx += step<I>()) {
+        const A w = to_acc(p[idx]);
+        A d = to_acc(g[idx]);
+        if (flags & TN_MAXIMIZE) d = -d;
+        if (flags & TN_WEIGHT_DECAY) d = add_rn(d, mul_rn(weight_decay, w));
+        const A si = add_rn(to_acc(s[idx]), mul_rn(d, d));
+        s[idx] = from_acc<T>(si);
+        p[idx] = from_acc<T>(add_rn(w, div_rn(mul_rn(neg_clr, d), add_rn(sqrt_rn(si), eps))));
+    }
+}

@@ -419,6 +419,53 @@ def test_adam_update(target, index, rng, dtype, hyper, amsgrad):
     assert target.index_dtypes() == [index]
 
 
+RMSPROP_CASES = [
+    pytest.param(dict(lr=1e-2, alpha=0.99, eps=1e-8), False, False, id="plain"),
+    pytest.param(dict(lr=1e-2, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.9), True, True,
+                 id="centered-momentum-wd"),
+    pytest.param(dict(lr=3e-3, alpha=0.3, eps=1e-8, maximize=True), True, False, id="lerp-from-end-maximize"),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hyper, centered, momentum", RMSPROP_CASES)
+def test_rmsprop_update(target, index, rng, dtype, hyper, centered, momentum):
+    shape = (3, 11)
+    s = _state(rng, dtype, shape, "p", "g", "exp_avg_sq", "exp_avg", "buf")
+    s["exp_avg"] *= s["exp_avg"].dtype.type(0.1)  # a small running mean: v - a * a stays positive
+    full = dict(weight_decay=0.0, momentum=0.0, maximize=False)
+    full.update(hyper)
+    if momentum and not full["momentum"]:
+        full["momentum"] = 0.9
+    got = {k: v.copy() for k, v in s.items()}
+    ref = {k: v.copy() for k, v in s.items()}
+
+    def args(d):
+        return (d["p"], d["g"], d["exp_avg_sq"], d["exp_avg"] if centered else None, d["buf"] if momentum else None)
+
+    _update_in_place(target, "rmsprop_update", *args(got), **full)
+    kernels.optim._rmsprop_block(*args(ref), **full)
+    for name in ("p", "exp_avg_sq") + (("exp_avg",) if centered else ()) + (("buf",) if momentum else ()):
+        assert_matches(got[name], ref[name], dtype, exact=dtype != "float16")
+    assert target.index_dtypes() == [index]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hyper", [dict(clr=1e-2, eps=1e-10), dict(clr=5e-3, eps=1e-6, weight_decay=0.1, maximize=True)],
+                         ids=["plain", "wd-maximize"])
+def test_adagrad_update(target, index, rng, dtype, hyper):
+    s = _state(rng, dtype, (4, 7), "p", "g", "exp_avg_sq")
+    full = dict(weight_decay=0.0, maximize=False)
+    full.update(hyper)
+    got = {k: v.copy() for k, v in s.items()}
+    ref = {k: v.copy() for k, v in s.items()}
+    _update_in_place(target, "adagrad_update", got["p"], got["g"], got["exp_avg_sq"], **full)
+    kernels.optim._adagrad_block(ref["p"], ref["g"], ref["exp_avg_sq"], **full)
+    for name in ("p", "exp_avg_sq"):
+        assert_matches(got[name], ref[name], dtype, exact=dtype != "float16")
+    assert target.index_dtypes() == [index]
+
+
 # --- the loader ------------------------------------------------------------------------------------------------
 
 def test_a_failed_compile_keeps_cupys_error_and_says_what_to_check(monkeypatch):
@@ -480,6 +527,13 @@ def test_optimizer_kernels_update_in_place_on_the_gpu(rng, dtype):
     kernels.adam_update(d["p"], d["g"], d["exp_avg"], d["exp_avg_sq"], **adam)
     kernels.optim.adam_update(s["p"], s["g"], s["exp_avg"], s["exp_avg_sq"], **adam)
     for name in ("p", "buf", "exp_avg", "exp_avg_sq"):
+        assert_matches(d[name].get(), s[name], dtype, exact=dtype != "float16")
+    rms = dict(lr=1e-2, alpha=0.9, eps=1e-8, weight_decay=0.0, momentum=0.5, maximize=False)
+    kernels.rmsprop_update(d["p"], d["g"], d["exp_avg_sq"], None, d["buf"], **rms)
+    kernels.optim.rmsprop_update(s["p"], s["g"], s["exp_avg_sq"], None, s["buf"], **rms)
+    kernels.adagrad_update(d["p"], d["g"], d["exp_avg_sq"], clr=1e-2, eps=1e-10)
+    kernels.optim.adagrad_update(s["p"], s["g"], s["exp_avg_sq"], clr=1e-2, eps=1e-10)
+    for name in ("p", "buf", "exp_avg_sq"):
         assert_matches(d[name].get(), s[name], dtype, exact=dtype != "float16")
 
 

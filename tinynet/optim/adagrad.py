@@ -8,6 +8,7 @@ For each parameter p with gradient g, at step t = 1, 2, ...:
     s   <- s + g * g                          sum, starting at initial_accumulator_value
     p   <- p - clr * g / (sqrt(s) + eps)
 """
+import kernels
 from tinynet import backend
 from tinynet.functional._util import flag_arg
 from tinynet.optim.optimizer import Optimizer, check_nonnegative
@@ -46,15 +47,8 @@ class Adagrad(Optimizer):
         return {"step": 0, "sum": xp.full_like(p, group["initial_accumulator_value"])}
 
     def _update(self, p, g, state, group, i):
-        xp = backend.get_array_module(p)
+        """The arithmetic is kernels.adagrad_update (blocked on the host, one fused kernel on the GPU)."""
         state["step"] += 1
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        s = state["sum"]
-        s += g * g
-        std = xp.sqrt(s)
-        std += group["eps"]
-        p += -clr * g / std
+        kernels.adagrad_update(p, g, state["sum"], clr=clr, eps=group["eps"], weight_decay=group["weight_decay"],
+                               maximize=group["maximize"])

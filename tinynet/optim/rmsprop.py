@@ -45,27 +45,9 @@ class RMSprop(Optimizer):
         return {"step": 0, **{k: xp.zeros_like(p) for k in self._state_keys(group)[1:]}}
 
     def _update(self, p, g, state, group, i):
-        lr, alpha, eps, wd, momentum = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
-        xp = backend.get_array_module(p)
-        if group["maximize"]:
-            g = -g
+        """The arithmetic is kernels.rmsprop_update (blocked on the host, one fused kernel on the GPU)."""
         state["step"] += 1
-        if wd:
-            g = g + wd * p
-        v = state["square_avg"]
-        v *= alpha
-        v += (1 - alpha) * g * g
-        if group["centered"]:
-            a = state["grad_avg"]
-            kernels.lerp_(a, g, 1 - alpha)
-            d = xp.sqrt(v + (-a) * a)
-        else:
-            d = xp.sqrt(v)
-        d += eps
-        if momentum > 0:
-            buf = state["momentum_buffer"]
-            buf *= momentum
-            buf += g / d
-            p += -lr * buf
-        else:
-            p += -lr * g / d
+        kernels.rmsprop_update(p, g, state["square_avg"], state.get("grad_avg") if group["centered"] else None,
+                               state.get("momentum_buffer") if group["momentum"] > 0 else None,
+                               **{k: group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum",
+                                                        "maximize")})
