@@ -186,6 +186,7 @@ class Tensor:
 
     @property
     def requires_grad(self) -> bool:
+        self._bring_view_up_to_date("requires_grad")
         return self._node.requires_grad
 
     @requires_grad.setter
@@ -213,12 +214,20 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        self._bring_view_up_to_date("is_leaf")
         return self._node.creator is None
 
     @property
     def grad_fn(self):
         """The Function that produced this tensor, or None for a leaf."""
+        self._bring_view_up_to_date("grad_fn")
         return self._node.creator
+
+    def _bring_view_up_to_date(self, where):
+        """A view whose base was changed in place (recorded) since it was taken: its history now reads it
+        from the base as it is (tinynet/functional/views.py); nothing for any other tensor."""
+        if self._base is not None and self._view_rebased != self._version_counter.rebased and is_grad_enabled():
+            self._refresh_view(where)
 
     def __repr__(self):
         body = np.array2string(backend.host(self.data), separator=", ", prefix="tensor(")
@@ -289,6 +298,7 @@ class Tensor:
             retain_graph: keep the arrays the ops saved, to call backward through
                 this graph again (by default they are freed as backward goes).
         """
+        self._bring_view_up_to_date("backward")
         if not self.requires_grad:
             raise RuntimeError(
                 "backward(): this tensor does not require grad and has no graph; set requires_grad=True "

@@ -287,6 +287,8 @@ class Function:
         tensors = tuple(x if isinstance(x, Tensor) else self._as_input(i, x) for i, x in enumerate(inputs))
         arrays = tuple(t.data for t in tensors)
         backend.check_same_device(arrays, self.name)
+        if _grad_enabled:
+            check_views_current(self.name, tensors)  # a view whose base changed since: its history now
         # Under no_grad nothing is recorded, so no input will get a gradient from this op.
         self.needs_input_grad = tuple(_grad_enabled and t._node.requires_grad for t in tensors)
         record = any(self.needs_input_grad)
@@ -302,7 +304,6 @@ class Function:
 
         _share_versions(tensors, outputs)
         if record:
-            check_views_current(self.name, tensors)
             self.inputs = tuple(t._node for t in tensors)
             self._input_meta = tuple((a.shape, a.dtype) for a in arrays)
             self._output_meta = tuple((y.shape, y.dtype) for y in ys)

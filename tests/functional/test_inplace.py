@@ -541,3 +541,70 @@ def test_overwrites_give_zero_gradients_not_none(rng):
         change(h)
         (h * 2.0).sum().backward()
         np.testing.assert_array_equal(host(x.grad), np.zeros(3))
+
+
+# --- one-element views, stride-0 axes of size 1, stale views at the root, retain_grad ----------------------------
+
+X = np.array([[0.3, 0.44, 0.59], [0.73, 0.87, 1.01]])
+W = np.array([[-1.0, -0.6, -0.2], [0.4, 0.8, 1.2]])
+
+
+def test_indexing_down_to_one_element_is_a_view():
+    y = Tensor(X.copy())
+    y[0, 0].add_(1)
+    y[1, 2].fill_(0)
+    y.view(6)[4].mul_(10)
+    v = y[0, 1]
+    y += 1
+    np.testing.assert_allclose(host(y), [[2.3, 1.44, 1.59], [1.73, 9.7, 1.0]], rtol=1e-12)
+    assert float(v) == pytest.approx(1.44) and v._version == y._version
+
+
+def test_a_change_through_a_one_element_view_reaches_the_gradient():
+    # y = x; y[0, 1] *= 5; L = sum(y * y): dL/dx[0, 1] = 2 * (5 x) * 5 = 50 x, 2 x elsewhere.
+    x = Tensor(X.copy(), requires_grad=True)
+    y = x * 1.0
+    y[0, 1].mul_(5)
+    (y * y).sum().backward()
+    expected = 2 * X
+    expected[0, 1] = 50 * X[0, 1]
+    np.testing.assert_allclose(host(x.grad), expected, rtol=1e-12)
+
+
+def test_new_axes_of_size_one_are_not_repeated_memory():
+    y = Tensor(X.copy())
+    y[None] += 1  # stride 0 on an axis of length 1 repeats nothing
+    y[:, None, 1] *= 2
+    np.testing.assert_allclose(host(y), [[1.3, 2.88, 1.59], [1.73, 3.74, 2.01]], rtol=1e-12)
+
+
+def test_a_stale_view_brought_up_to_date_at_backward_and_when_read():
+    # v = y[0] before y *= 2: v's gradient is that of its new values, 2 w[0] per x[0] (PyTorch's).
+    x, w = Tensor(X.copy(), requires_grad=True), Tensor(W.copy())
+    y = x * w
+    v = y[0]
+    y *= 2
+    v.backward(np.ones(3))
+    np.testing.assert_allclose(host(x.grad), [2 * W[0], [0, 0, 0]], rtol=1e-12)
+    w2 = Tensor(W.copy(), requires_grad=True)
+    buf = Tensor(np.zeros((2, 3)))
+    row = buf[0]
+    assert not row.requires_grad
+    buf[0] = w2[0] * 3  # buf takes a history; row, a view of it, does too
+    assert row.requires_grad and row.grad_fn.name == "TakeAt" and not row.is_leaf
+    (row * 2).sum().backward()
+    np.testing.assert_allclose(host(w2.grad), [[6, 6, 6], [0, 0, 0]], rtol=1e-12)
+
+
+def test_retain_grad_follows_the_tensor_through_an_in_place_change():
+    x, w = Tensor(X.copy(), requires_grad=True), Tensor(W.copy())
+    y = x * w
+    y.retain_grad()
+    y *= 2
+    (y * y).sum().backward()
+    np.testing.assert_allclose(host(y.grad), 2 * (2 * X * W), rtol=1e-12)  # dL/dy of the new y
+    y = x * w
+    y.retain_grad()
+    y[0] = 5.0
+    (y * y).sum().backward()
+    np.testing.assert_allclose(host(y.grad), [[10, 10, 10], 2 * X[1] * W[1]], rtol=1e-12)

@@ -121,7 +121,7 @@ def _check_target(t, op):
             "(as an optimizer's step does), or compute a new tensor out of place"
         )
     a = t.data
-    if not getattr(a.flags, "writeable", True) or (a.size > 1 and 0 in a.strides):
+    if not getattr(a.flags, "writeable", True) or any(s == 0 and n > 1 for n, s in zip(a.shape, a.strides)):
         raise RuntimeError(
             f"{op}: this tensor's memory is read-only or repeats elements (an expand()-ed tensor, shape "
             f"{t.shape}, strides {a.strides}); clone() it first"
@@ -218,9 +218,11 @@ def _recorded(t, record):
 
 
 def _take_history(t, result):
-    """Make ``result``'s node (its creator, its place in the graph) ``t``'s own."""
-    node = result._node
+    """Make ``result``'s node (its creator, its place in the graph) ``t``'s own; a ``retain_grad()`` moves
+    with it (t's .grad is then the gradient of t's new values, as in PyTorch)."""
+    node, old = result._node, t._node
     node.tensor = weakref.ref(t)
+    node.retains_grad, old.retains_grad = old.retains_grad and node.requires_grad, False
     t._node = node
 
 

@@ -138,8 +138,13 @@ class GetItem(Function):
 
     def forward(self, x):
         self.x_shape, self.x_dtype = x.shape, x.dtype
+        key = self.key
+        if _is_basic(key):
+            parts = key if isinstance(key, tuple) else (key,)
+            if Ellipsis not in parts:
+                key = parts + (Ellipsis,)  # x[0, 0] is then a 0-d view, as in PyTorch, not a NumPy scalar copy
         try:
-            return x[self.key]
+            return x[key]
         except IndexError as e:
             key = repr(self.key)
             key = key if len(key) <= 60 else key[:57] + "..."
