@@ -28,6 +28,7 @@ from tinynet.functional import (abs, add, amax, amin, argmax, argmin, argsort, c
                                 softmax, sort, split, sqrt, squeeze, stack, std, sub, sum, t, tanh, topk,
                                 transpose, unsqueeze, var, where)
 from tinynet.functional import floor_divide, maximum, minimum, nonzero, remainder  # noqa: E402
+from tinynet.functional import flip, movedim, narrow, roll, swapaxes, swapdims, unbind  # noqa: E402
 from tinynet.gradcheck import GradcheckError, gradcheck, gradcheck_directional
 from tinynet.model_summary import summary
 from tinynet.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,  # noqa: E402
@@ -85,7 +86,7 @@ __all__ += [name for name in (
     "exp", "gather", "log", "log_softmax", "masked_fill", "matmul", "mean", "mul", "permute", "relu", "reshape",
     "scatter", "scatter_add", "sigmoid", "softmax", "sort", "split", "sqrt", "squeeze", "stack", "std", "sub", "t",
     "tanh", "topk", "transpose", "unsqueeze", "var", "where", "maximum", "minimum", "remainder", "floor_divide",
-    "nonzero")]  # sum, max, min, abs, pow: attributes only
+    "nonzero", "flip", "roll", "narrow", "unbind", "movedim", "swapaxes", "swapdims")]  # sum, max, min, abs, pow: attributes only
 __all__ += [
     "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "eye", "arange", "linspace", "rand", "randn",
     "randint", "randperm", "zeros_like", "ones_like", "empty_like", "full_like", "rand_like", "randn_like",

@@ -438,6 +438,29 @@ class Tensor:
     def nonzero(self, as_tuple=False):
         return _indexing.nonzero(self, as_tuple)
 
+    def __pos__(self):
+        return self
+
+    def flip(self, *dims):
+        return _rearrange.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def roll(self, shifts, dims=None):
+        return _rearrange.roll(self, shifts, dims)
+
+    def narrow(self, dim, start, length):
+        return _rearrange.narrow(self, dim, start, length)
+
+    def unbind(self, dim=0):
+        return _rearrange.unbind(self, dim)
+
+    def movedim(self, source, destination):
+        return _rearrange.movedim(self, source, destination)
+
+    def swapaxes(self, axis0, axis1):
+        return _rearrange.swapaxes(self, axis0, axis1)
+
+    swapdims = swapaxes
+
     def __neg__(self):
         return _arith.Neg()(self)
 
@@ -800,5 +823,6 @@ from tinynet.functional import indexing as _indexing  # noqa: E402
 from tinynet.functional import join as _join  # noqa: E402
 from tinynet.functional import inplace as _inplace  # noqa: E402
 from tinynet.functional import loss as _loss  # noqa: E402
+from tinynet.functional import rearrange as _rearrange  # noqa: E402
 from tinynet.functional import reduction as _reduction  # noqa: E402
 from tinynet.functional import shape as _shape  # noqa: E402

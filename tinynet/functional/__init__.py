@@ -8,7 +8,7 @@ in ``__all__``.
 
 Tensor ops behind ``Tensor``'s operators and methods, with ``torch``'s names (``F.max(x.data, 1)``,
 ``F.cat``, ``F.gather``, ``F.clamp``; each takes Tensors or plain arrays): ``arithmetic``, ``binary``
-(maximum, minimum, remainder, floor_divide), ``reduction``,
+(maximum, minimum, remainder, floor_divide), ``rearrange`` (flip, roll, narrow, unbind, movedim), ``reduction``,
 ``shape``, ``join`` (cat, stack, split, chunk), ``indexing`` (gather, scatter, masked_fill, where, sort,
 topk) and ``conversion``. Each module's docstring derives its backward; ``reference`` holds the textbook
 loops the docs show and the tests compare against.
@@ -28,12 +28,13 @@ from tinynet.functional.loss import *  # noqa: F401,F403
 from tinynet.functional.normalization import *  # noqa: F401,F403
 from tinynet.functional.padding import *  # noqa: F401,F403
 from tinynet.functional.pool import *  # noqa: F401,F403
+from tinynet.functional.rearrange import *  # noqa: F401,F403
 from tinynet.functional.reduction import *  # noqa: F401,F403
 from tinynet.functional.shape import *  # noqa: F401,F403
 
 __all__ = ["ShapeError"]
 for _family in ("activation", "conv", "padding", "linear", "loss", "elementwise_loss", "normalization", "pool",
-                "shape", "join", "indexing", "arithmetic", "binary", "reduction"):
+                "shape", "join", "indexing", "arithmetic", "binary", "rearrange", "reduction"):
     __all__ += sys.modules[f"{__name__}.{_family}"].__all__  # (F.linear the function hides the module)
 del _family
 # F.sum, F.max, F.min, F.abs and F.pow are Python builtins' names: reachable as attributes, left out of

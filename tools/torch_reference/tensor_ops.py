@@ -103,6 +103,12 @@ CASES = [
     ("binary_maximum_broadcast", "x.maximum(row)"), ("binary_minimum_method", "x.minimum(y)"),
     ("binary_remainder", "F.remainder(x, pos)"), ("binary_remainder_negative", "x % -pos"),
     ("binary_remainder_broadcast", "x.remainder(col)"),
+    # rearrange.py
+    ("rearrange_flip", "F.flip(x3, (0, 2))"), ("rearrange_flip_method", "x.flip(1)"),
+    ("rearrange_roll", "F.roll(x3, (1, -2), (0, 2))"), ("rearrange_roll_flat", "x.roll(5)"),
+    ("rearrange_narrow", "F.narrow(x3, 2, 1, 2)"), ("rearrange_narrow_negative", "x.narrow(-1, -3, 2)"),
+    ("rearrange_unbind", "F.unbind(x3, 1)[2]"), ("rearrange_movedim", "F.movedim(x3, 0, 2)"),
+    ("rearrange_movedim_tuple", "x3.movedim((0, 1), (2, 0))"), ("rearrange_swapaxes", "F.swapaxes(x3, 0, 2)"),
 ]
 
 
