@@ -20,6 +20,14 @@ using namespace tinynet;
 #define TN_AMSGRAD 128
 #define TN_LERP_FROM_END 256
 
+// The gradient as every rule here starts: negated (maximize), then plus the L2 term wd * p (weight decay
+// added to the gradient; AdamW's decoupled decay is not this). wd * p + g and g + wd * p are one sum.
+template <typename A>
+__device__ __forceinline__ A prepared_grad(A g, const A w, const bool maximize, const bool decay, const A wd) {
+    if (maximize) g = -g;
+    return decay ? add_rn(g, mul_rn(wd, w)) : g;
+}
+
 // SGD (PyTorch's rule, kernels/optim.py's _sgd_block):
 //   g <- -g (maximize);  g <- wd * p + g;  buf <- g (first) or momentum * buf + (1 - dampening) * g
 //   (buf + g without dampening);  g <- g + momentum * buf (nesterov) or buf;  p <- p - g * lr
@@ -32,9 +40,7 @@ __global__ void sgd_kernel(T* __restrict__ p, const T* __restrict__ g, T* __rest
     typedef typename Acc<T>::type A;
     for (I idx = first<I>(); idx < total; idx += step<I>()) {
         const A w = to_acc(p[idx]);
-        A d = to_acc(g[idx]);
-        if (flags & TN_MAXIMIZE) d = -d;
-        if (flags & TN_WEIGHT_DECAY) d = add_rn(mul_rn(w, weight_decay), d);
+        A d = prepared_grad<A>(to_acc(g[idx]), w, flags & TN_MAXIMIZE, flags & TN_WEIGHT_DECAY, weight_decay);
         if (flags & TN_MOMENTUM) {
             A b;
             if (flags & TN_FIRST) {
@@ -67,12 +73,10 @@ __global__ void adam_kernel(T* __restrict__ p, const T* __restrict__ g, T* __res
     typedef typename Acc<T>::type A;
     for (I idx = first<I>(); idx < total; idx += step<I>()) {
         A w = to_acc(p[idx]);
-        A d = to_acc(g[idx]);
-        if (flags & TN_MAXIMIZE) d = -d;
-        if (flags & TN_WEIGHT_DECAY) {
-            if (flags & TN_DECOUPLED) w = mul_rn(w, shrink);
-            else d = add_rn(d, mul_rn(weight_decay, w));
-        }
+        const bool decoupled = flags & TN_DECOUPLED;
+        A d = prepared_grad<A>(to_acc(g[idx]), w, flags & TN_MAXIMIZE, (flags & TN_WEIGHT_DECAY) && !decoupled,
+                               weight_decay);
+        if ((flags & TN_WEIGHT_DECAY) && decoupled) w = mul_rn(w, shrink);
         A mi = to_acc(m[idx]);
         mi = (flags & TN_LERP_FROM_END) ? sub_rn(d, mul_rn(sub_rn(d, mi), lerp_w))
                                         : add_rn(mi, mul_rn(lerp_w, sub_rn(d, mi)));
@@ -105,9 +109,7 @@ __global__ void rmsprop_kernel(T* __restrict__ p, const T* __restrict__ g, T* __
     typedef typename Acc<T>::type A;
     for (I idx = first<I>(); idx < total; idx += step<I>()) {
         const A w = to_acc(p[idx]);
-        A d = to_acc(g[idx]);
-        if (flags & TN_MAXIMIZE) d = -d;
-        if (flags & TN_WEIGHT_DECAY) d = add_rn(d, mul_rn(weight_decay, w));
+        const A d = prepared_grad<A>(to_acc(g[idx]), w, flags & TN_MAXIMIZE, flags & TN_WEIGHT_DECAY, weight_decay);
         const A vi = add_rn(mul_rn(to_acc(v[idx]), alpha), mul_rn(mul_rn(one_minus_alpha, d), d));
         v[idx] = from_acc<T>(vi);
         A den;
@@ -140,9 +142,7 @@ __global__ void adagrad_kernel(T* __restrict__ p, const T* __restrict__ g, T* __
     typedef typename Acc<T>::type A;
     for (I idx = first<I>(); idx < total; idx += step<I>()) {
         const A w = to_acc(p[idx]);
-        A d = to_acc(g[idx]);
-        if (flags & TN_MAXIMIZE) d = -d;
-        if (flags & TN_WEIGHT_DECAY) d = add_rn(d, mul_rn(weight_decay, w));
+        const A d = prepared_grad<A>(to_acc(g[idx]), w, flags & TN_MAXIMIZE, flags & TN_WEIGHT_DECAY, weight_decay);
         const A si = add_rn(to_acc(s[idx]), mul_rn(d, d));
         s[idx] = from_acc<T>(si);
         p[idx] = from_acc<T>(add_rn(w, div_rn(mul_rn(neg_clr, d), add_rn(sqrt_rn(si), eps))));
