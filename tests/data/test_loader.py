@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import re
 import subprocess
 import sys
 import threading
@@ -485,12 +486,20 @@ def test_the_workers_exit_soon_after_their_parent_is_killed(tmp_path, context):
         with open(pid_file) as f:
             pids = [int(p) for p in f.read().split()]
         assert len(pids) == 2 and all(_running(p) for p in pids)
+        segments = _shm_segments(main.pid)
+        if os.path.isdir("/dev/shm"):
+            assert segments, "worker 0's shared-memory slots exist once its first batch has arrived"
         main.kill()  # SIGKILL: no finally, no atexit; one worker is stuck in the dataset, one in a send
         main.wait(timeout=10)
         deadline = time.monotonic() + 10
         while any(_running(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert [p for p in pids if _running(p)] == [], "workers outlived their parent by 10 s"
+        # The resource tracker unlinks the slots of a process killed with SIGKILL.
+        deadline = time.monotonic() + 10
+        while _shm_segments(main.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _shm_segments(main.pid) == [], "shared-memory slots outlived the killed loader by 10 s"
     finally:
         if main.poll() is None:
             main.kill()
@@ -498,6 +507,71 @@ def test_the_workers_exit_soon_after_their_parent_is_killed(tmp_path, context):
         for p in pids:
             if _running(p):
                 os.kill(p, signal.SIGKILL)
+
+
+def _shm_segments(pid):
+    """The shared-memory slots of the loader in process ``pid`` (tinynet/data/shm.py names them tn<pid>...)."""
+    try:
+        return sorted(n for n in os.listdir("/dev/shm") if re.match(rf"tn{pid}w\d+s", n))
+    except FileNotFoundError:
+        return []
+
+
+def test_batches_after_each_workers_first_come_through_shared_memory(monkeypatch):
+    # Every batch equals the one loaded in-process; all but each worker's first (which sizes its slots)
+    # arrive as a slot message; no slot is left once the pass ends.
+    from tinynet.data import shm
+
+    arrived = []
+    original = shm.Slots.read
+
+    def counting(self, i, msg):
+        arrived.append(i)
+        return original(self, i, msg)
+
+    monkeypatch.setattr(shm.Slots, "read", counting)
+    want = _all(DataLoader(Big(24, 2**16), batch_size=2, num_workers=0))
+    got = _all(DataLoader(Big(24, 2**16), batch_size=2, num_workers=2))
+    assert len(got) == len(want) == 12
+    for (gx, gy), (wx, wy) in zip(got, want):
+        np.testing.assert_array_equal(gx, wx)
+        np.testing.assert_array_equal(gy, wy)
+    assert len(arrived) >= 6  # 12 batches: the first of each worker and those sent before its slots existed by pipe
+    assert _shm_segments(os.getpid()) == []
+
+
+def test_without_room_in_dev_shm_batches_go_through_the_pipes(monkeypatch):
+    from tinynet.data import shm
+
+    monkeypatch.setattr(shm, "_room_for", lambda nbytes: False)
+    with pytest.warns(RuntimeWarning, match="too little free space .*docker run --shm-size"):
+        got = _all(DataLoader(Big(8, 2**16), batch_size=2, num_workers=2))
+    want = _all(DataLoader(Big(8, 2**16), batch_size=2, num_workers=0))
+    assert all(np.array_equal(g[0], w[0]) for g, w in zip(got, want)) and len(got) == 4
+    assert _shm_segments(os.getpid()) == []
+
+
+def test_a_batch_larger_than_its_slot_comes_through_the_pipe():
+    from tinynet.data import shm
+
+    slots = shm.Slots(2, "w99")
+    slots.ensure(128)
+    try:
+        i, slot = slots.take()
+        x, y = np.ones((4, 8), np.float32), np.arange(4)
+        assert shm.write_batch({}, slot, x, y, []) is None  # 128 + 32 bytes do not fit in 128
+        small = np.ones((2, 2), np.float32), np.arange(2)
+        attached = {}
+        msg = shm.write_batch(attached, slot, *small, [("a.jpg", "bad")])
+        for seg in attached.values():
+            seg.close()
+        gx, gy, skipped = slots.read(i, msg)
+        np.testing.assert_array_equal(gx, small[0])
+        np.testing.assert_array_equal(gy, small[1])
+        assert skipped == [("a.jpg", "bad")] and sorted(slots.free) == [0, 1]
+    finally:
+        slots.release()
+    assert _shm_segments(os.getpid()) == []
 
 
 def test_workers_start_with_sigint_blocked_and_the_parents_mask_is_restored():

@@ -18,7 +18,9 @@ are a pure function of (seed, epoch), whatever ``num_workers``.
 
 Workers. With ``num_workers > 0`` (W of them; ``workers`` is an alias), W processes (multiprocessing,
 context ``mp_context``: 'spawn' by default, safe with threads and CUDA and the same on every OS; 'fork' starts faster on
-Linux) load batches and send back stacked arrays. Each worker has two pipes of its own, one for its
+Linux) load batches and hand back stacked arrays: through shared-memory slots that the main process owns
+(tinynet/data/shm.py; one copy out, no pickling of the pixels), the first batch of each worker and any
+that does not fit its slot through the worker's result pipe. Each worker has two pipes of its own, one for its
 tasks and one for its results, and the main process holds the only other end of each: batch k goes
 to worker k % W (round robin, as PyTorch does), and at most ``W * prefetch`` batches are in flight
 (submitted and not yet handed to the consumer), so decoding runs ahead of the training step by a
@@ -66,6 +68,7 @@ import warnings
 import numpy as np
 
 from tinynet._tensor import Tensor
+from tinynet.data import shm
 from tinynet.data.dataset import load_sample
 from tinynet.data.folder import CorruptImageError
 from tinynet.validate import check_number
@@ -279,9 +282,11 @@ def _samples(indices, shown=8):
 class _Worker:
     """One worker process and the main process's ends of its two pipes (tasks out, results in)."""
 
-    def __init__(self, index, process, tasks, results):
+    def __init__(self, index, process, tasks, results, slots):
         self.index, self.process, self.tasks, self.results = index, process, tasks, results
         self.pending = set()  # batches sent to it and not yet received
+        self.slots = slots  # its shared-memory slots (tinynet/data/shm.py)
+        self.slot_of = {}  # batch -> the slot its task named
 
     def __str__(self):
         return f"{self.process.name} (pid {self.process.pid})"
@@ -332,7 +337,7 @@ class _WorkerPool:
         finally:
             task_r.close()  # the worker holds these ends now; closed here, the pipes end with the worker
             result_w.close()
-        return _Worker(w, p, task_w, result_r)
+        return _Worker(w, p, task_w, result_r, shm.Slots(self.loader.prefetch + 1, f"w{w}"))
 
     def get(self, want):
         """Batch ``want``'s result, keeping the next ones in flight; raises DataLoaderError on failure."""
@@ -374,8 +379,12 @@ class _WorkerPool:
     def _send(self, k):
         w = self._owner(k)
         w.pending.add(k)
+        taken = w.slots.take()
+        slot = None
+        if taken is not None:
+            w.slot_of[k], slot = taken
         try:
-            w.tasks.send((k, self.batches[k]))
+            w.tasks.send((k, self.batches[k], slot))
         except OSError:  # BrokenPipeError: it is gone
             raise self._died(w) from None
 
@@ -387,9 +396,18 @@ class _WorkerPool:
         except (EOFError, OSError):  # the pipe ended, perhaps halfway through a message: the worker is gone
             raise self._died(w) from None
         w.pending.discard(k)
+        slot = w.slot_of.pop(k, None)
         if error is not None:
             raise DataLoaderError(f"DataLoader worker {w} failed on batch {k} (samples "
                                   f"{_samples(self.batches[k])}):\n{error}")
+        if isinstance(payload, shm.InSlot):
+            payload = w.slots.read(slot, payload)  # copied out; the slot is free again
+        else:  # through the pipe: the first batch (its size makes the slots), or one that did not fit
+            if slot is not None:
+                w.slots.give_back(slot)
+            x, y, _ = payload
+            if x is not None:
+                w.slots.ensure(shm.batch_bytes(x, y))
         self.done[k] = payload
 
     def _died(self, w):
@@ -424,6 +442,7 @@ class _WorkerPool:
         for w in self.workers:
             w.tasks.close()
             w.results.close()
+            w.slots.release()  # the worker is stopped (or gone): nothing writes into them any more
             if w.process.exitcode is not None:
                 w.process.close()  # releases its sentinel now
 
@@ -450,6 +469,7 @@ def _worker_main(dataset, tasks, results, seed, epoch, inherited):
     # Tasks are read by a thread of their own, so the main process's sends never block on this
     # worker while it is busy loading (and it, in turn, blocked sending a result nobody reads yet).
     threading.Thread(target=_read_tasks, args=(tasks, inbox), name="tinynet-task-reader", daemon=True).start()
+    attached = {}  # the shared-memory slots this worker has opened, by name
     while True:
         try:
             task = inbox.get(timeout=_POLL_S)
@@ -457,9 +477,12 @@ def _worker_main(dataset, tasks, results, seed, epoch, inherited):
             continue
         if task is None:
             return
-        k, indices = task
+        k, indices, slot = task
         try:
-            message = pickle.dumps((k, load_batch(dataset, indices, seed, epoch), None), pickle.HIGHEST_PROTOCOL)
+            batch = load_batch(dataset, indices, seed, epoch)
+            if slot is not None and batch[0] is not None:
+                batch = shm.write_batch(attached, slot, *batch) or batch  # a small message, the data in the slot
+            message = pickle.dumps((k, batch, None), pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 -- any failure goes back to the main process, which raises it
             message = pickle.dumps((k, None, traceback.format_exc()))
         try:
