@@ -323,3 +323,62 @@ def test_a_step_run_resumes_under_torchvisions_name_for_its_schedule(world, caps
     rc = cli.main(["train", "--no-progress", "-j", "0", "--resume", str(run / "checkpoint.npz"), "--epochs", "2",
                    "--lr-scheduler", "steplr"])
     assert rc == 0, capsys.readouterr().err
+
+
+# --- tinynet data pack (issue 15) ---------------------------------------------------------------------------
+
+PACK_BAD_COMMANDS = [
+    (["data", "pack", "{root}/missing", "{root}/p"], 1, r"SRC .*missing does not exist"),
+    (["data", "pack", "{a_file}", "{root}/p"], 1, r"SRC .*a_file is not a folder"),
+    (["data", "pack", "{only_train}/train", "{root}/p"], 1, r"SRC .*only_train/train has no train/ folder"),
+    (["data", "pack", "{data}", "{a_file}"], 1, r"OUT .*a_file is a file, not a folder"),
+    (["data", "pack", "{data}", "{run}"], 1, r"OUT .*run is not a packed set \(.* was not written by `tinynet data "
+                                            r"pack`\): choose a new or empty folder, or pass --overwrite"),
+    (["data", "pack", "{data}", "{data}"], 1, r"OUT .*data is SRC .*data or lies in one of its split folders"),
+    (["data", "pack", "{data}", "{data}/train/x"], 1, r"lies in one of its split folders"),
+    (["data", "pack", "{data}", "{root}/p", "--size", "0"], 2, r"argument --size: must be an int >= 1"),
+    (["data", "pack", "{data}", "{root}/p", "--size", "-3"], 2, r"argument --size: must be an int >= 1"),
+    (["data", "pack", "{data}", "{root}/p", "--size", "2.5"], 2, r"argument --size: must be an int"),
+    (["data", "pack", "{data}", "{root}/p", "--size", "big"], 2, r"argument --size: must be an int"),
+    (["data", "pack", "{data}", "{root}/p", "--shard-mb", "0"], 2, r"argument --shard-mb: must be an int >= 1"),
+    (["data", "pack", "{data}"], 2, r"the following arguments are required: OUT"),
+]
+
+
+@pytest.mark.parametrize("argv, status, message", PACK_BAD_COMMANDS, ids=[" ".join(a) for a, _, _ in PACK_BAD_COMMANDS])
+def test_data_pack_refuses_bad_flags_with_one_line(world, argv, status, message, capsys):
+    test_bad_command_lines_get_one_clear_line(world, argv, status, message, capsys)
+    assert not os.path.exists(os.path.join(world["root"], "p"))
+
+
+def test_data_pack_packs_resumes_after_ctrl_c_and_reruns(world, tmp_path, monkeypatch, capsys):
+    from tinynet.data import packed
+
+    out = tmp_path / "packed"
+    real, calls = packed.decode, []
+
+    def decode(path, size):
+        calls.append(path)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(path, size)
+
+    monkeypatch.setattr(packed, "decode", decode)
+    base = ["data", "pack", world["data"], str(out), "--no-progress"]
+    argv = base + ["--size", "32", "--shard-mb", "1"]
+    rc, err = _run(argv, capsys)
+    assert rc == 130 and re.fullmatch(r"tinynet data pack: interrupted: 0 whole shard\(s\) of train/ \(0 of 12 "
+                                      r"images\) kept in .*; run the same command again to go on\n", err), err
+    assert os.listdir(out / "train") == []  # the half shard is gone
+    monkeypatch.setattr(packed, "decode", real)
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["train: 12 images in 1 shard(s)", "val: 6 images in 1 shard(s)",
+                     f"packed {world['data']} at 32 px (shorter side) into {out}"]
+    assert packed.is_packed(out) and sorted(os.listdir(out / "train")) == ["index.json", "shard-00000.u8"]
+    assert cli.main(argv) == 0
+    assert "train: 12 images in 1 shard(s) (packed already)" in capsys.readouterr().out
+    rc, err = _run(base + ["--size", "40"], capsys)
+    assert rc == 1 and "is a packed set of other images or another --size" in err
+    assert cli.main(base + ["--size", "40", "--overwrite"]) == 0
+    assert packed.PackedDataset(out / "val").size == 40

@@ -5,6 +5,7 @@
     tinynet predict --checkpoint F IMAGE...       top-5 classes of each image
     tinynet filters --checkpoint F --out P.png    conv1's learned kernels as an image
     tinynet data synth --out DIR                  write the synthetic image set
+    tinynet data pack SRC OUT [--size 256]        decode and resize an image folder into memory-mapped shards
     tinynet summary alexnet [--variant V]         the layer table
     tinynet demo                                  a one-minute toy run
 """
@@ -141,6 +142,21 @@ def _synth(args):
     return 0
 
 
+def _pack(args):
+    from tinynet.data import packed
+
+    s = packed.pack(args.src, args.out, size=args.size, overwrite=args.overwrite,
+                    shard_bytes=args.shard_mb * 2**20, progress=args.progress)
+    for split, r in s["splits"].items():
+        how = {"new": "", "resumed": " (resumed)", "complete": " (packed already)"}[r["resumed"]]
+        skipped = (f", {len(r['skipped'])} unreadable file(s) skipped: "
+                   + ", ".join(x["source"] for x in r["skipped"][:5]) + (" ..." if len(r["skipped"]) > 5 else "")
+                   if r["skipped"] else "")
+        print(f"{split}: {r['images']} images in {r['shards']} shard(s){how}{skipped}")
+    print(f"packed {args.src} at {s['size']} px (shorter side) into {s['root']}")
+    return 0
+
+
 TF32_HELP = ("with --device cuda: float32 matrix products on TF32 tensor cores (Ampere or newer GPUs), "
              "several times faster at about 1e-3 relative precision")
 
@@ -259,6 +275,18 @@ def build_parser():
     q.add_argument("--size", type=int, default=64)
     q.add_argument("--seed", type=int, default=0)
     q.set_defaults(func=_synth)
+    q = data_sub.add_parser("pack", parents=[common], help="decode and resize an image folder (SRC/train/, SRC/val/) "
+                                                           "into memory-mapped shards that training reads directly")
+    q.add_argument("src", metavar="SRC", help="folder with train/<class>/<image> (and val/)")
+    q.add_argument("out", metavar="OUT", help="where the packed set goes: OUT/train/, OUT/val/ (a rerun of an "
+                                              "interrupted pack resumes)")
+    q.add_argument("--size", type=_int(low=1, high=2**20), default=256,
+                   help="the shorter side of every packed image, aspect ratio kept (default 256: AlexNet's 224 crops)")
+    q.add_argument("--shard-mb", type=_int(low=1), default=1024, help="the most MiB in one shard (default 1024)")
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace a packed set in OUT, or write into an OUT holding other files (left alone)")
+    q.add_argument("--no-progress", dest="progress", action="store_false")
+    q.set_defaults(func=_pack)
 
     p = sub.add_parser("summary", parents=[common], help="print a model's layers, shapes, parameters, multiply-adds and memory")
     p.add_argument("model", choices=["alexnet"])

@@ -36,6 +36,7 @@ from tinynet import functional as F
 from tinynet.autograd import no_grad
 from tinynet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from tinynet.data import DataLoader, ImageFolder, transforms
+from tinynet.data.packed import is_packed, open_packed
 from tinynet.data.folder import CorruptImageError, load_rgb
 from tinynet.models import parameter_count
 from tinynet import run_folder, train_flags
@@ -188,7 +189,37 @@ def _first_readable(dataset, split):
                      f"e.g. {first_error.path}: {first_error.reason}")
 
 
-def _datasets(data_path, size):
+def _file_layout(data_path, size):
+    """(train set, test set, description) of the CIFAR or MNIST files at ``data_path``, or None."""
+    from tinynet.data import layouts
+
+    layout = layouts.find_layout(data_path)
+    if layout is None:
+        return None
+    train_set, test_set = layouts.open_layout(layout, transforms.train_transform(size), transforms.eval_transform(size))
+    return train_set, test_set, layouts.describe(layout, train_set, test_set, size)
+
+
+def _datasets(data_path, size, log=None):
+    """(training set, validation set) at ``data_path``: train/ and val/ image folders, or else a CIFAR or
+    MNIST layout (tinynet/data/layouts.py), its test split as the validation set and a line to ``log``
+    saying what was found; or a packed set (``tinynet data pack``, tinynet/data/packed.py)."""
+    if is_packed(data_path):
+        train_set, val_set = open_packed(data_path, size)
+        if log is not None:
+            log(f"data: packed set at {data_path}: {len(train_set)} train / {len(val_set)} val images of "
+                f"{len(train_set.classes)} classes, decoded at {train_set.size} (random crops read from its shards)")
+        return train_set, val_set
+    if not os.path.isdir(os.path.join(data_path, "train")):
+        found = _file_layout(data_path, size)
+        if found is not None:
+            train_set, val_set, line = found
+            if log is not None:
+                log(f"data: {line}")
+            return train_set, val_set
+        raise FileNotFoundError(f"{data_path} has no train/ folder: expected {data_path}/train/<class>/<image> and "
+                                f"{data_path}/val/<class>/<image>, or the folder a CIFAR-10, CIFAR-100, MNIST or "
+                                "Fashion-MNIST archive unpacks to (or the one folder holding it)")
     train_set = ImageFolder(_split_folder(data_path, "train"), transforms.train_transform(size))
     val_set = ImageFolder(_split_folder(data_path, "val"), transforms.eval_transform(size))
     if val_set.classes != train_set.classes:
@@ -249,7 +280,7 @@ def _run(cfg, changed, meta, out, log):
     """The run of the resolved ``cfg`` into the RunFolder ``out`` (None: evaluate only)."""
     data_path = cfg.data_path or default_data_path(log)
     size = cfg.image_size
-    train_set, val_set = _datasets(data_path, size)
+    train_set, val_set = _datasets(data_path, size, log)
     classes = train_set.classes
     if meta is not None:
         check_compatible(meta, cfg.variant, classes, cfg.resume)
@@ -271,10 +302,15 @@ def _run(cfg, changed, meta, out, log):
         _resume_into(cfg, changed, meta, model, optimizer, scheduler, log)
         start_epoch, history = meta["epoch"], list(meta["history"])
 
-    loader_args = dict(batch_size=cfg.batch_size, seed=cfg.seed, workers=cfg.workers, timeout=cfg.loader_timeout)
+    # The workers serve every epoch (and both loaders stop theirs when the run ends).
+    loader_args = dict(batch_size=cfg.batch_size, seed=cfg.seed, workers=cfg.workers, timeout=cfg.loader_timeout,
+                       persistent_workers=cfg.workers > 0)
     val_loader = DataLoader(val_set, shuffle=False, **loader_args)
     if cfg.test_only:
-        result = evaluate(model, val_loader, cfg.device)
+        try:
+            result = evaluate(model, val_loader, cfg.device)
+        finally:
+            val_loader.close()
         log(f"test: val loss {result['val_loss']:.4f}  top-1 {result['top1']:.2%}  top-5 {result['top5']:.2%}")
         return [result]
 
@@ -302,6 +338,9 @@ def _run(cfg, changed, meta, out, log):
                 _record(out, cfg, model, optimizer, scheduler, classes, size, history, log, last)
     except KeyboardInterrupt:
         raise TrainingInterrupted(_interrupted(last)) from None
+    finally:
+        train_loader.close()
+        val_loader.close()
     skipped = sorted(set(train_loader.skipped) | set(val_loader.skipped))
     if skipped:
         log(f"{len(skipped)} unreadable image file(s) were skipped: " + ", ".join(skipped[:5])

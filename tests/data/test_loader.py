@@ -574,6 +574,48 @@ def test_a_batch_larger_than_its_slot_comes_through_the_pipe():
     assert _shm_segments(os.getpid()) == []
 
 
+@pytest.mark.parametrize("context", ["spawn", "fork"])
+def test_persistent_workers_serve_every_complete_pass_with_the_same_batches(context):
+    import gc
+
+    kept = DataLoader(Numbers(10), batch_size=3, shuffle=True, seed=4, num_workers=2, persistent_workers=True,
+                      mp_context=context)
+    fresh = DataLoader(Numbers(10), batch_size=3, shuffle=True, seed=4, num_workers=0)
+    first = [x.numpy() for x, _ in kept]
+    pids = _worker_pids()
+    assert len(pids) == 2  # still running between passes
+    second = [x.numpy() for x, _ in kept]
+    assert _worker_pids() == pids  # the same processes
+    for got, want in zip(first + second, [x.numpy() for x, _ in fresh] + [x.numpy() for x, _ in fresh]):
+        np.testing.assert_array_equal(got, want)  # epochs 0 and 1, as without workers
+    for _ in kept:  # a pass left early stops them, as without persistent_workers
+        break
+    _assert_gone(pids)
+    list(kept)
+    pids = _worker_pids()
+    kept.close()
+    _assert_gone(pids)
+    list(kept)
+    pids = _worker_pids()
+    del kept
+    gc.collect()
+    _assert_gone(pids)
+    assert _shm_segments(os.getpid()) == []
+
+
+def test_a_kept_worker_that_died_between_passes_is_replaced():
+    loader = DataLoader(Numbers(8), batch_size=2, num_workers=2, persistent_workers=True)
+    list(loader)
+    pids = _worker_pids()
+    os.kill(pids[0], signal.SIGKILL)
+    time.sleep(0.2)
+    assert len(list(loader)) == 4  # a new set of workers
+    assert _worker_pids() != pids
+    loader.close()
+    with pytest.raises(ValueError, match="DataLoader: persistent_workers must be True or False, got 'yes'"):
+        DataLoader(Numbers(8), persistent_workers="yes")
+
+
 def test_workers_start_with_sigint_blocked_and_the_parents_mask_is_restored():
     # Ctrl-C to the whole job while a worker boots printed that worker's KeyboardInterrupt traceback
     # (3 of 28 tries): SIGINT is now blocked in a worker from its first instruction.

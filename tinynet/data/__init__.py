@@ -9,6 +9,13 @@
     DataLoaderError                    a batch the loader could not deliver (a worker died or failed,
                                        a timeout); a RuntimeError
     synth.generate(out, ...)           a small generated classification set written as image files
+    CIFAR10, CIFAR100(root, train)     CIFAR as its archives unpack, binary or python version (the pickles
+                                       read with NumPy's array globals only, nothing run)
+    MNIST, FashionMNIST(root, train)   IDX files, gzipped or not
+    DatasetFileError                   a data set's file that is missing or malformed, naming it; a ValueError
+    packed.pack(src, out, size=256)    an image folder decoded and resized into memory-mapped shards;
+    PackedDataset(out/train, transform)  read back as ImageFolder is (open_packed(out, image_size): both
+    is_packed, open_packed             splits with AlexNet's transforms), PackedFormatError for a damaged set
 
 Every random transform draws from a generator passed in per sample, seeded from
 (seed, epoch, index), so a run is reproducible whatever the number of workers.
@@ -17,11 +24,16 @@ import importlib
 
 from tinynet.data import transforms
 from tinynet.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from tinynet.data.cifar import CIFAR10, CIFAR100
+from tinynet.data.files import DatasetFileError
 from tinynet.data.folder import CorruptImageError, ImageFolder
+from tinynet.data.mnist import MNIST, FashionMNIST
 from tinynet.data.loader import DataLoader, DataLoaderError
+from tinynet.data.packed import PackedDataset, PackedFormatError, is_packed, open_packed
 
 __all__ = ["Dataset", "ImageFolder", "CorruptImageError", "DataLoader", "DataLoaderError", "TensorDataset", "Subset",
-           "ConcatDataset", "random_split", "transforms", "synth"]
+           "ConcatDataset", "random_split", "transforms", "synth", "PackedDataset", "PackedFormatError", "is_packed",
+           "open_packed", "CIFAR10", "CIFAR100", "MNIST", "FashionMNIST", "DatasetFileError"]
 
 
 def __getattr__(name):

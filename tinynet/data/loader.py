@@ -25,9 +25,11 @@ tasks and one for its results, and the main process holds the only other end of 
 to worker k % W (round robin, as PyTorch does), and at most ``W * prefetch`` batches are in flight
 (submitted and not yet handed to the consumer), so decoding runs ahead of the training step by a
 bounded amount of memory; batches are handed out in order. The workers are started when iteration
-begins and stopped when it ends: at the last batch, when the consumer breaks out of the loop (the
-generator is closed), on an exception, or on Ctrl-C (workers ignore SIGINT; the main process receives
-KeyboardInterrupt and terminates, joins and if need be kills them).
+begins and stopped when it ends: at the last batch (unless ``persistent_workers``: then a pass that ran
+to its end hands them to the next pass, and ``close()`` or collecting the loader stops them), when the
+consumer breaks out of the loop (the generator is closed), on an exception, or on Ctrl-C (workers ignore
+SIGINT; the main process receives KeyboardInterrupt and terminates, joins and if need be kills them).
+Each task carries its pass's epoch, so a kept worker serves any pass.
 
 Failures are DataLoaderError (a RuntimeError), each naming the batch, its samples and the worker:
 
@@ -64,6 +66,7 @@ import threading
 import time
 import traceback
 import warnings
+import weakref
 
 import numpy as np
 
@@ -169,6 +172,8 @@ class DataLoader:
     workers     an alias of num_workers (give one; both only when they agree)
     prefetch    batches in flight per worker
     mp_context  the multiprocessing start method for workers: 'spawn' (default), 'forkserver', 'fork'
+    persistent_workers  keep the workers from one complete pass to the next (PyTorch's flag): no start-up
+                cost per epoch; ``close()`` (or collecting the loader) stops them
     timeout     seconds to wait for each batch from the workers before raising DataLoaderError
                 (default 120; 0 or None: no limit; with workers=0 there is nothing to time out)
 
@@ -178,7 +183,8 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=32, shuffle=False, seed=0, num_workers=None, prefetch=2,
-                 drop_last=False, mp_context="spawn", timeout=DEFAULT_TIMEOUT_S, *, workers=None):
+                 drop_last=False, mp_context="spawn", timeout=DEFAULT_TIMEOUT_S, *, workers=None,
+                 persistent_workers=False):
         if num_workers is not None and workers is not None and num_workers != workers:
             raise ValueError(f"DataLoader: num_workers={num_workers!r} and workers={workers!r} disagree; give "
                              "num_workers only (workers is its alias)")
@@ -196,6 +202,11 @@ class DataLoader:
         self.num_workers, self.prefetch, self.drop_last = int(num_workers), int(prefetch), bool(drop_last)
         self.mp_context = mp_context
         self.timeout = _check_timeout(timeout)
+        if not isinstance(persistent_workers, (bool, np.bool_)):
+            raise ValueError(f"DataLoader: persistent_workers must be True or False, got {persistent_workers!r}")
+        self.persistent_workers = bool(persistent_workers)
+        self._pool = None  # with persistent_workers: the workers kept from the last complete pass
+        self._finalizer = None
         self.epoch = 0  # the epoch of the next pass (see set_epoch); advances by one as each pass begins
         self._skipped = {}  # path -> reason, for every file skipped so far
 
@@ -260,16 +271,48 @@ class DataLoader:
             results.close()  # stops the workers now, not whenever this generator is collected
 
     def _from_workers(self, batches, epoch):
-        """Yield load_batch's result for each batch in order, computed by worker processes."""
+        """Yield load_batch's result for each batch in order, computed by worker processes.
+
+        With ``persistent_workers``, the workers of a pass that ran to its end serve the next one too;
+        a pass that ends otherwise (a break, an error, Ctrl-C) stops them, as without it.
+        """
         if not batches:
             return
-        pool = _WorkerPool(self, batches, epoch)
+        pool, self._pool = self._pool, None
+        if pool is None or not pool.alive():
+            if pool is not None:
+                pool.shutdown()
+            pool = _WorkerPool(self)
+        finished = False
         try:
-            pool.start()
+            pool.begin(batches, epoch)
             for want in range(len(batches)):
                 yield pool.get(want)
+            finished = True
         finally:
+            if finished and self.persistent_workers:
+                self._pool = pool
+                if self._finalizer is None:  # at garbage collection or interpreter exit: stop them
+                    self._finalizer = weakref.finalize(self, _shutdown_kept, self.__dict__)
+            else:
+                pool.shutdown()
+
+    def close(self):
+        """Stop the workers kept by ``persistent_workers`` (also done when the loader is collected)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
             pool.shutdown()
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_pool"] = state["_finalizer"] = None  # processes and pipes stay with this loader
+        return state
+
+
+def _shutdown_kept(state):
+    pool, state["_pool"] = state.get("_pool"), None
+    if pool is not None:
+        pool.shutdown()
 
 
 def _samples(indices, shown=8):
@@ -295,9 +338,21 @@ class _Worker:
 class _WorkerPool:
     """The workers of one epoch: batch k is worker k % W's; get(k) returns its load_batch result."""
 
-    def __init__(self, loader, batches, epoch):
-        self.loader, self.batches, self.epoch = loader, batches, epoch
+    def __init__(self, loader):
+        # A proxy: a pool kept by persistent_workers must not keep its loader alive (collecting the loader
+        # is what stops it).
+        self.loader, self.batches, self.epoch = weakref.proxy(loader), [], None
         self.workers, self.sent, self.done = [], 0, {}
+
+    def begin(self, batches, epoch):
+        """Start serving a pass: ``batches`` (index arrays) of ``epoch``; starts the workers on first use."""
+        self.batches, self.epoch, self.sent, self.done = batches, epoch, 0, {}
+        if not self.workers:
+            self.start()
+
+    def alive(self):
+        """Whether every worker is still running (a kept pool is reused only then)."""
+        return bool(self.workers) and all(w.process.exitcode is None for w in self.workers)
 
     def start(self):
         ctx = multiprocessing.get_context(self.loader.mp_context)
@@ -308,7 +363,9 @@ class _WorkerPool:
         if blocked:
             previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            for w in range(min(self.loader.num_workers, len(self.batches))):
+            count = self.loader.num_workers if self.loader.persistent_workers else \
+                min(self.loader.num_workers, len(self.batches))
+            for w in range(count):
                 self.workers.append(self._start_one(ctx, w))
         finally:
             if blocked:
@@ -323,7 +380,7 @@ class _WorkerPool:
         inherited = [] if ctx.get_start_method() != "fork" else \
             [c for o in self.workers for c in (o.tasks, o.results)] + [task_w, result_r]
         p = ctx.Process(target=_worker_main, name=f"tinynet-data-worker-{w}", daemon=True,
-                        args=(self.loader.dataset, task_r, result_w, self.loader.seed, self.epoch, inherited))
+                        args=(self.loader.dataset, task_r, result_w, self.loader.seed, inherited))
         try:
             p.start()
         except BaseException as e:
@@ -384,7 +441,7 @@ class _WorkerPool:
         if taken is not None:
             w.slot_of[k], slot = taken
         try:
-            w.tasks.send((k, self.batches[k], slot))
+            w.tasks.send((k, self.batches[k], slot, self.epoch))
         except OSError:  # BrokenPipeError: it is gone
             raise self._died(w) from None
 
@@ -454,7 +511,7 @@ def _join_all(procs, seconds):
         p.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
-def _worker_main(dataset, tasks, results, seed, epoch, inherited):
+def _worker_main(dataset, tasks, results, seed, inherited):
     """A worker process: load each batch of indices that arrives on ``tasks``, send the result back.
 
     Ends when the tasks pipe ends or the results pipe breaks (the main process closed its ends, or
@@ -477,7 +534,7 @@ def _worker_main(dataset, tasks, results, seed, epoch, inherited):
             continue
         if task is None:
             return
-        k, indices, slot = task
+        k, indices, slot, epoch = task
         try:
             batch = load_batch(dataset, indices, seed, epoch)
             if slot is not None and batch[0] is not None:

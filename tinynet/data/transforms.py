@@ -189,6 +189,65 @@ class ToArray:
         return "ToArray()"
 
 
+class ToPixels:
+    """The last step of a pipeline split for the DataLoader's transport (``split_for_transport``).
+
+    PIL RGB image -> ``Pixels``: the uint8 array (3, H, W) and the per-channel map y = pixels * scale + offset
+    (float32, (3,) each) that the array stages it replaces (ToArray, then PCALighting and Normalize in
+    their order) would apply, their random draws made here from ``rng`` in the same order. The loader
+    stacks the uint8 arrays (a quarter of float32's bytes in shared memory) and applies the map to the
+    whole batch at the end (kernels.pixels_to_float).
+    """
+
+    def __init__(self, stages=()):
+        for s in stages:
+            if not hasattr(s, "affine"):
+                raise TypeError(f"ToPixels: {s!r} is not a per-channel affine array stage (Normalize, PCALighting)")
+        self.stages = list(stages)
+
+    def __call__(self, img, rng=None):
+        _check_pil(img, "ToPixels")
+        if img.mode != "RGB":
+            img = img.convert("RGB")
+        pixels = np.ascontiguousarray(np.asarray(img, dtype=np.uint8).transpose(2, 0, 1))
+        scale, offset = np.full(3, 1.0 / 255.0), np.zeros(3)  # ToArray: k / 255
+        for stage in self.stages:  # y -> y * a + b after each stage, composed in float64
+            a, b = stage.affine(rng)
+            scale, offset = scale * a, offset * a + b
+        return Pixels(pixels, scale.astype(np.float32), offset.astype(np.float32))
+
+    def __repr__(self):
+        return f"ToPixels({self.stages!r})"
+
+
+class Pixels(tuple):
+    """(pixels uint8 (3, H, W), scale float32 (3,), offset float32 (3,)): an image on its way to float32."""
+
+    __slots__ = ()
+
+    def __new__(cls, pixels, scale, offset):
+        return super().__new__(cls, (pixels, scale, offset))
+
+    @property
+    def shape(self):
+        return self[0].shape
+
+
+def split_for_transport(transform):
+    """``transform`` with its array stages replaced by ``ToPixels``, or None if it can't be split.
+
+    A Compose of PIL stages, one ToArray, then only Normalize / PCALighting (train_transform and
+    eval_transform without ten crops) is split; anything else (a TenCrop, a user's transform) is left.
+    """
+    if not isinstance(transform, Compose):
+        return None
+    steps = transform.transforms
+    at = [k for k, t in enumerate(steps) if type(t) is ToArray]
+    if len(at) != 1 or not all(type(t) in (Normalize, PCALighting) for t in steps[at[0] + 1:]):
+        return None
+    return Compose(steps[:at[0]] + [ToPixels(steps[at[0] + 1:])])
+
+
 class Normalize:
     """Per-channel ``(x - mean[c]) / std[c]`` on float arrays (..., 3, H, W): one image or TenCrop's ten."""
 
@@ -201,6 +260,11 @@ class Normalize:
             raise ValueError(f"Normalize: std must be nonzero (it divides), got std={std!r}")
         self.mean = m.astype(np.float32).reshape(-1, 1, 1)
         self.std = s.astype(np.float32).reshape(-1, 1, 1)
+
+    def affine(self, rng=None):
+        """Per channel (a, b) with Normalize(x) = x * a + b: a = 1 / std, b = -mean / std (float64)."""
+        std, mean = self.std.ravel().astype(np.float64), self.mean.ravel().astype(np.float64)
+        return 1.0 / std, -mean / std
 
     def __call__(self, x, rng=None):
         if not isinstance(x, np.ndarray) or x.ndim < 3 or x.shape[-3] != len(self.mean):
@@ -238,6 +302,14 @@ class PCALighting:
         if self.eigvec.shape != (len(self.eigval), len(self.eigval)):
             raise ValueError(f"PCALighting: eigvec must be {len(self.eigval)}x{len(self.eigval)}, "
                              f"got {self.eigvec.shape}")
+
+    def affine(self, rng):
+        """Per channel (a, b) = (1, delta), delta drawn as __call__ draws it (nothing drawn for alphastd 0)."""
+        n = len(self.eigval)
+        if self.alphastd == 0:
+            return np.ones(n), np.zeros(n)
+        _check_rng(rng, "PCALighting")
+        return np.ones(n), self.offset(rng)
 
     def offset(self, rng):
         """The per-channel offset delta, shape (3,), drawn from ``rng``."""
