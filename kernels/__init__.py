@@ -18,6 +18,7 @@ Modules:
     special        erf and erfc on arrays (NumPy has none), for the exact GELU
     workspace      recycled host buffers for the large arrays every training step allocates
     optim          the element-wise updates of SGD, Adam/AdamW, RMSprop, Adagrad, in place (one kernel each on the GPU)
+    pixels         uint8 batches to float32 with a per-sample, per-channel scale and offset (the loader's end)
     parallel       host work in cache-sized blocks on every core (pooling, im2col, ReLU, SGD)
     cuda           the CUDA versions, for CuPy arrays (see below)
 
@@ -47,6 +48,7 @@ from kernels.avg_pool import avgpool_backward, avgpool_divisor, avgpool_forward 
 from kernels.im2col import col2im, im2col  # noqa: E402
 from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward  # noqa: E402
 from kernels.optim import adagrad_update, adam_update, lerp_, rmsprop_update, sgd_update  # noqa: E402
+from kernels.pixels import pixels_to_float  # noqa: E402
 from kernels.pool import maxpool_backward, maxpool_forward, maxpool_indices  # noqa: E402
 from kernels.special import erf, erfc  # noqa: E402
 from kernels.sizes import conv_output_size  # noqa: E402
@@ -77,5 +79,6 @@ __all__ = [
     "adam_update",
     "rmsprop_update",
     "adagrad_update",
+    "pixels_to_float",
     "lerp_",
 ]

@@ -565,10 +565,10 @@ def test_a_batch_larger_than_its_slot_comes_through_the_pipe():
         msg = shm.write_batch(attached, slot, *small, [("a.jpg", "bad")])
         for seg in attached.values():
             seg.close()
-        gx, gy, skipped = slots.read(i, msg)
+        gx, gy, skipped, affine = slots.read(i, msg)
         np.testing.assert_array_equal(gx, small[0])
         np.testing.assert_array_equal(gy, small[1])
-        assert skipped == [("a.jpg", "bad")] and sorted(slots.free) == [0, 1]
+        assert skipped == [("a.jpg", "bad")] and affine is None and sorted(slots.free) == [0, 1]
     finally:
         slots.release()
     assert _shm_segments(os.getpid()) == []

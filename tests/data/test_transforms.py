@@ -292,3 +292,27 @@ def test_resize_refuses_an_output_past_pillows_pixel_limit(monkeypatch):
                                          r"25600 pixels, more than Pillow's limit of 1000"):
         T.Resize(16)(Image.new("RGB", (100, 1)), _rng())
     assert T.Resize(16)(Image.new("RGB", (20, 10)), _rng()).size == (32, 16)  # within the limit: as before
+
+
+def test_split_for_transport_gives_the_pipelines_values_from_uint8_pixels():
+    # ToPixels: uint8 pixels and one scale and offset per channel that reproduce ToArray, PCALighting and
+    # Normalize to float32 rounding, with the same random draws (so the crop, flip and lighting agree).
+    from PIL import Image
+
+    import kernels
+    from tinynet.data import transforms as T
+
+    rng = np.random.default_rng(3)
+    img = Image.fromarray(rng.integers(0, 256, (50, 60, 3), dtype=np.uint8))
+    for full in (T.train_transform(32), T.eval_transform(32)):
+        head = T.split_for_transport(full)
+        assert type(head.transforms[-1]) is T.ToPixels
+        want = full(img, np.random.default_rng(9))
+        pixels, scale, offset = head(img, np.random.default_rng(9))
+        assert pixels.dtype == np.uint8 and pixels.shape == want.shape
+        got = kernels.pixels_to_float(pixels[None], scale[None], offset[None])[0]
+        np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)
+    assert T.split_for_transport(T.eval_transform(32, ten_crop=True)) is None  # TenCrop makes floats itself
+    assert T.split_for_transport(lambda img, rng: img) is None
+    with pytest.raises(TypeError, match="ToPixels: .* is not a per-channel affine array stage"):
+        T.ToPixels([T.CenterCrop(3)])

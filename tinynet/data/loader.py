@@ -54,6 +54,7 @@ UserWarning whose filename is the skipped file says so (once per file per loader
 an int class index (an int or NumPy integer; a float only when it is whole); anything else (a class
 name, None, a bool) is refused with the sample's index.
 """
+import copy
 import math
 import multiprocessing
 import multiprocessing.connection
@@ -70,8 +71,10 @@ import weakref
 
 import numpy as np
 
+import kernels
 from tinynet._tensor import Tensor
 from tinynet.data import shm
+from tinynet.data.transforms import Pixels, split_for_transport
 from tinynet.data.dataset import load_sample
 from tinynet.data.folder import CorruptImageError
 from tinynet.validate import check_number
@@ -90,9 +93,12 @@ class DataLoaderError(RuntimeError):
 def load_batch(dataset, indices, seed, epoch):
     """Load samples ``indices`` (sample i with generator default_rng([seed, epoch, i])) and stack them.
 
-    Returns (x, y, skipped): x float32 (N, ...), y int64 (N,), skipped [(path, reason)] for the
+    Returns (x, y, skipped, affine): x float32 (N, ...), y int64 (N,), skipped [(path, reason)] for the
     samples that raised CorruptImageError (N = len(indices) - len(skipped)); x and y are None when
-    every sample was skipped. A dataset without ``load(i, rng)`` is read as ``dataset[i]``.
+    every sample was skipped. A dataset without ``load(i, rng)`` is read as ``dataset[i]``. When the
+    samples are ``Pixels`` (a transform split by ``transforms.split_for_transport``), x is their uint8
+    pixels and ``affine`` float32 (N, 2, C) their scales and offsets (``to_float`` finishes them); else
+    ``affine`` is None.
     """
     xs, ys, skipped = [], [], []
     for i in indices:
@@ -110,8 +116,29 @@ def load_batch(dataset, indices, seed, epoch):
         xs.append(x)
         ys.append(_class_index(y, i))
     if not xs:
-        return None, None, skipped
-    return _stack(xs), np.asarray(ys, dtype=np.int64), skipped
+        return None, None, skipped, None
+    y = np.asarray(ys, dtype=np.int64)
+    if all(isinstance(x, Pixels) for x in xs):
+        affine = np.stack([np.stack([x[1] for x in xs]), np.stack([x[2] for x in xs])], axis=1)
+        return _stack([x[0] for x in xs], np.uint8), y, skipped, affine.astype(np.float32, copy=False)
+    return _stack(xs), y, skipped, None
+
+
+def to_float(x, affine):
+    """A batch as load_batch returned it, as float32: uint8 pixels finished with their affine map."""
+    return x if affine is None else kernels.pixels_to_float(x, affine[:, 0], affine[:, 1])
+
+
+def _for_transport(dataset):
+    """What the loader loads from: ``dataset``, or a shallow copy of it whose transform stops at uint8
+    pixels (``transforms.split_for_transport``), the rest done on the whole batch (``to_float``). The same
+    for any number of workers, so the batches stay a pure function of (seed, epoch)."""
+    head = split_for_transport(getattr(dataset, "transform", None))
+    if head is None:
+        return dataset
+    source = copy.copy(dataset)
+    source.transform = head
+    return source
 
 
 def _class_index(y, i):
@@ -135,7 +162,7 @@ def _class_index(y, i):
     return int(y)
 
 
-def _stack(xs):
+def _stack(xs, dtype=np.float32):
     if not all(isinstance(x, np.ndarray) for x in xs):
         kind = next(type(x).__name__ for x in xs if not isinstance(x, np.ndarray))
         raise TypeError(f"DataLoader batches NumPy arrays, but the dataset gave a {kind}; give it a transform "
@@ -144,7 +171,7 @@ def _stack(xs):
     if len(shapes) > 1:
         raise ValueError(f"DataLoader: samples in one batch have different shapes {shapes}; crop or resize "
                          "them to one size (e.g. RandomCrop or CenterCrop after Resize)")
-    return np.stack(xs).astype(np.float32, copy=False)
+    return np.stack(xs).astype(dtype, copy=False)
 
 
 def _check_timeout(timeout):
@@ -198,6 +225,7 @@ class DataLoader:
         if mp_context not in methods:
             raise ValueError(f"DataLoader: mp_context must be one of {methods}, got {mp_context!r}")
         self.dataset = dataset
+        self._source = _for_transport(dataset)
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
         self.num_workers, self.prefetch, self.drop_last = int(num_workers), int(prefetch), bool(drop_last)
         self.mp_context = mp_context
@@ -251,11 +279,11 @@ class DataLoader:
 
     def _iterate(self, batches, epoch):
         if self.num_workers == 0:
-            results = (load_batch(self.dataset, b, self.seed, epoch) for b in batches)
+            results = (load_batch(self._source, b, self.seed, epoch) for b in batches)
         else:
             results = self._from_workers(batches, epoch)
         try:
-            for x, y, skipped in results:
+            for x, y, skipped, affine in results:
                 for path, reason in skipped:
                     if path not in self._skipped:
                         self._skipped[path] = reason
@@ -266,7 +294,7 @@ class DataLoader:
                                                UserWarning, filename=f"<skipped image {path}>", lineno=0,
                                                module=__name__)
                 if x is not None:
-                    yield Tensor._wrap(x), Tensor._wrap(y)
+                    yield Tensor._wrap(to_float(x, affine)), Tensor._wrap(y)
         finally:
             results.close()  # stops the workers now, not whenever this generator is collected
 
@@ -380,7 +408,7 @@ class _WorkerPool:
         inherited = [] if ctx.get_start_method() != "fork" else \
             [c for o in self.workers for c in (o.tasks, o.results)] + [task_w, result_r]
         p = ctx.Process(target=_worker_main, name=f"tinynet-data-worker-{w}", daemon=True,
-                        args=(self.loader.dataset, task_r, result_w, self.loader.seed, inherited))
+                        args=(self.loader._source, task_r, result_w, self.loader.seed, inherited))
         try:
             p.start()
         except BaseException as e:
@@ -462,7 +490,7 @@ class _WorkerPool:
         else:  # through the pipe: the first batch (its size makes the slots), or one that did not fit
             if slot is not None:
                 w.slots.give_back(slot)
-            x, y, _ = payload
+            x, y = payload[0], payload[1]
             if x is not None:
                 w.slots.ensure(shm.batch_bytes(x, y))
         self.done[k] = payload

@@ -30,7 +30,7 @@ import numpy as np
 __all__ = ["InSlot", "Slots", "write_batch", "batch_bytes"]
 
 # A worker's message for a batch it wrote into its slot.
-InSlot = namedtuple("InSlot", ["x_shape", "x_dtype", "y_shape", "y_dtype", "skipped"])
+InSlot = namedtuple("InSlot", ["x_shape", "x_dtype", "y_shape", "y_dtype", "skipped", "affine"])
 
 _ALIGN = 64  # y starts on a cache line after x
 _SHM_DIR = "/dev/shm"
@@ -95,7 +95,7 @@ class Slots:
         self.free.append(i)
 
     def read(self, i, msg):
-        """Copy batch ``msg`` out of slot ``i`` and free the slot: (x, y, skipped)."""
+        """Copy batch ``msg`` out of slot ``i`` and free the slot: (x, y, skipped, affine)."""
         buf = self.segments[i].buf
         x_dtype, y_dtype = np.dtype(msg.x_dtype), np.dtype(msg.y_dtype)
         x_count = int(np.prod(msg.x_shape))
@@ -103,7 +103,7 @@ class Slots:
         y = np.frombuffer(buf, y_dtype, int(np.prod(msg.y_shape)), _y_offset(x_count * x_dtype.itemsize))
         y = y.reshape(msg.y_shape).copy()
         self.free.append(i)
-        return x, y, msg.skipped
+        return x, y, msg.skipped, msg.affine
 
     def release(self):
         """Close and unlink every slot (after the worker has stopped)."""
@@ -116,7 +116,7 @@ class Slots:
         self.segments, self.free = [], []
 
 
-def write_batch(attached, slot, x, y, skipped):
+def write_batch(attached, slot, x, y, skipped, affine=None):
     """In a worker: write (x, y) into ``slot`` = (name, size) and return its InSlot message, or None
     if it does not fit (the caller then sends the batch through the pipe). ``attached`` caches the
     worker's open segments by name."""
@@ -128,4 +128,4 @@ def write_batch(attached, slot, x, y, skipped):
         shm = attached[name] = shared_memory.SharedMemory(name=name)
     np.frombuffer(shm.buf, x.dtype, x.size).reshape(x.shape)[...] = x
     np.frombuffer(shm.buf, y.dtype, y.size, _y_offset(x.nbytes)).reshape(y.shape)[...] = y
-    return InSlot(x.shape, x.dtype.str, y.shape, y.dtype.str, skipped)
+    return InSlot(x.shape, x.dtype.str, y.shape, y.dtype.str, skipped, affine)  # affine: small, in the message

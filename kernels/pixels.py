@@ -1,0 +1,35 @@
+"""uint8 images to float32, with a per-sample, per-channel affine map: the end of the loader's transport.
+
+    pixels_to_float:  y[n, c] = pixels[n, c] * scale[n, c] + offset[n, c]       float32 (N, C, H, W)
+
+The loader's workers hand images over as uint8 (a quarter of float32's bytes); the array stages of
+the pipeline they skipped (ToArray's 1/255, PCALighting's per-image offset, Normalize's mean and std)
+compose into one scale and one offset per sample and channel (tinynet/data/transforms.py, ToPixels),
+applied here to the whole batch: on the host in cache-sized blocks of samples on every core (one pass
+instead of a convert, a divide, an add, a subtract and a divide, each writing the batch). The product
+is rounded to float32, then the sum, as ``x * s + o`` in NumPy float32.
+"""
+import numpy as np
+
+from kernels import parallel
+from kernels.array import get_array_module
+
+
+def pixels_to_float(pixels, scale, offset):
+    """pixels uint8 (N, C, H, W), scale and offset float32 (N, C) -> float32 (N, C, H, W)."""
+    xp = get_array_module(pixels)
+    n, c = pixels.shape[:2]
+    if scale.shape != (n, c) or offset.shape != (n, c):
+        raise ValueError(f"pixels_to_float: scale {scale.shape} and offset {offset.shape} must be (N, C) = {(n, c)}")
+    out = xp.empty(pixels.shape, dtype=np.float32)
+    s = scale.astype(np.float32, copy=False).reshape(n, c, *([1] * (pixels.ndim - 2)))
+    o = offset.astype(np.float32, copy=False).reshape(s.shape)
+
+    def block(start, stop):
+        y = out[start:stop]
+        xp.multiply(pixels[start:stop], s[start:stop], out=y, dtype=np.float32)
+        y += o[start:stop]
+
+    per_sample = int(np.prod(pixels.shape[1:])) * 5  # one uint8 in, one float32 out
+    parallel.run_blocks(n, block, parallel.items_per_block(per_sample), xp)
+    return out
