@@ -355,15 +355,10 @@ def test_data_pack_packs_resumes_after_ctrl_c_and_reruns(world, tmp_path, monkey
     from tinynet.data import packed
 
     out = tmp_path / "packed"
-    real, calls = packed.decode, []
+    from tests.data.test_packed import interrupt_decoding_after
 
-    def decode(path, size):
-        calls.append(path)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        return real(path, size)
-
-    monkeypatch.setattr(packed, "decode", decode)
+    real = packed.decode
+    calls = interrupt_decoding_after(monkeypatch, 5)
     base = ["data", "pack", world["data"], str(out), "--no-progress"]
     argv = base + ["--size", "32", "--shard-mb", "1"]
     rc, err = _run(argv, capsys)

@@ -291,16 +291,23 @@ def _quiet_pack(*args, **kw):
         return packed.pack(*args, **kw)
 
 
-def test_an_interrupted_pack_keeps_whole_shards_and_a_rerun_finishes_it(src, out, tmp_path, monkeypatch):
+def interrupt_decoding_after(monkeypatch, n):
+    """Make packed.decode raise KeyboardInterrupt at its n-th call (a Ctrl-C mid-pack); the paths it got."""
     real, calls = packed.decode, []
 
     def decode(path, size):
         calls.append(path)
-        if len(calls) == 6:
+        if len(calls) == n:
             raise KeyboardInterrupt
         return real(path, size)
 
     monkeypatch.setattr(packed, "decode", decode)
+    return calls
+
+
+def test_an_interrupted_pack_keeps_whole_shards_and_a_rerun_finishes_it(src, out, tmp_path, monkeypatch):
+    real = packed.decode
+    calls = interrupt_decoding_after(monkeypatch, 6)
     with pytest.raises(KeyboardInterrupt, match=r"interrupted: \d whole shard\(s\) of train/ \(\d of 10 images\) kept "
                                                 r"in .*; run the same command again to go on"):
         packed.pack(src, tmp_path / "o", size=SIZE, shard_bytes=12000)
@@ -350,15 +357,8 @@ def test_a_set_of_other_images_or_size_needs_overwrite(src, out, tmp_path, monke
     summary = _quiet_pack(src, o, size=SIZE + 1, overwrite=True)
     assert summary["splits"]["train"]["shards"] == 1 and PackedDataset(o / "val").size == SIZE + 1
     assert sorted(os.listdir(o / "val")) == ["index.json", "shard-00000.u8"]
-    real, calls = packed.decode, []
-
-    def decode(path, size):
-        calls.append(path)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        return real(path, size)
-
-    monkeypatch.setattr(packed, "decode", decode)
+    real = packed.decode
+    calls = interrupt_decoding_after(monkeypatch, 5)
     with pytest.raises(KeyboardInterrupt):
         packed.pack(src, tmp_path / "p", size=SIZE, shard_bytes=12000)
     monkeypatch.setattr(packed, "decode", real)

@@ -16,13 +16,12 @@ resized up to the model's input like any other.
 Pickled into a DataLoader worker ('spawn'), a set carries its file paths, not its pixels: the worker
 reads the files again on its first sample (a binary file is memory-mapped, so that costs nothing).
 """
-import operator
 import os
 
 import numpy as np
 from PIL import Image
 
-from tinynet.data.folder import _check_transform
+from tinynet.data.folder import _check_transform, image_index
 
 
 class DatasetFileError(ValueError):
@@ -108,18 +107,7 @@ class ArrayImageSet:
         return len(self.targets)
 
     def __getitem__(self, i):
-        n, name = len(self), type(self).__name__
-        if isinstance(i, (bool, np.bool_)):
-            raise TypeError(f"{name} index must be an int, got {i!r} (bool)")
-        try:
-            i = operator.index(i)
-        except TypeError:
-            raise TypeError(f"{name} index must be an int from {-n} to {n - 1} (the dataset holds {n} images), "
-                            f"got {type(i).__name__} {i!r}") from None
-        if not -n <= i < n:
-            raise IndexError(f"{name} index {i} is out of range: the dataset holds {n} images "
-                             f"(indices {-n} to {n - 1})")
-        i %= n
+        i = image_index(type(self).__name__, i, len(self))
         return self.load(i, np.random.default_rng(i))
 
     def image(self, i):

@@ -82,6 +82,22 @@ def _is_image(name):
     return name.lower().endswith(IMG_EXTENSIONS) and not name.startswith(".")
 
 
+def image_index(name, i, n):
+    """``i`` as an index 0..n-1 into a set of ``n`` images (negative ones counted from the end), or a
+    TypeError / IndexError naming ``name`` (the dataset's class) and the valid range."""
+    if isinstance(i, (bool, np.bool_)):
+        raise TypeError(f"{name} index must be an int, got {i!r} (bool)")
+    try:
+        i = operator.index(i)
+    except TypeError:
+        raise TypeError(f"{name} index must be an int from {-n} to {n - 1} (the dataset holds {n} images), "
+                        f"got {type(i).__name__} {i!r}") from None
+    if not -n <= i < n:
+        raise IndexError(f"{name} index {i} is out of range: the dataset holds {n} images "
+                         f"(indices {-n} to {n - 1})")
+    return i % n
+
+
 class ImageFolder:
     """Images in root/<class>/<image>, labelled by their class folder.
 
@@ -152,18 +168,7 @@ class ImageFolder:
         return len(self.samples)
 
     def __getitem__(self, i):
-        n = len(self)
-        if isinstance(i, (bool, np.bool_)):
-            raise TypeError(f"ImageFolder index must be an int, got {i!r} (bool)")
-        try:
-            i = operator.index(i)
-        except TypeError:
-            raise TypeError(f"ImageFolder index must be an int from {-n} to {n - 1} (the dataset holds {n} "
-                            f"images), got {type(i).__name__} {i!r}") from None
-        if not -n <= i < n:
-            raise IndexError(f"ImageFolder index {i} is out of range: the dataset holds {n} images "
-                             f"(indices {-n} to {n - 1})")
-        i %= n  # negative indices counted from the end
+        i = image_index("ImageFolder", i, len(self))
         return self.load(i, np.random.default_rng(i))
 
     def load(self, i, rng):
