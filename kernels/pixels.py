@@ -5,14 +5,16 @@
 The loader's workers hand images over as uint8 (a quarter of float32's bytes); the array stages of
 the pipeline they skipped (ToArray's 1/255, PCALighting's per-image offset, Normalize's mean and std)
 compose into one scale and one offset per sample and channel (tinynet/data/transforms.py, ToPixels),
-applied here to the whole batch: on the host in cache-sized blocks of samples on every core (one pass
+applied here to the whole batch: on the GPU in one CUDA pass (kernels/cuda/elementwise.cu), on the host
+in cache-sized blocks of samples on every core (one pass
 instead of a convert, a divide, an add, a subtract and a divide, each writing the batch). The product
 is rounded to float32, then the sum, as ``x * s + o`` in NumPy float32.
 """
 import numpy as np
 
+from kernels import cuda as _cuda
 from kernels import parallel
-from kernels.array import get_array_module
+from kernels.array import get_array_module, is_cupy_array
 
 
 def pixels_to_float(pixels, scale, offset):
@@ -21,6 +23,8 @@ def pixels_to_float(pixels, scale, offset):
     n, c = pixels.shape[:2]
     if scale.shape != (n, c) or offset.shape != (n, c):
         raise ValueError(f"pixels_to_float: scale {scale.shape} and offset {offset.shape} must be (N, C) = {(n, c)}")
+    if is_cupy_array(pixels) and pixels.dtype == np.uint8:  # one CUDA pass (elementwise.cu)
+        return _cuda.pixels_to_float(pixels, scale, offset)
     out = xp.empty(pixels.shape, dtype=np.float32)
     s = scale.astype(np.float32, copy=False).reshape(n, c, *([1] * (pixels.ndim - 2)))
     o = offset.astype(np.float32, copy=False).reshape(s.shape)

@@ -92,7 +92,7 @@ def evaluate(model, loader, device):
     try:
         with no_grad():
             for x, y in loader:
-                y = y.data  # the class indices, a NumPy array
+                y = backend.host(y.data)  # the class indices, a NumPy array
                 crops = x.shape[1] if x.ndim == 5 else 1
                 logits = model(Tensor(x.reshape(-1, *x.shape[-3:]), device=device))
                 if crops > 1:  # average the class probabilities of the crops
@@ -304,7 +304,7 @@ def _run(cfg, changed, meta, out, log):
 
     # The workers serve every epoch (and both loaders stop theirs when the run ends).
     loader_args = dict(batch_size=cfg.batch_size, seed=cfg.seed, workers=cfg.workers, timeout=cfg.loader_timeout,
-                       persistent_workers=cfg.workers > 0)
+                       persistent_workers=cfg.workers > 0, device=cfg.device)  # uint8 to the device, floats there
     val_loader = DataLoader(val_set, shuffle=False, **loader_args)
     if cfg.test_only:
         try:

@@ -60,6 +60,7 @@ KERNELS = {
         "relu_kernel": (FLOAT_TYPES, INDEX_TYPES),
         "bias_relu_kernel": (FLOAT_TYPES, INDEX_TYPES),
         "dropout_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "pixels_to_float_kernel": (INDEX_TYPES,),
     },
     "optim.cu": {
         "sgd_kernel": (FLOAT_TYPES, INDEX_TYPES),
@@ -390,4 +391,19 @@ def adagrad_update(p, g, state_sum, *, clr, eps, weight_decay, maximize):
     flags = (_MAXIMIZE if maximize else 0) | (_WEIGHT_DECAY if weight_decay else 0)
     _launch("optim.cu", "adagrad_kernel", p.size, p.size, (p, g, state_sum), (p.size, flags),
             (_acc(t, -clr), _acc(t, eps), _acc(t, weight_decay)), types=(t,))
+
+
+# --- the loader's uint8 batches (kernels/pixels.py) -------------------------------------------------------------
+
+def pixels_to_float(pixels, scale, offset):
+    """``kernels.pixels_to_float`` on the GPU: uint8 (N, C, ...) -> float32, one pass."""
+    cupy = _cupy()
+    x = _contiguous(pixels)
+    n, c = x.shape[:2]
+    s = int(np.prod(x.shape[2:])) if x.ndim > 2 else 1
+    y = cupy.empty(x.shape, dtype=np.float32)
+    _launch("elementwise.cu", "pixels_to_float_kernel", x.size, x.size,
+            (x, _contiguous(scale.astype(np.float32, copy=False)), _contiguous(offset.astype(np.float32, copy=False)),
+             y), (x.size, s))
+    return y
 

@@ -49,3 +49,18 @@ __global__ void dropout_kernel(const T* __restrict__ x, const T* __restrict__ u,
         y[idx] = keep ? from_acc<T>(mul_rn(to_acc(x[idx]), scale)) : from_acc<T>(0);
     }
 }
+
+// uint8 images to float32 with a per-sample, per-channel affine map (kernels/pixels.py):
+//     y[n, c, s] = float(x[n, c, s]) * scale[n, c] + offset[n, c]
+// for x (N, C, S) C-contiguous (S = H * W), the product rounded to float, then the sum, as NumPy's
+// float32 `x * s + o` (mul_rn / add_rn: no fused multiply-add). One pass: the loader's batches stay
+// uint8 until they are on the device, a quarter of float32's bytes to copy.
+template <typename I>
+__global__ void pixels_to_float_kernel(const unsigned char* __restrict__ x, const float* __restrict__ scale,
+                                       const float* __restrict__ offset, float* __restrict__ y, const I total,
+                                       const I S) {
+    for (I idx = first<I>(); idx < total; idx += step<I>()) {
+        const I nc = idx / S;
+        y[idx] = add_rn(mul_rn(static_cast<float>(x[idx]), scale[nc]), offset[nc]);
+    }
+}

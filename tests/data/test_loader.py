@@ -630,3 +630,25 @@ def test_workers_start_with_sigint_blocked_and_the_parents_mask_is_restored():
         break
     assert blocked & (1 << (signal.SIGINT - 1))
     assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == before
+
+
+def test_batches_finished_on_the_device_equal_the_hosts(device, tmp_path):
+    # device="cuda": the uint8 batch and its affine map go to the GPU and are finished there (one kernel);
+    # the values are the host's.
+    from PIL import Image
+
+    from tinynet.data import transforms as T
+
+    rng = np.random.default_rng(0)
+    for c in range(2):
+        os.makedirs(tmp_path / f"c{c}")
+        for k in range(3):
+            Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(tmp_path / f"c{c}" / f"{k}.png")
+    data = ImageFolder(str(tmp_path), T.train_transform(32))
+    host_batches = [(x.numpy(), y.numpy()) for x, y in DataLoader(data, batch_size=4, seed=1)]
+    for (x, y), (hx, hy) in zip(DataLoader(data, batch_size=4, seed=1, device=device), host_batches):
+        assert x.device == device and y.device == device and x.dtype == np.float32
+        np.testing.assert_array_equal(x.numpy(), hx)
+        np.testing.assert_array_equal(y.numpy(), hy)
+    with pytest.raises(ValueError, match="DataLoader: unknown device 'tpu'"):
+        DataLoader(data, device="tpu")

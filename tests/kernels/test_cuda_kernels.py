@@ -466,6 +466,17 @@ def test_adagrad_update(target, index, rng, dtype, hyper):
     assert target.index_dtypes() == [index]
 
 
+@pytest.mark.parametrize("shape", [(3, 3, 5, 7), (2, 1, 4)], ids=["images", "one-channel"])
+def test_pixels_to_float(target, index, rng, shape):
+    # float(x) * scale + offset with both roundings, exactly as the NumPy version.
+    x = rng.integers(0, 256, shape, dtype=np.uint8)
+    scale = rng.uniform(0.001, 0.02, shape[:2]).astype(np.float32)
+    offset = rng.uniform(-2, 2, shape[:2]).astype(np.float32)
+    got = target.run("pixels_to_float", x, scale, offset)
+    np.testing.assert_array_equal(got, kernels.pixels_to_float(x, scale, offset))
+    assert got.dtype == np.float32 and target.index_dtypes() == [index]
+
+
 # --- the loader ------------------------------------------------------------------------------------------------
 
 def test_a_failed_compile_keeps_cupys_error_and_says_what_to_check(monkeypatch):

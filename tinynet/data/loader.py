@@ -72,6 +72,7 @@ import weakref
 import numpy as np
 
 import kernels
+from tinynet import backend
 from tinynet._tensor import Tensor
 from tinynet.data import shm
 from tinynet.data.transforms import Pixels, split_for_transport
@@ -201,6 +202,8 @@ class DataLoader:
     mp_context  the multiprocessing start method for workers: 'spawn' (default), 'forkserver', 'fork'
     persistent_workers  keep the workers from one complete pass to the next (PyTorch's flag): no start-up
                 cost per epoch; ``close()`` (or collecting the loader) stops them
+    device      None or "cpu": batches on the host; "cuda": each batch copied to the GPU as it travels
+                (uint8, for a split transform) and finished there (kernels.pixels_to_float, one CUDA pass)
     timeout     seconds to wait for each batch from the workers before raising DataLoaderError
                 (default 120; 0 or None: no limit; with workers=0 there is nothing to time out)
 
@@ -211,7 +214,7 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=32, shuffle=False, seed=0, num_workers=None, prefetch=2,
                  drop_last=False, mp_context="spawn", timeout=DEFAULT_TIMEOUT_S, *, workers=None,
-                 persistent_workers=False):
+                 persistent_workers=False, device=None):
         if num_workers is not None and workers is not None and num_workers != workers:
             raise ValueError(f"DataLoader: num_workers={num_workers!r} and workers={workers!r} disagree; give "
                              "num_workers only (workers is its alias)")
@@ -233,6 +236,10 @@ class DataLoader:
         if not isinstance(persistent_workers, (bool, np.bool_)):
             raise ValueError(f"DataLoader: persistent_workers must be True or False, got {persistent_workers!r}")
         self.persistent_workers = bool(persistent_workers)
+        try:
+            self.device = None if device is None else backend.normalize_device(device)
+        except backend.DeviceError as e:
+            raise ValueError(f"DataLoader: {e}") from None
         self._pool = None  # with persistent_workers: the workers kept from the last complete pass
         self._finalizer = None
         self.epoch = 0  # the epoch of the next pass (see set_epoch); advances by one as each pass begins
@@ -294,6 +301,9 @@ class DataLoader:
                                                UserWarning, filename=f"<skipped image {path}>", lineno=0,
                                                module=__name__)
                 if x is not None:
+                    if self.device not in (None, "cpu"):  # uint8 onto the device, then the float map there
+                        x, y = backend.to_device(x, self.device), backend.to_device(y, self.device)
+                        affine = None if affine is None else backend.to_device(affine, self.device)
                     yield Tensor._wrap(to_float(x, affine)), Tensor._wrap(y)
         finally:
             results.close()  # stops the workers now, not whenever this generator is collected
