@@ -20,9 +20,14 @@ from kernels.array import get_array_module, is_cupy_array
 def pixels_to_float(pixels, scale, offset):
     """pixels uint8 (N, C, H, W), scale and offset float32 (N, C) -> float32 (N, C, H, W)."""
     xp = get_array_module(pixels)
+    if getattr(pixels, "dtype", None) != np.uint8 or pixels.ndim < 3:
+        raise TypeError(f"pixels_to_float: pixels must be a uint8 array (N, C, ...), got "
+                        f"{getattr(pixels, 'dtype', type(pixels).__name__)} of shape {getattr(pixels, 'shape', None)}")
     n, c = pixels.shape[:2]
-    if scale.shape != (n, c) or offset.shape != (n, c):
-        raise ValueError(f"pixels_to_float: scale {scale.shape} and offset {offset.shape} must be (N, C) = {(n, c)}")
+    for name, a in (("scale", scale), ("offset", offset)):
+        if getattr(a, "shape", None) != (n, c) or a.dtype.kind != "f":
+            raise ValueError(f"pixels_to_float: {name} must be a float array (N, C) = {(n, c)}, got "
+                             f"{getattr(a, 'dtype', type(a).__name__)} of shape {getattr(a, 'shape', None)}")
     if is_cupy_array(pixels) and pixels.dtype == np.uint8:  # one CUDA pass (elementwise.cu)
         return _cuda.pixels_to_float(pixels, scale, offset)
     # A recycled buffer (kernels/workspace.py) once the batch before last is gone: fresh memory for a batch of

@@ -324,3 +324,21 @@ def test_a_missing_file_or_the_wrong_folder_is_named(tmp_path):
         CIFAR10(tmp_path / "cifar-10-batches-bin" / "empty")
     with pytest.raises(DatasetFileError, match="does not exist"):
         CIFAR10(tmp_path / "nowhere")
+
+
+def test_a_build_on_an_allowed_global_changes_nothing_of_tinynets(tmp_path):
+    # BUILD (setattr with the file's values) on the allowed _codecs.encode or an array class must not reach
+    # tinynet's own function or class: each request gets a throwaway stand-in.
+    from tinynet.data import cifar
+
+    state = b"}X\x0c\x00\x00\x00__defaults__X\x01\x00\x00\x00xX\x06\x00\x00\x00latin1\x86s"
+    for glob in (b"c_codecs\nencode\n", b"cnumpy.core.multiarray\n_reconstruct\n"):
+        path = tmp_path / "data_batch_1"
+        path.write_bytes(glob + b"N" + state + b"\x86b0}.")
+        before = (cifar._encode.__defaults__, dict(vars(cifar._Array)))
+        try:
+            cifar.load_batch(str(path))
+        except ValueError:
+            pass  # refusing the file is fine too; changing tinynet is not
+        assert (cifar._encode.__defaults__, dict(vars(cifar._Array))) == before
+        assert cifar._encode("ab", "latin1") == b"ab"

@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 from tqdm import tqdm
 
+from tests.conftest import CUDA_SKIP_REASON
 from tests.data.loader_datasets import Big, Dying, Failing, Holding, Labelled, Marking, Numbers, Stuck
 from tests.data.test_folder import make_mixed_folder
 import tinynet
@@ -652,3 +653,83 @@ def test_batches_finished_on_the_device_equal_the_hosts(device, tmp_path):
         np.testing.assert_array_equal(y.numpy(), hy)
     with pytest.raises(ValueError, match="DataLoader: unknown device 'tpu'"):
         DataLoader(data, device="tpu")
+
+
+def _images(tmp_path, n=4):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    os.makedirs(tmp_path / "c0", exist_ok=True)
+    for k in range(n):
+        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(tmp_path / "c0" / f"{k}.png")
+    return str(tmp_path)
+
+
+def test_only_datasets_that_hand_back_their_transforms_output_are_split(tmp_path):
+    # A dataset that post-processes its transform's output keeps its own transform, whole.
+    from PIL import Image
+
+    from tinynet.data import transforms as T
+
+    images = [Image.fromarray(np.full((40, 40, 3), k * 20, np.uint8)) for k in range(4)]
+
+    class Flipped:
+        def __init__(self):
+            self.transform = T.Compose([T.CenterCrop(32), T.ToArray(), T.Normalize()])
+
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return np.ascontiguousarray(self.transform(images[i])[:, ::-1]), i
+
+    x, _ = next(iter(DataLoader(Flipped(), batch_size=4)))
+    np.testing.assert_array_equal(x.numpy()[1], Flipped()[1][0])
+    folder = ImageFolder(_images(tmp_path), T.Compose([T.CenterCrop(32), T.ToArray(), T.Normalize([0.5], [0.5])]))
+    with pytest.raises(TypeError, match=r"Normalize expects an array \(\.\.\., 1, H, W\)"):  # as unsplit: not for RGB
+        next(iter(DataLoader(folder, batch_size=2)))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_transform_changed_after_the_loader_was_made_is_followed(tmp_path, workers):
+    from tinynet.data import transforms as T
+
+    data = ImageFolder(_images(tmp_path), T.train_transform(32))
+    loader = DataLoader(data, batch_size=2, num_workers=workers, persistent_workers=workers > 0)
+    assert next(iter(loader))[0].shape == (2, 3, 32, 32)
+    list(loader)
+    data.transform = T.eval_transform(24)
+    assert [x.shape for x, _ in loader] == [(2, 3, 24, 24)] * 2
+    loader.close()
+    assert _shm_segments(os.getpid()) == []
+
+
+def test_two_overlapping_passes_of_a_persistent_loader_leave_nothing(tmp_path):
+    loader = DataLoader(Big(16, 2**12), batch_size=2, num_workers=2, persistent_workers=True)
+    a, b = iter(loader), iter(loader)
+    next(a)
+    next(b)
+    assert len(list(a)) == 7 and len(list(b)) == 7
+    loader.close()
+    assert multiprocessing.active_children() == [] and _shm_segments(os.getpid()) == []
+
+
+def test_forked_workers_share_the_resource_tracker(tmp_path):
+    # Forked workers must not start trackers of their own (they would warn about slots unlinked here).
+    code = ("from tests.data.loader_datasets import Big\nfrom tinynet.data import DataLoader\n"
+            "if __name__ == '__main__':\n"
+            "    loader = DataLoader(Big(16, 2**12), batch_size=2, num_workers=2, mp_context='fork')\n"
+            "    list(loader); list(loader)\n")
+    script = tmp_path / "forked.py"
+    script.write_text(code)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env=env)
+    assert done.returncode == 0, done.stderr
+    assert "resource_tracker" not in done.stderr and "leaked" not in done.stderr, done.stderr
+
+
+@pytest.mark.skipif(not CUDA_SKIP_REASON, reason="checks the refusal where CuPy or a GPU is missing")
+def test_device_cuda_without_cupy_is_refused_when_the_loader_is_made():
+    with pytest.raises(ValueError, match="DataLoader: .*(CuPy|GPU)"):
+        DataLoader(Numbers(4), device="cuda")

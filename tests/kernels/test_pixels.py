@@ -15,7 +15,14 @@ def test_matches_the_float32_formula(rng):
     np.testing.assert_array_equal(y, want)  # the product rounded to float32, then the sum
 
 
-def test_shapes_are_checked():
-    with pytest.raises(ValueError, match=r"pixels_to_float: scale \(2, 3\) and offset \(2, 3\) must be \(N, C\) = \(4, 3\)"):
-        kernels.pixels_to_float(np.zeros((4, 3, 2, 2), np.uint8), np.ones((2, 3), np.float32),
-                                np.ones((2, 3), np.float32))
+@pytest.mark.parametrize("pixels, scale, error, message", [
+    (np.zeros((4, 3, 2, 2), np.uint8), np.ones((2, 3), np.float32), ValueError,
+     r"scale must be a float array \(N, C\) = \(4, 3\), got float32 of shape \(2, 3\)"),
+    (np.zeros((4, 3, 2, 2), np.float32), np.ones((4, 3), np.float32), TypeError, "pixels must be a uint8 array"),
+    (np.zeros((4, 3), np.uint8), np.ones((4, 3), np.float32), TypeError, r"pixels must be a uint8 array \(N, C, \.\.\.\), got uint8 of shape \(4, 3\)"),
+    (np.zeros((4, 3, 2), np.uint8), [[1.0] * 3] * 4, ValueError, "scale must be a float array"),
+    (np.zeros((4, 3, 2), np.uint8), np.ones((4, 3), np.int64), ValueError, "scale must be a float array .* got int64"),
+])
+def test_bad_inputs_are_named(pixels, scale, error, message):
+    with pytest.raises(error, match="pixels_to_float: " + message):
+        kernels.pixels_to_float(pixels, scale, np.ones((4, 3), np.float32))

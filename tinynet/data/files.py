@@ -78,6 +78,8 @@ class ArrayImageSet:
     ``ds[i]`` is ``load(i, np.random.default_rng(i))``, as in ImageFolder.
     """
 
+    transform_gives_sample = True  # the DataLoader may split its transform (tinynet/data/loader.py)
+
     format_name = "array images"  # what the describe() line calls the set, e.g. "CIFAR-10 (binary)"
 
     def _init(self, transform):

@@ -116,6 +116,8 @@ class ImageFolder:
     files without an image extension (IMG_EXTENSIONS, any case) are ignored.
     """
 
+    transform_gives_sample = True  # the DataLoader may split its transform (tinynet/data/loader.py)
+
     def __init__(self, root, transform=None):
         if not isinstance(root, (str, os.PathLike)) or not isinstance(os.fspath(root), str):
             raise TypeError(f"ImageFolder: root must be a folder path (str or os.PathLike), "

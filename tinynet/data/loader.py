@@ -58,6 +58,7 @@ import copy
 import math
 import multiprocessing
 import multiprocessing.connection
+from multiprocessing import resource_tracker
 import os
 import pickle
 import queue
@@ -133,7 +134,14 @@ def to_float(x, affine):
 def _for_transport(dataset):
     """What the loader loads from: ``dataset``, or a shallow copy of it whose transform stops at uint8
     pixels (``transforms.split_for_transport``), the rest done on the whole batch (``to_float``). The same
-    for any number of workers, so the batches stay a pure function of (seed, epoch)."""
+    for any number of workers, so the batches stay a pure function of (seed, epoch).
+
+    Only datasets that declare ``transform_gives_sample = True`` are split (ImageFolder, PackedDataset, the
+    CIFAR and MNIST sets: their sample is their transform's output, untouched); any other keeps its own
+    transform, whatever it is.
+    """
+    if not getattr(type(dataset), "transform_gives_sample", False):
+        return dataset
     head = split_for_transport(getattr(dataset, "transform", None))
     if head is None:
         return dataset
@@ -228,7 +236,7 @@ class DataLoader:
         if mp_context not in methods:
             raise ValueError(f"DataLoader: mp_context must be one of {methods}, got {mp_context!r}")
         self.dataset = dataset
-        self._source = _for_transport(dataset)
+        self._source, self._source_of = _for_transport(dataset), getattr(dataset, "transform", None)
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
         self.num_workers, self.prefetch, self.drop_last = int(num_workers), int(prefetch), bool(drop_last)
         self.mp_context = mp_context
@@ -238,6 +246,8 @@ class DataLoader:
         self.persistent_workers = bool(persistent_workers)
         try:
             self.device = None if device is None else backend.normalize_device(device)
+            if self.device == "cuda":
+                backend.cupy_or_raise()  # now, not at the first batch
         except backend.DeviceError as e:
             raise ValueError(f"DataLoader: {e}") from None
         self._pool = None  # with persistent_workers: the workers kept from the last complete pass
@@ -279,6 +289,10 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
+        transform = getattr(self.dataset, "transform", None)
+        if transform is not self._source_of:  # the dataset's transform was changed since: follow it
+            self.close()  # kept workers hold the old one
+            self._source, self._source_of = _for_transport(self.dataset), transform
         # The pass's epoch is fixed here, when iter() is called, not at the first batch.
         epoch = self.epoch
         self.epoch = epoch + 1
@@ -329,6 +343,8 @@ class DataLoader:
             finished = True
         finally:
             if finished and self.persistent_workers:
+                if self._pool is not None:  # another pass (a second iterator) kept its workers meanwhile
+                    self._pool.shutdown()
                 self._pool = pool
                 if self._finalizer is None:  # at garbage collection or interpreter exit: stop them
                     self._finalizer = weakref.finalize(self, _shutdown_kept, self.__dict__)
@@ -394,6 +410,10 @@ class _WorkerPool:
 
     def start(self):
         ctx = multiprocessing.get_context(self.loader.mp_context)
+        # The resource tracker that unlinks the slots if this process is killed: started before the workers,
+        # so that forked ones share it instead of each starting its own (which would warn about slots that
+        # this process unlinked).
+        resource_tracker.ensure_running()
         # SIGINT is blocked while the workers start, and so in them from their first instruction (a
         # mask is inherited): a Ctrl-C to the whole job then never prints a booting worker's traceback.
         # Here it stays pending, and raises KeyboardInterrupt as soon as the mask is restored.

@@ -234,6 +234,8 @@ class PackedDataset:
     pickle the dataset ('spawn'): each maps the shards itself.
     """
 
+    transform_gives_sample = True  # the DataLoader may split its transform (tinynet/data/loader.py)
+
     def __init__(self, root, transform=None):
         if not isinstance(root, (str, os.PathLike)) or not isinstance(os.fspath(root), str):
             raise TypeError(f"PackedDataset: root must be a folder path (str or os.PathLike), "

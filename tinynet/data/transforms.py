@@ -243,9 +243,12 @@ def split_for_transport(transform):
         return None
     steps = transform.transforms
     at = [k for k, t in enumerate(steps) if type(t) is ToArray]
-    if len(at) != 1 or not all(type(t) in (Normalize, PCALighting) for t in steps[at[0] + 1:]):
+    tail = steps[at[0] + 1:] if len(at) == 1 else None
+    if tail is None or not all(type(t) in (Normalize, PCALighting) for t in tail):
         return None
-    return Compose(steps[:at[0]] + [ToPixels(steps[at[0] + 1:])])
+    if any(len(t.mean if type(t) is Normalize else t.eigval) != 3 for t in tail):
+        return None  # not for RGB (3 channels): left whole, so it fails, or works, as it does unsplit
+    return Compose(steps[:at[0]] + [ToPixels(tail)])
 
 
 class Normalize:
