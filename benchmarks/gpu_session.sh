@@ -11,14 +11,21 @@
 #    and benchmarks/optimizers.py --device cuda (fused updates vs array ops) -> $OUT/optimizers.log
 # 4. a real training run: the mini AlexNet on the generated set, on the GPU -> $OUT/train.log,
 #    $OUT/metrics.jsonl, $OUT/curves.png
-# Each step has its own time limit, so one that hangs or fails leaves the others' results.
+# 5. benchmarks/pipeline_train.py: the seed AlexNet at 224 trained from a JPEG folder and from its
+#    packed set, each epoch's img/s against the step rate on device tensors -> $OUT/pipeline.log
+# Each step has its own time limit, so one that hangs or fails leaves the others' results. All five take
+# up to about 15 minutes: where one command may run 10 at most, split them over two calls with STEPS,
+# e.g. STEPS="1 2 3" then STEPS="4 5" (the default runs them all).
 set -u
+STEPS=${STEPS:-"1 2 3 4 5"}
+want() { case " $STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 OUT=${OUT:-/tmp/tinynet-gpu}
 mkdir -p "$OUT"
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
-T_TESTS=${T_TESTS:-210} T_BENCH=${T_BENCH:-200} T_TRAIN=${T_TRAIN:-120}
+T_TESTS=${T_TESTS:-210} T_BENCH=${T_BENCH:-200} T_TRAIN=${T_TRAIN:-120} T_PIPE=${T_PIPE:-240}
 stamp() { echo "[$(date +%T)] $*"; }
 
+if want 1; then
 stamp "1. machine" | tee "$OUT/info.txt"
 {
     nvidia-smi
@@ -28,6 +35,8 @@ stamp "1. machine" | tee "$OUT/info.txt"
     nproc
 } >>"$OUT/info.txt" 2>&1
 
+fi
+if want 2; then
 stamp "2. test suite on NumPy and CuPy (limit ${T_TESTS}s)"
 XDIST=""
 python3 -c "import xdist" 2>/dev/null && XDIST="-n 12"
@@ -35,14 +44,18 @@ timeout "$T_TESTS" python3 -m pytest -q -rfE $XDIST -p no:cacheprovider --durati
 echo "pytest exit $?" >>"$OUT/pytest.log"
 tail -n 25 "$OUT/pytest.log"
 
+fi
+if want 3; then
 stamp "3. benchmark (limit ${T_BENCH}s)"
 timeout "$T_BENCH" python3 benchmarks/alexnet.py --device cuda --repeat 20 >"$OUT/bench.log" 2>&1
+echo "benchmark exit $?" >>"$OUT/bench.log"
 timeout 120 python3 benchmarks/optimizers.py --device cuda --repeat 20 >"$OUT/optimizers.log" 2>&1
 echo "optimizers benchmark exit $?" >>"$OUT/optimizers.log"
-echo "benchmark exit $?" >>"$OUT/bench.log"
 cp benchmarks/results/gpu-*.json "$OUT/" 2>/dev/null
 grep -A4 "^== " "$OUT/bench.log" | head -n 60
 
+fi
+if want 4; then
 stamp "4. training on the GPU (limit ${T_TRAIN}s)"
 rm -rf /tmp/tinynet-gpu-run
 TINYNET_CACHE=/tmp/tinynet-gpu-cache timeout "$T_TRAIN" python3 -m tinynet.cli train --device cuda --epochs 8 \
@@ -50,4 +63,13 @@ TINYNET_CACHE=/tmp/tinynet-gpu-cache timeout "$T_TRAIN" python3 -m tinynet.cli t
 echo "train exit $?" >>"$OUT/train.log"
 cp /tmp/tinynet-gpu-run/metrics.jsonl /tmp/tinynet-gpu-run/curves.png "$OUT/" 2>/dev/null
 tail -n 12 "$OUT/train.log"
+fi
+if want 5; then
+stamp "5. the seed AlexNet at 224 from JPEG files and from their packed set (limit ${T_PIPE}s)"
+timeout "$T_PIPE" python3 benchmarks/pipeline_train.py --device cuda --images 6400 --epochs 2 \
+    >"$OUT/pipeline.log" 2>&1
+echo "pipeline exit $?" >>"$OUT/pipeline.log"
+cp benchmarks/results/pipeline-cuda.json "$OUT/" 2>/dev/null
+tail -n 6 "$OUT/pipeline.log"
+fi
 stamp "done"
