@@ -78,6 +78,23 @@ def stage_costs(folder, count=64):
     return {"decode_ms": decode * 1e3, "resize_ms": resize * 1e3, "crop_flip_to_uint8_ms": crop * 1e3}
 
 
+def large_photo_costs(work, repeats=8):
+    """ms per 2000x1500 JPEG (a phone photo) to a shorter side of 256: full decode then Resize, against
+    ImageFolder's way, Pillow's draft mode at 1/4 first (folder.load_rgb(path, 256))."""
+    path = os.path.join(work, "large.jpg")
+    small = np.random.default_rng(1).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    Image.fromarray(small).resize((2000, 1500), Image.BICUBIC).save(path, quality=90)
+    times = {}
+    for name, load in (("full_decode_then_resize_ms", lambda: transforms.Resize(256)(load_rgb(path))),
+                       ("draft_decode_ms", lambda: load_rgb(path, 256))):
+        load()
+        t = time.perf_counter()
+        for _ in range(repeats):
+            load()
+        times[name] = (time.perf_counter() - t) / repeats * 1e3
+    return times
+
+
 def torch_loader(torch, folder, batch, workers, transform):
     class Folder(torch.utils.data.Dataset):
         def __init__(self):
@@ -122,6 +139,11 @@ def main():
               "images": args.images, "batch": args.batch, "stages": stage_costs(os.path.join(folder, "train"))}
     print(f"{args.images} JPEGs 500x375 q90, batch {args.batch}; per image on one core: "
           + ", ".join(f"{k[:-3]} {v:.2f} ms" for k, v in result["stages"].items()), flush=True)
+    result["per_core_img_per_s"] = 1e3 / sum(result["stages"].values())
+    print(f"one core decodes and augments {result['per_core_img_per_s']:.0f} img/s (the folder's ceiling per worker)")
+    result["large_photo"] = large_photo_costs(work)
+    print("a 2000x1500 JPEG to 256 on one core: " + ", ".join(f"{k[:-3].replace('_', ' ')} {v:.1f} ms"
+                                                          for k, v in result["large_photo"].items()), flush=True)
     if torch is not None:
         result["max_abs_diff_vs_torch_centre_crop"] = check_same_batch(torch, os.path.join(folder, "train"),
                                                                        args.batch)

@@ -177,3 +177,30 @@ def test_import_tinynet_does_not_import_cupy():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+@needs_gpu
+def test_uploader_delivers_each_batch_intact_while_its_buffers_take_turns(rng):
+    # Batches of changing size (the buffers grow at the first and at a larger one), two sent ahead of the
+    # first receive: each arrives whole, and what fn returns (new arrays) is untouched by later uploads.
+    import cupy
+
+    up = backend.Uploader()
+    batches = [(rng.integers(0, 256, (n, 3, 5, 7), dtype=np.uint8), np.arange(n, dtype=np.int64),
+                rng.standard_normal((n, 2, 3)).astype(np.float32)) for n in (4, 4, 9, 2, 9, 1)]
+    kept, tickets = [], [up.send(list(batches[0]))]
+    for k in range(len(batches)):
+        if k + 1 < len(batches):
+            tickets.append(up.send(list(batches[k + 1])))  # the next is sent before this one is received
+        kept.append(up.receive(tickets[k], lambda x, y, a: (x.astype(cupy.float32) * 2, y.copy(), a + 1)))
+    cupy.cuda.get_current_stream().synchronize()
+    for (x, y, a), (gx, gy, ga) in zip(batches, kept):
+        np.testing.assert_array_equal(gx.get(), x.astype(np.float32) * 2)
+        np.testing.assert_array_equal(gy.get(), y)
+        np.testing.assert_array_equal(ga.get(), a + 1)
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="checks the refusal where CuPy or a GPU is missing")
+def test_uploader_without_a_gpu_is_a_device_error():
+    with pytest.raises(backend.DeviceError):
+        backend.Uploader()

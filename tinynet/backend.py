@@ -35,6 +35,7 @@ __all__ = [
     "enable_tf32",
     "gpu_memory_pool",
     "out_of_memory_errors",
+    "Uploader",
 ]
 
 
@@ -290,3 +291,79 @@ def out_of_memory_errors(device) -> tuple:
     if normalize_device(device) != "cuda":
         return ()
     return (cupy_or_raise().cuda.memory.OutOfMemoryError,)
+
+
+# --- host-to-GPU copies that overlap the GPU's work --------------------------
+
+_UPLOAD_ALIGN = 256  # each array of an upload starts on a 256-byte boundary (any dtype may view it)
+
+
+class Uploader:
+    """Host arrays to the GPU on a side stream, through pinned (page-locked) host buffers, so that the
+    copy of one batch runs while the GPU computes on the one before (the DataLoader with device="cuda").
+
+        ticket = up.send([x, y, a])    the host copies the arrays into pinned buffer j and enqueues the
+                                       copy of j to device buffer j on the side stream; returns at once
+        out = up.receive(ticket, fn)   the current stream waits for that copy, then out = fn(*views of
+                                       device buffer j); fn must write new arrays (the buffer is reused)
+
+    A copy from pageable memory (cupy.asarray of a NumPy array) is synchronous: it waits for the work
+    already queued and the host waits for it; from pinned memory on a non-blocking stream it is neither.
+    ``buffers`` (two) are used in turn, one being filled while the other is read (so at most two uploads
+    wait to be received; a third send is refused). Every wait is on an
+    event of one buffer: before refilling pinned buffer j the host waits for j's last copy out of it,
+    and the side stream waits, on the device, for the work of j's last ``fn``.
+    """
+
+    def __init__(self, buffers=2):
+        self._cupy = cupy_or_raise()
+        self.stream = self._cupy.cuda.Stream(non_blocking=True)
+        self._pinned, self._device = [None] * buffers, [None] * buffers
+        self._copied, self._consumed = [None] * buffers, [None] * buffers
+        self._next, self._unreceived = 0, set()
+
+    def send(self, arrays):
+        """Start copying ``arrays`` (NumPy) to the GPU; returns the ticket for ``receive``."""
+        j = self._next
+        if j in self._unreceived:
+            raise RuntimeError(f"Uploader: {len(self._pinned)} uploads are already waiting to be received; "
+                               "receive one before sending another")
+        self._next = (j + 1) % len(self._pinned)
+        layout, total = [], 0
+        for a in arrays:
+            a = np.ascontiguousarray(a)
+            layout.append((total, a))
+            total += -(-a.nbytes // _UPLOAD_ALIGN) * _UPLOAD_ALIGN
+        if self._copied[j] is not None:
+            self._copied[j].synchronize()  # the last copy out of pinned buffer j has run
+        if self._pinned[j] is None or self._pinned[j].size < total:
+            self._grow(j, total)
+        pinned = self._pinned[j]
+        for start, a in layout:
+            pinned[start:start + a.nbytes].view(a.dtype).reshape(a.shape)[...] = a
+        if self._consumed[j] is not None:
+            self.stream.wait_event(self._consumed[j])  # device buffer j: its last reader has run
+        self._device[j][:total].set(pinned[:total], stream=self.stream)
+        self._copied[j] = self.stream.record()
+        self._unreceived.add(j)
+        return j, [(start, a.shape, a.dtype, a.nbytes) for start, a in layout]
+
+    def receive(self, ticket, fn):
+        """``fn(*arrays)`` on the GPU once ``send``'s copy has arrived, on the current stream."""
+        j, layout = ticket
+        self._unreceived.discard(j)
+        current = self._cupy.cuda.get_current_stream()
+        current.wait_event(self._copied[j])
+        device = self._device[j]
+        out = fn(*[device[start:start + n].view(dtype).reshape(shape) for start, shape, dtype, n in layout])
+        self._consumed[j] = current.record()
+        return out
+
+    def _grow(self, j, nbytes):
+        """Buffers j of ``nbytes``: at the first batch, or a larger one; the old ones are idle first."""
+        if self._consumed[j] is not None:
+            self._consumed[j].synchronize()
+        self.stream.synchronize()
+        self._pinned[j] = np.frombuffer(self._cupy.cuda.alloc_pinned_memory(nbytes), np.uint8, nbytes)
+        self._device[j] = self._cupy.empty(nbytes, np.uint8)
+        self._consumed[j] = None

@@ -385,3 +385,36 @@ def test_a_fifo_named_like_an_image_is_skipped_not_waited_on(tmp_path):
     os.mkfifo(tmp_path / "cat" / "zz.png")
     with pytest.raises(CorruptImageError, match=r"zz\.png: ValueError: not a regular file"):
         load_rgb(tmp_path / "cat" / "zz.png")
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale_when_a_resize_comes_first(tmp_path, monkeypatch):
+    # A transform that opens with Resize(s) lets the folder decode a JPEG at least twice s on both sides in
+    # Pillow's draft mode, straight to the size Resize gives; smaller JPEGs, PNGs and other transforms decode
+    # fully, as before.
+    from PIL import JpegImagePlugin
+
+    from tinynet.data import transforms as T
+
+    rng = np.random.default_rng(0)
+    os.makedirs(tmp_path / "c")
+    smooth = Image.fromarray(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)).resize((400, 300), Image.BICUBIC)
+    smooth.save(tmp_path / "c" / "big.jpg", quality=95)
+    smooth.save(tmp_path / "c" / "big.png")
+    asked = []
+    real = JpegImagePlugin.JpegImageFile.draft
+
+    def draft(img, mode, size):
+        asked.append(size)
+        return real(img, mode, size)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", draft)
+    ds = ImageFolder(str(tmp_path), T.Compose([T.Resize(64), T.ToArray()]))
+    jpg, png = (ds.samples.index((str(tmp_path / "c" / n), 0)) for n in ("big.jpg", "big.png"))
+    drafted = ds.load(jpg, rng)[0]
+    assert asked == [(85, 64)] and drafted.shape == (3, 64, 85)  # 400 x 300 -> 85 x 64, as Resize(64) makes it
+    full = T.ToArray()(T.Resize(64)(load_rgb(tmp_path / "c" / "big.jpg")))
+    assert 0 < np.abs(drafted - full).mean() < 2 / 255  # a little interpolation apart from the full decode
+    np.testing.assert_array_equal(ds.load(png, rng)[0], T.ToArray()(T.Resize(64)(load_rgb(tmp_path / "c" / "big.png"))))
+    ImageFolder(str(tmp_path), T.Compose([T.Resize(200), T.ToArray()])).load(jpg, rng)  # 266 x 200: not twice
+    ImageFolder(str(tmp_path), T.Compose([T.CenterCrop(64), T.ToArray()])).load(jpg, rng)  # no Resize first
+    assert asked == [(85, 64)]

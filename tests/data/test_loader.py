@@ -25,7 +25,7 @@ from tests.conftest import CUDA_SKIP_REASON
 from tests.data.loader_datasets import Big, Dying, Failing, Holding, Labelled, Marking, Numbers, Stuck
 from tests.data.test_folder import make_mixed_folder
 import tinynet
-from tinynet.data import DataLoader, DataLoaderError, ImageFolder
+from tinynet.data import DataLoader, DataLoaderError, ImageFolder, TensorDataset
 from tinynet.data import transforms as T
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -249,7 +249,7 @@ def _augmented(tmp_path):
     return ImageFolder(tmp_path / "data", tf)
 
 
-@pytest.mark.parametrize("workers, context", [(1, "spawn"), (2, "spawn"), (2, "fork")])
+@pytest.mark.parametrize("workers, context", [(1, "spawn"), (2, "spawn"), (2, "fork"), (2, "forkserver"), (2, None)])
 def test_same_batches_whatever_the_workers(tmp_path, workers, context):
     ds = _augmented(tmp_path)
     runs = {}
@@ -377,8 +377,9 @@ ARGUMENT_CASES = [  # (DataLoader keyword arguments, exception, message)
     ({"timeout": "5"}, ValueError, r"timeout must be a finite number of seconds >= 0 .*, got '5'"),
     ({"timeout": float("inf")}, ValueError, r"timeout must be a finite number of seconds >= 0 .*, got inf"),
     ({"timeout": True}, ValueError, r"timeout must be a finite number of seconds >= 0 .*, got True"),
-    ({"mp_context": "thread"}, ValueError, r"mp_context must be one of \[.*'spawn'.*\], got 'thread'"),
-    ({"mp_context": None}, ValueError, r"mp_context must be one of \[.*'spawn'.*\], got None"),
+    ({"mp_context": "thread"}, ValueError, r"mp_context must be None .* or one of \[.*'spawn'.*\], got 'thread'"),
+    ({"mp_context": "none"}, ValueError, r"mp_context must be None \(the default: '(forkserver|spawn)' here\) or one "
+                                         r"of \[.*'spawn'.*\], got 'none'"),
 ]
 
 
@@ -471,7 +472,7 @@ def test_a_worker_killed_at_any_moment_is_reported_within_seconds(context, victi
     _assert_gone(pids)
 
 
-@pytest.mark.parametrize("context", ["spawn", "fork"])
+@pytest.mark.parametrize("context", ["spawn", "fork", "forkserver"])
 def test_the_workers_exit_soon_after_their_parent_is_killed(tmp_path, context):
     pid_file = str(tmp_path / "pids")
     code = f"from tests.data.loader_datasets import load_and_stall; load_and_stall({pid_file!r}, {context!r})"
@@ -566,10 +567,40 @@ def test_a_batch_larger_than_its_slot_comes_through_the_pipe():
         msg = shm.write_batch(attached, slot, *small, [("a.jpg", "bad")])
         for seg in attached.values():
             seg.close()
-        gx, gy, skipped, affine = slots.read(i, msg)
+        (gx, gy, skipped, affine), freed = slots.read(i, msg)
         np.testing.assert_array_equal(gx, small[0])
         np.testing.assert_array_equal(gy, small[1])
-        assert skipped == [("a.jpg", "bad")] and affine is None and sorted(slots.free) == [0, 1]
+        assert skipped == [("a.jpg", "bad")] and affine is None and sorted(slots.free) == [0, 1] and freed
+    finally:
+        slots.release()
+    assert _shm_segments(os.getpid()) == []
+
+
+def test_uint8_pixels_are_read_in_their_slot_which_stays_taken_until_given_back():
+    # A finished float batch is copied out and its slot freed at once; uint8 pixels (with their affine map)
+    # are a view of the slot, which stays out of use until the caller gives it back.
+    from tinynet.data import shm
+
+    slots = shm.Slots(2, "w98")
+    slots.ensure(1024)
+    try:
+        i, slot = slots.take()
+        pixels, y = np.arange(96, dtype=np.uint8).reshape(2, 3, 4, 4), np.arange(2)
+        affine = np.ones((2, 2, 3), np.float32)
+        attached = {}
+        msg = shm.write_batch(attached, slot, pixels, y, [], affine)
+        (gx, gy, _, ga), freed = slots.read(i, msg)
+        assert not freed and slots.free == [1 - i]
+        np.testing.assert_array_equal(gx, pixels)
+        np.testing.assert_array_equal(ga, affine)
+        y_before = gy.copy()
+        attached[slot[0]].buf[:8] = b"\xff" * 8  # a worker writing the slot again changes the view, not y
+        assert gx.ravel()[0] == 255 and np.array_equal(gy, y_before)
+        slots.give_back(i)
+        assert sorted(slots.free) == [0, 1]
+        for seg in attached.values():
+            seg.close()
+        del gx
     finally:
         slots.release()
     assert _shm_segments(os.getpid()) == []
@@ -646,11 +677,18 @@ def test_batches_finished_on_the_device_equal_the_hosts(device, tmp_path):
         for k in range(3):
             Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(tmp_path / f"c{c}" / f"{k}.png")
     data = ImageFolder(str(tmp_path), T.train_transform(32))
-    host_batches = [(x.numpy(), y.numpy()) for x, y in DataLoader(data, batch_size=4, seed=1)]
-    for (x, y), (hx, hy) in zip(DataLoader(data, batch_size=4, seed=1, device=device), host_batches):
-        assert x.device == device and y.device == device and x.dtype == np.float32
-        np.testing.assert_array_equal(x.numpy(), hx)
-        np.testing.assert_array_equal(y.numpy(), hy)
+    floats = TensorDataset(rng.standard_normal((7, 3, 4)).astype(np.float32), np.arange(7) % 3)  # not split
+    for ds, workers in [(data, 0), (data, 1), (floats, 0)]:
+        loader = DataLoader(ds, batch_size=4, seed=1, device=device, workers=workers, persistent_workers=workers > 0)
+        got = [batch for _ in range(2) for batch in loader]  # all kept first: no batch shares a reused buffer
+        host = DataLoader(ds, batch_size=4, seed=1)
+        want = [(x.numpy(), y.numpy()) for _ in range(2) for x, y in host]  # epochs 0 and 1, as on the device
+        assert len(got) == len(want) == 4
+        for (x, y), (hx, hy) in zip(got, want):
+            assert x.device == device and y.device == device and x.dtype == np.float32
+            np.testing.assert_array_equal(x.numpy(), hx)
+            np.testing.assert_array_equal(y.numpy(), hy)
+        loader.close()
     with pytest.raises(ValueError, match="DataLoader: unknown device 'tpu'"):
         DataLoader(data, device="tpu")
 

@@ -316,3 +316,52 @@ def test_split_for_transport_gives_the_pipelines_values_from_uint8_pixels():
     assert T.split_for_transport(lambda img, rng: img) is None
     with pytest.raises(TypeError, match="ToPixels: .* is not a per-channel affine array stage"):
         T.ToPixels([T.CenterCrop(3)])
+
+
+def _same(a, b):
+    """Two transform outputs equal in kind and value: PIL images, arrays, or Pixels."""
+    if isinstance(a, Image.Image):
+        assert isinstance(b, Image.Image) and a.mode == b.mode
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    elif isinstance(a, T.Pixels):
+        assert isinstance(b, T.Pixels)
+        for u, v in zip(a, b):
+            assert u.dtype == v.dtype
+            np.testing.assert_array_equal(u, v)
+    else:
+        assert type(a) is type(b) and a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: T.train_transform(24),                                     # no-op Resize, crop, flip, ToArray, floats
+    lambda: T.split_for_transport(T.train_transform(24)),              # ... ending in ToPixels
+    lambda: T.split_for_transport(T.eval_transform(24)),
+    lambda: T.eval_transform(24, ten_crop=True),                       # TenCrop has no array form: a PIL image
+    lambda: T.Compose([T.RandomCrop((20, 9)), T.RandomHorizontalFlip(1.0)]),  # ends as an image: a PIL one
+    lambda: T.Compose([T.CenterCrop(11), T.Resize(30), T.RandomCrop(25), T.ToArray()]),  # resizes midway
+    lambda: T.Compose([T.Resize(27)]),                                 # the no-op Resize alone
+    lambda: T.RandomHorizontalFlip(0.0),                               # not a Compose
+])
+def test_apply_to_pixels_is_the_transform_of_the_image(make):
+    # The array forms (views for crops and flips, one copy at ToArray/ToPixels) give exactly what the PIL
+    # stages give, with the same draws, and never write into the pixels (a read-only memory map in packed sets).
+    transform = make()
+    for seed in range(6):
+        pixels = np.random.default_rng(seed).integers(0, 256, (27, 28 + 3 * seed, 3), dtype=np.uint8)  # 27: Resize(27) is a no-op
+        pixels.flags.writeable = False
+        want = transform(Image.fromarray(pixels), np.random.default_rng([seed, 1]))
+        rng = np.random.default_rng([seed, 1])
+        got = T.apply_to_pixels(transform, pixels, rng)
+        _same(want, got)
+        ref = np.random.default_rng([seed, 1])
+        transform(Image.fromarray(pixels), ref)
+        assert rng.bit_generator.state == ref.bit_generator.state  # as many draws as the PIL path
+
+
+def test_apply_to_pixels_refuses_as_the_stages_do():
+    pixels = np.zeros((10, 12, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"RandomCrop: image of 10x12 \(H x W\) is smaller than the 11x11 crop"):
+        T.apply_to_pixels(T.Compose([T.RandomCrop(11)]), pixels, _rng())
+    with pytest.raises(TypeError, match="RandomCrop is random: call it as t"):
+        T.apply_to_pixels(T.Compose([T.RandomCrop(5)]), pixels, None)

@@ -34,6 +34,8 @@ import warnings
 import numpy as np
 from PIL import Image
 
+from tinynet.data.transforms import Compose, Resize
+
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
 _LAYOUT = "expected root/<class>/<image>, e.g. root/cat/001.jpg and root/dog/002.png"
@@ -50,20 +52,55 @@ class CorruptImageError(ValueError):
         return type(self), (self.path, self.reason)
 
 
-def load_rgb(path):
+def load_rgb(path, shorter=None):
     """Decode the image file at ``path`` into a PIL image in mode 'RGB' of size (W, H).
 
+    ``shorter``: an int, the side that a Resize(shorter) coming next would give the shorter side; the
+    image is then returned so resized already (the Resize has nothing left to do). A JPEG at least twice
+    that on both sides is first decoded in Pillow's draft mode, at the smallest DCT scale of 1/2, 1/4 or 1/8
+    that keeps it at least the target size: several times faster for a large photo (1/8 of a 12-megapixel
+    image's pixels), and it differs from the full decode by a little interpolation.
+
     Raises CorruptImageError (naming the file) if Pillow cannot read it: not an image, an unknown
-    format, truncated data, a decompression bomb; or if it is not a regular file (a FIFO would block).
+    format, truncated data, a decompression bomb, an image too large to resize; or if it is not a
+    regular file (a FIFO would block).
     """
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device named *.png would block the reader
             raise ValueError("not a regular file")
         with Image.open(path) as img:
+            w, h = img.size
+            target = None if shorter is None else target_size(w, h, shorter)
+            drafted = target is not None and img.format == "JPEG" and w >= 2 * target[0] and h >= 2 * target[1]
+            if drafted:
+                img.draft("RGB", target)
             img.load()  # decode now: Image.open only reads the header, and a truncated file fails here
-            return _to_rgb(img)
+            rgb = _to_rgb(img)
+        if target is None:
+            return rgb
+        if drafted and (rgb.width < target[0] or rgb.height < target[1]):
+            raise AssertionError(f"draft mode decoded {rgb.width}x{rgb.height}, smaller than {target}")
+        if drafted:
+            return rgb if rgb.size == target else rgb.resize(target, Image.BILINEAR)
+        return Resize(shorter)(rgb)
     except Exception as e:  # Pillow's plugins raise OSError, SyntaxError, ValueError, struct.error, ...
         raise CorruptImageError(path, f"{type(e).__name__}: {e}") from e
+
+
+def target_size(width, height, size):
+    """(W, H) of an image of ``width`` x ``height`` once its shorter side is ``size``: the rule of
+    transforms.Resize(size), the longer side ``long * size / short`` truncated."""
+    if width <= height:
+        return size, int(size * height / width)
+    return int(size * width / height), size
+
+
+def leading_resize(transform):
+    """The int ``size`` of a Resize(size) that ``transform`` (a Compose) starts with, or None."""
+    steps = getattr(transform, "transforms", None)
+    if type(transform) is Compose and steps and type(steps[0]) is Resize and not np.ndim(steps[0].size):
+        return steps[0].size
+    return None
 
 
 def _to_rgb(img):
@@ -179,7 +216,7 @@ class ImageFolder:
         Raises CorruptImageError if the file cannot be decoded.
         """
         path, target = self.samples[i]
-        img = load_rgb(path)
+        img = load_rgb(path, leading_resize(self.transform))  # a large JPEG is decoded at a reduced scale
         if self.transform is not None:
             img = self.transform(img, rng)
         return img, target

@@ -17,10 +17,17 @@ cut into batches in the main process, and sample ``i`` is loaded with its own ge
 are a pure function of (seed, epoch), whatever ``num_workers``.
 
 Workers. With ``num_workers > 0`` (W of them; ``workers`` is an alias), W processes (multiprocessing,
-context ``mp_context``: 'spawn' by default, safe with threads and CUDA and the same on every OS; 'fork' starts faster on
-Linux) load batches and hand back stacked arrays: through shared-memory slots that the main process owns
-(tinynet/data/shm.py; one copy out, no pickling of the pixels), the first batch of each worker and any
-that does not fit its slot through the worker's result pipe. Each worker has two pipes of its own, one for its
+start method ``mp_context``) load batches and hand back stacked arrays: through shared-memory slots that
+the main process owns (tinynet/data/shm.py; no pickling of the pixels), the first batch of each worker and
+any that does not fit its slot through the worker's result pipe.
+
+Start methods, as measured for a worker of a small dataset on Linux (2 cores): 'fork' about 9 ms, but a
+fork copies whatever the parent holds, threads' locks included (a BLAS pool, tqdm's monitor, a CUDA
+context: CUDA does not survive a fork), so it can hang or crash a child; 'spawn' about 300 ms, a fresh
+interpreter that imports NumPy and tinynet again, safe everywhere; 'forkserver' (the default where the
+platform has it, as in Python 3.14) forks each worker from a clean server process started once, that has
+imported tinynet already: safe like spawn, about 16 ms per worker once the server runs. With
+``persistent_workers`` the cost is paid once per run anyway. The batches do not depend on the method. Each worker has two pipes of its own, one for its
 tasks and one for its results, and the main process holds the only other end of each: batch k goes
 to worker k % W (round robin, as PyTorch does), and at most ``W * prefetch`` batches are in flight
 (submitted and not yet handed to the consumer), so decoding runs ahead of the training step by a
@@ -207,11 +214,13 @@ class DataLoader:
     num_workers 0 (default; None is 0): load in this process; > 0: that many worker processes
     workers     an alias of num_workers (give one; both only when they agree)
     prefetch    batches in flight per worker
-    mp_context  the multiprocessing start method for workers: 'spawn' (default), 'forkserver', 'fork'
+    mp_context  the multiprocessing start method for workers: None (default) is 'forkserver' where the
+                platform has it (Linux, macOS), else 'spawn'; or 'spawn', 'forkserver', 'fork' (see above)
     persistent_workers  keep the workers from one complete pass to the next (PyTorch's flag): no start-up
                 cost per epoch; ``close()`` (or collecting the loader) stops them
     device      None or "cpu": batches on the host; "cuda": each batch copied to the GPU as it travels
-                (uint8, for a split transform) and finished there (kernels.pixels_to_float, one CUDA pass)
+                (uint8, for a split transform) and finished there (kernels.pixels_to_float, one CUDA pass);
+                the copy is asynchronous, from pinned memory on a side stream, one batch ahead (backend.Uploader)
     timeout     seconds to wait for each batch from the workers before raising DataLoaderError
                 (default 120; 0 or None: no limit; with workers=0 there is nothing to time out)
 
@@ -221,7 +230,7 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=32, shuffle=False, seed=0, num_workers=None, prefetch=2,
-                 drop_last=False, mp_context="spawn", timeout=DEFAULT_TIMEOUT_S, *, workers=None,
+                 drop_last=False, mp_context=None, timeout=DEFAULT_TIMEOUT_S, *, workers=None,
                  persistent_workers=False, device=None):
         if num_workers is not None and workers is not None and num_workers != workers:
             raise ValueError(f"DataLoader: num_workers={num_workers!r} and workers={workers!r} disagree; give "
@@ -233,8 +242,9 @@ class DataLoader:
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
                 raise ValueError(f"DataLoader: {name} must be an int >= {low}, got {value!r}")
         methods = multiprocessing.get_all_start_methods()
-        if mp_context not in methods:
-            raise ValueError(f"DataLoader: mp_context must be one of {methods}, got {mp_context!r}")
+        if mp_context is not None and mp_context not in methods:
+            raise ValueError(f"DataLoader: mp_context must be None (the default: {default_start_method()!r} "
+                             f"here) or one of {methods}, got {mp_context!r}")
         self.dataset = dataset
         self._source, self._source_of = _for_transport(dataset), getattr(dataset, "transform", None)
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
@@ -251,6 +261,7 @@ class DataLoader:
         except backend.DeviceError as e:
             raise ValueError(f"DataLoader: {e}") from None
         self._pool = None  # with persistent_workers: the workers kept from the last complete pass
+        self._uploader = None  # with device="cuda": pinned and device buffers, a side stream (backend.Uploader)
         self._finalizer = None
         self.epoch = 0  # the epoch of the next pass (see set_epoch); advances by one as each pass begins
         self._skipped = {}  # path -> reason, for every file skipped so far
@@ -303,24 +314,50 @@ class DataLoader:
             results = (load_batch(self._source, b, self.seed, epoch) for b in batches)
         else:
             results = self._from_workers(batches, epoch)
+        on_gpu = self.device not in (None, "cpu")
+        if on_gpu and self._uploader is None:
+            self._uploader = backend.Uploader()
+        ahead = None  # on the GPU: the batch whose copy is under way while the one before it is used
         try:
-            for x, y, skipped, affine in results:
-                for path, reason in skipped:
-                    if path not in self._skipped:
-                        self._skipped[path] = reason
-                        # Located at the file skipped (the caller's frame may be a wrapper such as tqdm),
-                        # named in <...> so that the warning printer never opens it for a source line:
-                        # a FIFO would block it, a link to /dev/zero would fill memory.
-                        warnings.warn_explicit(f"DataLoader: skipping {path}: cannot decode it ({reason})",
-                                               UserWarning, filename=f"<skipped image {path}>", lineno=0,
-                                               module=__name__)
-                if x is not None:
-                    if self.device not in (None, "cpu"):  # uint8 onto the device, then the float map there
-                        x, y = backend.to_device(x, self.device), backend.to_device(y, self.device)
-                        affine = None if affine is None else backend.to_device(affine, self.device)
-                    yield Tensor._wrap(to_float(x, affine)), Tensor._wrap(y)
+            for batch in results:
+                x, y, skipped, affine = batch
+                batch = None  # x may be a view of a worker's slot: no reference kept past its use
+                self._warn_skipped(skipped)
+                if x is None:
+                    continue
+                if not on_gpu:
+                    out = to_float(x, affine)
+                    x = None
+                    yield Tensor._wrap(out), Tensor._wrap(y)
+                    continue
+                # Batch k+1 is sent (host to pinned memory, then an asynchronous copy on a side stream) before
+                # batch k is handed out, so the copy runs while the GPU works on batch k.
+                sent = self._uploader.send([x, y] if affine is None else [x, y, affine])
+                x = None
+                if ahead is not None:
+                    yield self._on_gpu(ahead)
+                ahead = sent
+            if ahead is not None:
+                yield self._on_gpu(ahead)
         finally:
             results.close()  # stops the workers now, not whenever this generator is collected
+
+    def _on_gpu(self, sent):
+        """A sent batch as (x, y) Tensors on the GPU: new arrays, the upload buffer free for reuse."""
+        def finish(x, y, affine=None):
+            return Tensor._wrap(x.copy() if affine is None else to_float(x, affine)), Tensor._wrap(y.copy())
+        return self._uploader.receive(sent, finish)
+
+    def _warn_skipped(self, skipped):
+        for path, reason in skipped:
+            if path not in self._skipped:
+                self._skipped[path] = reason
+                # Located at the file skipped (the caller's frame may be a wrapper such as tqdm), named in
+                # <...> so that the warning printer never opens it for a source line: a FIFO would block
+                # it, a link to /dev/zero would fill memory.
+                warnings.warn_explicit(f"DataLoader: skipping {path}: cannot decode it ({reason})",
+                                       UserWarning, filename=f"<skipped image {path}>", lineno=0,
+                                       module=__name__)
 
     def _from_workers(self, batches, epoch):
         """Yield load_batch's result for each batch in order, computed by worker processes.
@@ -340,6 +377,7 @@ class DataLoader:
             pool.begin(batches, epoch)
             for want in range(len(batches)):
                 yield pool.get(want)
+                pool.release(want)  # the consumer asks for the next batch: it is done with this one
             finished = True
         finally:
             if finished and self.persistent_workers:
@@ -360,7 +398,30 @@ class DataLoader:
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_pool"] = state["_finalizer"] = None  # processes and pipes stay with this loader
+        state["_uploader"] = None  # and its GPU buffers
         return state
+
+
+def default_start_method():
+    """The start method of DataLoader(mp_context=None): 'forkserver' where it exists, else 'spawn'."""
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+# What a forkserver started by the loader imports once, so that each worker forked from it has them
+# already ('__main__' is multiprocessing's own default: the user's script, for a dataset defined there).
+_FORKSERVER_PRELOAD = ["__main__", "tinynet.data.loader"]
+
+
+def _context(method):
+    """The multiprocessing context for ``method`` (None: default_start_method(), with our preload)."""
+    if method is not None:
+        return multiprocessing.get_context(method)
+    ctx = multiprocessing.get_context(default_start_method())
+    if ctx.get_start_method() == "forkserver":
+        # Takes effect only when this starts the server (a running one keeps what it has); only for our default,
+        # so a user who asks for 'forkserver' keeps a preload list of their own.
+        ctx.set_forkserver_preload(_FORKSERVER_PRELOAD)
+    return ctx
 
 
 def _shutdown_kept(state):
@@ -397,10 +458,13 @@ class _WorkerPool:
         # is what stops it).
         self.loader, self.batches, self.epoch = weakref.proxy(loader), [], None
         self.workers, self.sent, self.done = [], 0, {}
+        self.lent = {}  # batch -> (worker, slot) of a batch delivered as a view of its slot, until release()
 
     def begin(self, batches, epoch):
         """Start serving a pass: ``batches`` (index arrays) of ``epoch``; starts the workers on first use."""
         self.batches, self.epoch, self.sent, self.done = batches, epoch, 0, {}
+        for k in list(self.lent):  # none after a complete pass; freed in any case
+            self.release(k)
         if not self.workers:
             self.start()
 
@@ -409,7 +473,7 @@ class _WorkerPool:
         return bool(self.workers) and all(w.process.exitcode is None for w in self.workers)
 
     def start(self):
-        ctx = multiprocessing.get_context(self.loader.mp_context)
+        ctx = _context(self.loader.mp_context)
         # The resource tracker that unlinks the slots if this process is killed: started before the workers,
         # so that forked ones share it instead of each starting its own (which would warn about slots that
         # this process unlinked).
@@ -483,6 +547,12 @@ class _WorkerPool:
                     raise self._died(w)  # gone, and nothing (not even a part of a message) left to read
         return self.done.pop(want)
 
+    def release(self, k):
+        """Batch ``k`` is consumed: free the slot it was read from in place, if it was."""
+        w, slot = self.lent.pop(k, (None, None))
+        if w is not None:
+            w.slots.give_back(slot)
+
     def _owner(self, k):
         return self.workers[k % len(self.workers)]
 
@@ -516,7 +586,9 @@ class _WorkerPool:
             raise DataLoaderError(f"DataLoader worker {w} failed on batch {k} (samples "
                                   f"{_samples(self.batches[k])}):\n{error}")
         if isinstance(payload, shm.InSlot):
-            payload = w.slots.read(slot, payload)  # copied out; the slot is free again
+            payload, freed = w.slots.read(slot, payload)
+            if not freed:  # uint8 pixels, read in place: the slot is freed once they are converted (release)
+                self.lent[k] = (w, slot)
         else:  # through the pipe: the first batch (its size makes the slots), or one that did not fit
             if slot is not None:
                 w.slots.give_back(slot)
@@ -545,6 +617,7 @@ class _WorkerPool:
 
     def shutdown(self):
         """Terminate, join and if need be kill the workers, then close the pipes; bounded in time."""
+        self.done, self.lent = {}, {}  # batches not handed out: some may be views of slots released below
         started = [w.process for w in self.workers if w.process.pid is not None]
         for p in started:
             if p.exitcode is None:

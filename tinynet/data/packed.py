@@ -58,8 +58,8 @@ from PIL import Image
 
 from tinynet._npz import TEMPORARY, remove_quietly, temporary_path, write_atomically
 from tinynet.data.dataset import _index
-from tinynet.data.folder import CorruptImageError, ImageFolder, _check_transform, _to_rgb
-from tinynet.data.transforms import Resize
+from tinynet.data.folder import CorruptImageError, ImageFolder, _check_transform, load_rgb, target_size  # noqa: F401
+from tinynet.data.transforms import apply_to_pixels
 from tinynet.validate import check_number, is_int
 
 FORMAT = "tinynet-packed"
@@ -80,42 +80,15 @@ class PackedFormatError(ValueError):
 
 
 # --- the pixels ------------------------------------------------------------------------------------
-def target_size(width, height, size):
-    """(W, H) of an image of ``width`` x ``height`` once its shorter side is ``size``: the rule of
-    transforms.Resize(size), the longer side ``long * size / short`` truncated."""
-    if width <= height:
-        return size, int(size * height / width)
-    return int(size * width / height), size
-
-
 def decode(path, size):
     """The image file at ``path`` as uint8 (H, W, 3), RGB, its shorter side resized to ``size``.
 
-    Decoded as ImageFolder decodes it, resized as transforms.Resize(size) resizes; a JPEG at least
-    twice the target on both sides is decoded in Pillow's draft mode (a DCT scale of 1/2, 1/4 or 1/8
-    that keeps it at least the target size) and then resized to the target. Raises CorruptImageError
-    naming the file if it cannot be decoded, is not a regular file, or would become too large to resize.
+    Decoded and resized as ImageFolder does with a transform that starts with Resize(size)
+    (folder.load_rgb: a JPEG at least twice the target on both sides is decoded in Pillow's draft mode).
+    Raises CorruptImageError naming the file if it cannot be decoded, is not a regular file, or would
+    become too large to resize.
     """
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO named *.png would block the reader
-            raise ValueError("not a regular file")
-        with Image.open(path) as img:
-            w, h = img.size
-            ow, oh = target_size(w, h, size)
-            drafted = img.format == "JPEG" and w >= 2 * ow and h >= 2 * oh
-            if drafted:
-                img.draft("RGB", (ow, oh))
-            img.load()
-            rgb = _to_rgb(img)
-        if drafted and (rgb.width < ow or rgb.height < oh):
-            raise AssertionError(f"draft mode decoded {rgb.width}x{rgb.height}, smaller than {ow}x{oh}")
-        if drafted:
-            rgb = rgb if rgb.size == (ow, oh) else rgb.resize((ow, oh), Image.BILINEAR)
-        else:
-            rgb = Resize(size)(rgb)
-        return np.asarray(rgb, dtype=np.uint8)
-    except Exception as e:  # Pillow's plugins raise OSError, SyntaxError, ValueError, struct.error, ...
-        raise CorruptImageError(path, f"{type(e).__name__}: {e}") from e
+    return np.asarray(load_rgb(path, size), dtype=np.uint8)
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -274,16 +247,18 @@ class PackedDataset:
         i = _index("PackedDataset", i, len(self))
         k = int(self._shard[i])
         if k not in self._maps:
-            self._maps[k] = np.memmap(self._files[k], dtype=np.uint8, mode="r")
+            # A plain array over the map (it keeps the map open): slicing it skips np.memmap's Python overhead.
+            self._maps[k] = np.memmap(self._files[k], dtype=np.uint8, mode="r").view(np.ndarray)
         h, w, start = int(self._height[i]), int(self._width[i]), int(self._offset[i])
         return self._maps[k][start:start + h * w * 3].reshape(h, w, 3)
 
     def load(self, i, rng):
         """(sample, target) for image ``i``, random transforms drawing from the Generator ``rng``."""
-        img = Image.fromarray(np.array(self.pixels(i)))  # a copy: PIL's crops then never touch the map
-        if self.transform is not None:
-            img = self.transform(img, rng)
-        return img, self.targets[i]
+        if self.transform is None:
+            return Image.fromarray(np.array(self.pixels(i))), self.targets[i]  # a copy, not the map
+        # Crops and flips as views of the map, one copy at ToPixels or ToArray: no PIL image made
+        # (a third of the cost of a sample), the same result as through one.
+        return apply_to_pixels(self.transform, self.pixels(i), rng), self.targets[i]
 
     def __getitem__(self, i):
         i = _index("PackedDataset", i, len(self))

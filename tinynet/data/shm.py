@@ -6,12 +6,14 @@ segments of shared memory, each the size of one batch, that the main process cre
 
     main process                                    worker
     task (k, indices, free slot s)       ------->   loads batch k, writes x and y into slot s
-    copies x and y out of s, frees s     <-------   (k, InSlot(shapes, dtypes, skipped))
+    reads x and y in s, frees s          <-------   (k, InSlot(shapes, dtypes, skipped, affine))
 
 The first batch of each worker goes through the pipe as before: its size is what the slots are made
 for. A batch that does not fit its slot (a larger sample shape), or a task sent while all slots are in
-use, also goes through the pipe, so nothing waits on a slot. The copy out of the slot is one memcpy,
-done before the slot is freed, so the Tensors the loader yields never share memory with a worker.
+use, also goes through the pipe, so nothing waits on a slot. The Tensors the loader yields never share
+memory with a worker: a finished float batch is copied out of its slot (one memcpy) before the slot is
+freed; uint8 pixels are read in place by the float map (or the copy to the GPU), and their slot is freed
+once it has run.
 
 Lifetime. Segments are made with ``multiprocessing.shared_memory``: the main process unlinks them when
 the pass ends (normally, on an error, on Ctrl-C), and if the main process is killed the resource tracker
@@ -95,23 +97,34 @@ class Slots:
         self.free.append(i)
 
     def read(self, i, msg):
-        """Copy batch ``msg`` out of slot ``i`` and free the slot: (x, y, skipped, affine)."""
+        """Batch ``msg`` in slot ``i``: (x, y, skipped, affine), and whether the slot is free again.
+
+        y is copied out. So is x when it is the finished batch (affine None), and the slot is freed at
+        once; uint8 pixels (affine given) are only read by the float map, which writes a new array, so x
+        is a view of the slot, and the caller frees the slot (``give_back``) once that has run.
+        """
         buf = self.segments[i].buf
         x_dtype, y_dtype = np.dtype(msg.x_dtype), np.dtype(msg.y_dtype)
         x_count = int(np.prod(msg.x_shape))
-        x = np.frombuffer(buf, x_dtype, x_count).reshape(msg.x_shape).copy()
+        x = np.frombuffer(buf, x_dtype, x_count).reshape(msg.x_shape)
         y = np.frombuffer(buf, y_dtype, int(np.prod(msg.y_shape)), _y_offset(x_count * x_dtype.itemsize))
         y = y.reshape(msg.y_shape).copy()
-        self.free.append(i)
-        return x, y, msg.skipped, msg.affine
+        lent = msg.affine is not None
+        if not lent:
+            x = x.copy()
+            self.free.append(i)
+        return (x, y, msg.skipped, msg.affine), not lent
 
     def release(self):
         """Close and unlink every slot (after the worker has stopped)."""
         for shm in self.segments:
             try:
+                shm.unlink()  # first: a view still held (a pass abandoned mid-batch) only delays close()
+            except OSError:
+                pass
+            try:
                 shm.close()
-                shm.unlink()
-            except (OSError, BufferError):
+            except BufferError:  # that view: the mapping goes when it does
                 pass
         self.segments, self.free = [], []
 

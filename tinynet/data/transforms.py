@@ -62,10 +62,33 @@ def _check_rng(rng, name):
                         f"(e.g. np.random.default_rng(0)), got {type(rng).__name__}")
 
 
-def _check_fits(img, h, w, name):
-    if img.height < h or img.width < w:
-        raise ValueError(f"{name}: image of {img.height}x{img.width} (H x W) is smaller than the "
+def _check_fits(height, width, h, w, name):
+    if height < h or width < w:
+        raise ValueError(f"{name}: image of {height}x{width} (H x W) is smaller than the "
                          f"{h}x{w} crop; Resize it first")
+
+
+def apply_to_pixels(transform, pixels, rng=None):
+    """``transform(Image.fromarray(pixels), rng)``, exactly, for an image given as uint8 (H, W, 3) pixels,
+    without making the image where the stages don't need one.
+
+    Each leading stage with an array form (``on_array``: the no-op Resize, the crops and the flip give
+    views of ``pixels``; ToArray and ToPixels copy them out, channels first) works on the array, drawing
+    from ``rng`` what its PIL form draws; from the first stage without one (or a Resize that resizes), the
+    rest run on a PIL image of the array as it is then. ``pixels`` is only read (it may be a read-only
+    memory map, as PackedDataset's are). A transform that is not a Compose gets the PIL image.
+    """
+    steps = transform.transforms if isinstance(transform, Compose) else [transform]
+    x, as_pixels = pixels, True  # as_pixels: x is still the image, as uint8 (H, W, 3)
+    for step in steps:
+        if as_pixels and hasattr(step, "on_array"):
+            x = step.on_array(x, rng)
+            as_pixels = isinstance(x, np.ndarray) and x.dtype == np.uint8  # not after ToArray, ToPixels
+            continue
+        if as_pixels:
+            x, as_pixels = Image.fromarray(np.array(x)), False  # a copy: no stage ever writes into ``pixels``
+        x = step(x, rng)
+    return Image.fromarray(np.array(x)) if as_pixels else x
 
 
 class Compose:
@@ -100,15 +123,24 @@ class Resize:
     def __init__(self, size):
         self.size = _pair(size, "Resize") if isinstance(size, (tuple, list)) else _pair(size, "Resize")[0]
 
+    def output_size(self, h, w):
+        """(height, width) that an h x w image is resized to."""
+        if np.ndim(self.size):
+            return self.size
+        if w <= h:
+            return int(self.size * h / w), self.size
+        return self.size, int(self.size * w / h)
+
+    def on_array(self, a, rng=None):
+        """uint8 (H, W, 3) -> the same array if it already has the size, else the resized PIL image."""
+        if self.output_size(*a.shape[:2]) == a.shape[:2]:
+            return a
+        return self(Image.fromarray(np.array(a)), rng)
+
     def __call__(self, img, rng=None):
         _check_pil(img, "Resize")
         w, h = img.size
-        if np.ndim(self.size):
-            oh, ow = self.size
-        elif w <= h:
-            ow, oh = self.size, int(self.size * h / w)
-        else:
-            oh, ow = self.size, int(self.size * w / h)
+        oh, ow = self.output_size(h, w)
         if (oh, ow) == (h, w):
             return img
         if Image.MAX_IMAGE_PIXELS and oh * ow > Image.MAX_IMAGE_PIXELS:  # an extreme aspect ratio, e.g. 1 x 10000
@@ -126,12 +158,21 @@ class CenterCrop:
     def __init__(self, size):
         self.size = _pair(size, "CenterCrop")
 
+    def origin(self, height, width, rng=None):
+        """(top, left) of the crop in a height x width image."""
+        h, w = self.size
+        _check_fits(height, width, h, w, "CenterCrop")
+        return round((height - h) / 2), round((width - w) / 2)
+
+    def on_array(self, a, rng=None):
+        """(H, W, C) -> the (h, w, C) view of the crop."""
+        top, left = self.origin(*a.shape[:2])
+        return a[top:top + self.size[0], left:left + self.size[1]]
+
     def __call__(self, img, rng=None):
         _check_pil(img, "CenterCrop")
-        h, w = self.size
-        _check_fits(img, h, w, "CenterCrop")
-        top, left = round((img.height - h) / 2), round((img.width - w) / 2)
-        return img.crop((left, top, left + w, top + h))
+        top, left = self.origin(img.height, img.width)
+        return img.crop((left, top, left + self.size[1], top + self.size[0]))
 
     def __repr__(self):
         return f"CenterCrop({self.size!r})"
@@ -143,14 +184,22 @@ class RandomCrop:
     def __init__(self, size):
         self.size = _pair(size, "RandomCrop")
 
+    def origin(self, height, width, rng):
+        """(top, left) of the crop in a height x width image: top drawn from ``rng``, then left."""
+        h, w = self.size
+        _check_fits(height, width, h, w, "RandomCrop")
+        _check_rng(rng, "RandomCrop")
+        return int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1))
+
+    def on_array(self, a, rng):
+        """(H, W, C) -> the (h, w, C) view of the crop."""
+        top, left = self.origin(*a.shape[:2], rng)
+        return a[top:top + self.size[0], left:left + self.size[1]]
+
     def __call__(self, img, rng):
         _check_pil(img, "RandomCrop")
-        h, w = self.size
-        _check_fits(img, h, w, "RandomCrop")
-        _check_rng(rng, "RandomCrop")
-        top = int(rng.integers(0, img.height - h + 1))
-        left = int(rng.integers(0, img.width - w + 1))
-        return img.crop((left, top, left + w, top + h))
+        top, left = self.origin(img.height, img.width, rng)
+        return img.crop((left, top, left + self.size[1], top + self.size[0]))
 
     def __repr__(self):
         return f"RandomCrop({self.size!r})"
@@ -166,10 +215,18 @@ class RandomHorizontalFlip:
             raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
         self.p = float(p)
 
+    def flips(self, rng):
+        """Whether this call mirrors: one uniform draw from ``rng``."""
+        _check_rng(rng, "RandomHorizontalFlip")
+        return rng.random() < self.p
+
+    def on_array(self, a, rng):
+        """(H, W, C) -> a view of it, mirrored or not."""
+        return a[:, ::-1] if self.flips(rng) else a
+
     def __call__(self, img, rng):
         _check_pil(img, "RandomHorizontalFlip")
-        _check_rng(rng, "RandomHorizontalFlip")
-        return img.transpose(Image.FLIP_LEFT_RIGHT) if rng.random() < self.p else img
+        return img.transpose(Image.FLIP_LEFT_RIGHT) if self.flips(rng) else img
 
     def __repr__(self):
         return f"RandomHorizontalFlip(p={self.p})"
@@ -178,12 +235,15 @@ class RandomHorizontalFlip:
 class ToArray:
     """PIL RGB image (W x H) -> float32 array (3, H, W) with values k / 255 in [0, 1]."""
 
+    def on_array(self, a, rng=None):
+        """uint8 (H, W, 3) -> float32 (3, H, W)."""
+        return np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32) / np.float32(255)
+
     def __call__(self, img, rng=None):
         _check_pil(img, "ToArray")
         if img.mode != "RGB":
             img = img.convert("RGB")
-        a = np.asarray(img, dtype=np.float32).transpose(2, 0, 1)
-        return np.ascontiguousarray(a / np.float32(255))
+        return self.on_array(np.asarray(img, dtype=np.uint8))
 
     def __repr__(self):
         return "ToArray()"
@@ -209,7 +269,11 @@ class ToPixels:
         _check_pil(img, "ToPixels")
         if img.mode != "RGB":
             img = img.convert("RGB")
-        pixels = np.ascontiguousarray(np.asarray(img, dtype=np.uint8).transpose(2, 0, 1))
+        return self.on_array(np.asarray(img, dtype=np.uint8), rng)
+
+    def on_array(self, a, rng=None):
+        """uint8 (H, W, 3) -> Pixels (the channels-first copy, and the map)."""
+        pixels = np.ascontiguousarray(a.transpose(2, 0, 1))
         scale, offset = np.full(3, 1.0 / 255.0), np.zeros(3)  # ToArray: k / 255
         for stage in self.stages:  # y -> y * a + b after each stage, composed in float64
             a, b = stage.affine(rng)
@@ -347,7 +411,7 @@ class TenCrop:
     def __call__(self, img, rng=None):
         _check_pil(img, "TenCrop")
         h, w = self.size
-        _check_fits(img, h, w, "TenCrop")
+        _check_fits(img.height, img.width, h, w, "TenCrop")
         a = ToArray()(img)
         H, W = a.shape[1:]
         top, left = round((H - h) / 2), round((W - w) / 2)
