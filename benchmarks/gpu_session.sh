@@ -13,6 +13,7 @@
 #    $OUT/metrics.jsonl, $OUT/curves.png
 # 5. benchmarks/pipeline_train.py: the seed AlexNet at 224 trained from a JPEG folder and from its
 #    packed set, each epoch's img/s against the step rate on device tensors -> $OUT/pipeline.log
+#    and benchmarks/loader.py --device cuda (batches finished on the GPU)    -> $OUT/loader.log
 # Each step has its own time limit, so one that hangs or fails leaves the others' results. All five take
 # up to about 15 minutes: where one command may run 10 at most, split them over two calls with STEPS,
 # e.g. STEPS="1 2 3" then STEPS="4 5" (the default runs them all).
@@ -71,5 +72,9 @@ timeout "$T_PIPE" python3 benchmarks/pipeline_train.py --device cuda --images 64
 echo "pipeline exit $?" >>"$OUT/pipeline.log"
 cp benchmarks/results/pipeline-cuda.json "$OUT/" 2>/dev/null
 tail -n 6 "$OUT/pipeline.log"
+timeout 150 python3 benchmarks/loader.py --device cuda --images 1024 --workers 2 8 14 >"$OUT/loader.log" 2>&1
+echo "loader exit $?" >>"$OUT/loader.log"
+cp benchmarks/results/loader-cuda-*.json "$OUT/" 2>/dev/null
+tail -n 4 "$OUT/loader.log"
 fi
 stamp "done"

@@ -1,4 +1,4 @@
-"""The data pipeline's rate: images per second until normalised float32 batches are in the main process.
+"""The data pipeline's rate: images per second until normalised float32 batches are on the device.
 
 On a generated folder of photo-sized JPEGs (500x375, quality 90, like ImageNet's) and on its packed version
 (``tinynet data pack``), with AlexNet's training transform (shorter side to 256, random 224 crop, flip, PCA
@@ -12,9 +12,11 @@ lighting, normalise), batch 128, for 1 and 2 workers (more with --workers), side
 Before timing, the two engines' batches are compared on a centre crop without flip or lighting (the same
 images in the same order). Also printed: the per-image cost of each stage of the sample pipeline on one
 core (decode, resize, crop to uint8). Each rate is one full pass after one warm-up pass (workers started
-and persistent); figures are written to benchmarks/results/loader-<machine>.json.
+and persistent); figures are written to benchmarks/results/loader-cpu-<cores>core.json. With --device cuda
+tinynet's batches are finished on the GPU (uint8 copied through pinned memory on a side stream, then the
+float map), timed until the last batch is there; PyTorch's batches stay on the host (loader-cuda-...json).
 
-    python benchmarks/loader.py [--images 1024] [--workers 1 2] [--batch 128]
+    python benchmarks/loader.py [--images 1024] [--workers 1 2] [--batch 128] [--device cpu]
 """
 import argparse
 import json
@@ -50,12 +52,13 @@ def make_folder(root, images, classes=8, seed=0):
 
 
 def rate(loader):
-    """Images per second of one full pass, after one warm-up pass."""
+    """Images per second of one full pass, after one warm-up pass (until the last batch is complete)."""
     for _ in loader:
         pass
     start, n = time.perf_counter(), 0
-    for _, y in loader:
+    for x, y in loader:
         n += len(y)
+    float(x.data[-1, 0, 0, 0])  # on a GPU: waits for the last batch's copy and conversion
     return n / (time.perf_counter() - start)
 
 
@@ -124,6 +127,7 @@ def main():
     parser.add_argument("--images", type=int, default=1024)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
     try:
@@ -135,7 +139,7 @@ def main():
     make_folder(folder, args.images)
     pack(folder, packed, size=256)
     train_tf = transforms.train_transform(224)
-    result = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+    result = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(), "device": args.device,
               "images": args.images, "batch": args.batch, "stages": stage_costs(os.path.join(folder, "train"))}
     print(f"{args.images} JPEGs 500x375 q90, batch {args.batch}; per image on one core: "
           + ", ".join(f"{k[:-3]} {v:.2f} ms" for k, v in result["stages"].items()), flush=True)
@@ -152,9 +156,9 @@ def main():
     rows = []
     for w in args.workers:
         ours = rate(DataLoader(ImageFolder(os.path.join(folder, "train"), train_tf), batch_size=args.batch,
-                               num_workers=w, persistent_workers=w > 0))
+                               num_workers=w, persistent_workers=w > 0, device=args.device))
         packed_rate = rate(DataLoader(PackedDataset(os.path.join(packed, "train"), train_tf), batch_size=args.batch,
-                                      num_workers=w, persistent_workers=w > 0))
+                                      num_workers=w, persistent_workers=w > 0, device=args.device))
         theirs = rate(torch_loader(torch, os.path.join(folder, "train"), args.batch, w, train_tf)) if torch else None
         rows.append({"workers": w, "tinynet_folder": ours, "tinynet_packed": packed_rate, "torch_folder": theirs})
         vs = f"  PyTorch {theirs:6.0f}  ratio {ours / theirs:.2f}" if theirs else ""
@@ -163,7 +167,7 @@ def main():
     result["rates_img_per_s"] = rows
     if not args.no_save:
         os.makedirs(os.path.join(ROOT, "benchmarks", "results"), exist_ok=True)
-        name = f"loader-cpu-{os.cpu_count()}core.json"
+        name = f"loader-{args.device}-{os.cpu_count()}core.json"
         with open(os.path.join(ROOT, "benchmarks", "results", name), "w") as f:
             json.dump(result, f, indent=2)
         print(f"wrote benchmarks/results/{name}")

@@ -204,3 +204,9 @@ def test_uploader_delivers_each_batch_intact_while_its_buffers_take_turns(rng):
 def test_uploader_without_a_gpu_is_a_device_error():
     with pytest.raises(backend.DeviceError):
         backend.Uploader()
+
+
+@pytest.mark.parametrize("buffers", [0, -1, 1.5, True, "2", None])
+def test_uploader_refuses_a_bad_buffer_count_before_looking_for_a_gpu(buffers):
+    with pytest.raises(ValueError, match=r"Uploader: buffers must be an int >= 1, got "):
+        backend.Uploader(buffers)

@@ -316,6 +316,8 @@ class Uploader:
     """
 
     def __init__(self, buffers=2):
+        if not isinstance(buffers, (int, np.integer)) or isinstance(buffers, bool) or buffers < 1:
+            raise ValueError(f"Uploader: buffers must be an int >= 1, got {buffers!r}")
         self._cupy = cupy_or_raise()
         self.stream = self._cupy.cuda.Stream(non_blocking=True)
         self._pinned, self._device = [None] * buffers, [None] * buffers

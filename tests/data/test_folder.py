@@ -418,3 +418,9 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_when_a_resize_comes_first(tm
     ImageFolder(str(tmp_path), T.Compose([T.Resize(200), T.ToArray()])).load(jpg, rng)  # 266 x 200: not twice
     ImageFolder(str(tmp_path), T.Compose([T.CenterCrop(64), T.ToArray()])).load(jpg, rng)  # no Resize first
     assert asked == [(85, 64)]
+
+
+@pytest.mark.parametrize("shorter", [0, -5, 2.5, "256", True])
+def test_load_rgb_refuses_a_bad_target_side_before_opening_the_file(shorter):
+    with pytest.raises(ValueError, match=r"load_rgb: shorter must be None or a positive int \(a Resize side\), got"):
+        load_rgb("/nonexistent.jpg", shorter)

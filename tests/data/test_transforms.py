@@ -365,3 +365,15 @@ def test_apply_to_pixels_refuses_as_the_stages_do():
         T.apply_to_pixels(T.Compose([T.RandomCrop(11)]), pixels, _rng())
     with pytest.raises(TypeError, match="RandomCrop is random: call it as t"):
         T.apply_to_pixels(T.Compose([T.RandomCrop(5)]), pixels, None)
+
+
+@pytest.mark.parametrize("transform, pixels, message", [
+    (None, np.zeros((4, 4, 3), np.uint8), "transform must be a transform .* got NoneType"),
+    (T.CenterCrop(2), np.zeros((4, 4, 3), np.float32), r"pixels must be a uint8 array \(H, W, 3\) .* got float32"),
+    (T.CenterCrop(2), np.zeros((4, 4), np.uint8), r"pixels must be a uint8 array .* of shape \(4, 4\)"),
+    (T.CenterCrop(2), np.zeros((3, 4, 4), np.uint8), r"pixels .* of shape \(3, 4, 4\)"),  # channels first
+    (T.CenterCrop(2), [[[0, 0, 0]]], "pixels .* got list"),
+])
+def test_apply_to_pixels_refuses_what_is_not_an_rgb_image(transform, pixels, message):
+    with pytest.raises(TypeError, match="apply_to_pixels: " + message):
+        T.apply_to_pixels(transform, pixels, _rng())

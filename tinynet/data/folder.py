@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image
 
 from tinynet.data.transforms import Compose, Resize
+from tinynet.validate import is_int
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
@@ -65,6 +66,8 @@ def load_rgb(path, shorter=None):
     format, truncated data, a decompression bomb, an image too large to resize; or if it is not a
     regular file (a FIFO would block).
     """
+    if shorter is not None and (not is_int(shorter) or shorter <= 0):
+        raise ValueError(f"load_rgb: shorter must be None or a positive int (a Resize side), got {shorter!r}")
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device named *.png would block the reader
             raise ValueError("not a regular file")
