@@ -210,3 +210,24 @@ def test_uploader_without_a_gpu_is_a_device_error():
 def test_uploader_refuses_a_bad_buffer_count_before_looking_for_a_gpu(buffers):
     with pytest.raises(ValueError, match=r"Uploader: buffers must be an int >= 1, got "):
         backend.Uploader(buffers)
+
+
+def test_uploader_tickets_are_good_for_one_receive_and_a_full_turn_is_refused(monkeypatch):
+    # With a stand-in for CuPy (tests/fake_cupy.py): the bookkeeping, on any machine.
+    from tests import fake_cupy
+
+    monkeypatch.setattr(backend, "cupy_or_raise", fake_cupy.module)
+    up = backend.Uploader()
+    t0 = up.send([np.arange(3)])
+    t1 = up.send([np.arange(3) + 10])
+    with pytest.raises(RuntimeError, match="Uploader: 2 uploads are already waiting to be received"):
+        up.send([np.arange(3)])
+    assert up.receive(t0, lambda a: a.copy()).tolist() == [0, 1, 2]
+    with pytest.raises(RuntimeError, match="Uploader.receive: this ticket was received already"):
+        up.receive(t0, lambda a: a.copy())
+    t2 = up.send([np.arange(5.0)])  # buffer 0 again, grown
+    with pytest.raises(ZeroDivisionError):
+        up.receive(t1, lambda a: 1 // 0)  # fn raised: the buffer is still marked read, so it can be refilled
+    assert up.receive(t2, lambda a: a.copy()).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    up.send([np.arange(2)])
+    up.close()

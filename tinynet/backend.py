@@ -309,8 +309,8 @@ class Uploader:
 
     A copy from pageable memory (cupy.asarray of a NumPy array) is synchronous: it waits for the work
     already queued and the host waits for it; from pinned memory on a non-blocking stream it is neither.
-    ``buffers`` (two) are used in turn, one being filled while the other is read (so at most two uploads
-    wait to be received; a third send is refused). Every wait is on an
+    ``buffers`` (two by default) are used in turn, one being filled while the other is read: a send into a
+    buffer whose upload was not received yet is refused, and a ticket is good for one receive. Every wait is on an
     event of one buffer: before refilling pinned buffer j the host waits for j's last copy out of it,
     and the side stream waits, on the device, for the work of j's last ``fn``.
     """
@@ -322,7 +322,7 @@ class Uploader:
         self.stream = self._cupy.cuda.Stream(non_blocking=True)
         self._pinned, self._device = [None] * buffers, [None] * buffers
         self._copied, self._consumed = [None] * buffers, [None] * buffers
-        self._next, self._unreceived = 0, set()
+        self._next, self._unreceived, self._uses = 0, set(), [0] * buffers
 
     def send(self, arrays):
         """Start copying ``arrays`` (NumPy) to the GPU; returns the ticket for ``receive``."""
@@ -348,24 +348,33 @@ class Uploader:
         self._device[j][:total].set(pinned[:total], stream=self.stream)
         self._copied[j] = self.stream.record()
         self._unreceived.add(j)
-        return j, [(start, a.shape, a.dtype, a.nbytes) for start, a in layout]
+        self._uses[j] += 1
+        return j, self._uses[j], [(start, a.shape, a.dtype, a.nbytes) for start, a in layout]
 
     def receive(self, ticket, fn):
         """``fn(*arrays)`` on the GPU once ``send``'s copy has arrived, on the current stream."""
-        j, layout = ticket
+        j, use, layout = ticket
+        if j not in self._unreceived or use != self._uses[j]:
+            raise RuntimeError("Uploader.receive: this ticket was received already (or its buffer refilled)")
         self._unreceived.discard(j)
         current = self._cupy.cuda.get_current_stream()
         current.wait_event(self._copied[j])
         device = self._device[j]
-        out = fn(*[device[start:start + n].view(dtype).reshape(shape) for start, shape, dtype, n in layout])
-        self._consumed[j] = current.record()
-        return out
+        try:
+            return fn(*[device[start:start + n].view(dtype).reshape(shape) for start, shape, dtype, n in layout])
+        finally:  # also when fn raises: whatever it queued on the buffer is waited for before a refill
+            self._consumed[j] = current.record()
+
+    def close(self):
+        """Wait for the copies under way (their pinned memory may then go back to CuPy's pool)."""
+        self.stream.synchronize()
 
     def _grow(self, j, nbytes):
         """Buffers j of ``nbytes``: at the first batch, or a larger one; the old ones are idle first."""
         if self._consumed[j] is not None:
             self._consumed[j].synchronize()
         self.stream.synchronize()
-        self._pinned[j] = np.frombuffer(self._cupy.cuda.alloc_pinned_memory(nbytes), np.uint8, nbytes)
-        self._device[j] = self._cupy.empty(nbytes, np.uint8)
+        self._pinned[j] = self._device[j] = None  # both or neither, if an allocation below fails
+        pinned = np.frombuffer(self._cupy.cuda.alloc_pinned_memory(nbytes), np.uint8, nbytes)
+        self._device[j], self._pinned[j] = self._cupy.empty(nbytes, np.uint8), pinned
         self._consumed[j] = None

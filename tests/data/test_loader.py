@@ -771,3 +771,52 @@ def test_forked_workers_share_the_resource_tracker(tmp_path):
 def test_device_cuda_without_cupy_is_refused_when_the_loader_is_made():
     with pytest.raises(ValueError, match="DataLoader: .*(CuPy|GPU)"):
         DataLoader(Numbers(4), device="cuda")
+
+
+def test_device_batches_stay_whole_and_a_pass_left_early_does_not_spoil_the_next(monkeypatch, tmp_path):
+    # device="cuda" with a stand-in for CuPy (tests/fake_cupy.py): each pass uploads one batch ahead through its
+    # own buffers; batches kept by the caller are never overwritten, a pass broken off leaves nothing behind,
+    # and two passes under way at once (zip) each get their own.
+    from tests import fake_cupy
+    from tinynet import backend
+    from tinynet.data import transforms as T
+
+    monkeypatch.setattr(backend, "cupy_or_raise", fake_cupy.module)
+    data = ImageFolder(_images(tmp_path, 10), T.train_transform(32))
+    host = [(x.numpy(), y.numpy()) for x, y in DataLoader(data, batch_size=3, seed=2)]
+    loader = DataLoader(data, batch_size=3, seed=2)
+    loader.device = "cuda"  # the stand-in is not importable as cupy: set after the check at construction
+    for _ in range(2):
+        loader.set_epoch(0)
+        kept = [(x.numpy().copy(), x.numpy(), y.numpy()) for x, y in loader]
+        assert len(kept) == len(host) == 4
+        for (copied, live, y), (hx, hy) in zip(kept, host):
+            np.testing.assert_array_equal(copied, hx)
+            np.testing.assert_array_equal(live, hx)  # not overwritten by a later upload
+            np.testing.assert_array_equal(y, hy)
+        loader.set_epoch(0)
+        next(iter(loader))  # left after one batch, with the next one sent ahead
+    loader.set_epoch(0)
+    a = iter(loader)
+    loader.set_epoch(0)
+    pairs = list(zip(a, iter(loader)))
+    assert len(pairs) == 4 and all(np.array_equal(p[0][0].numpy(), p[1][0].numpy()) for p in pairs)
+    assert loader.last_indices.tolist() == [9]
+
+
+def test_the_default_start_method_keeps_a_forkserver_preload_list_the_program_set(tmp_path):
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("this platform has no forkserver start method")
+    code = ("import multiprocessing as mp\nfrom tests.data.loader_datasets import Numbers\n"
+            "from tinynet.data import DataLoader\n"
+            "if __name__ == '__main__':\n"
+            "    mp.set_forkserver_preload(['json'])\n"
+            "    assert len(list(DataLoader(Numbers(4), batch_size=2, num_workers=1))) == 2\n"
+            "    print(mp.forkserver._forkserver._preload_modules)\n")
+    script = tmp_path / "preload.py"
+    script.write_text(code)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['json']"

@@ -377,3 +377,18 @@ def test_apply_to_pixels_refuses_as_the_stages_do():
 def test_apply_to_pixels_refuses_what_is_not_an_rgb_image(transform, pixels, message):
     with pytest.raises(TypeError, match="apply_to_pixels: " + message):
         T.apply_to_pixels(transform, pixels, _rng())
+
+
+def test_apply_to_pixels_copies_even_a_1x1_crop_and_ignores_array_forms_a_subclass_inherits():
+    # A (3, 1, 1) transpose is contiguous already: ToPixels still copies, so the result never views the input
+    # (a packed set's read-only map). A subclass that changes __call__ is run as PIL, as its __call__ says.
+    pixels = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
+    out = T.apply_to_pixels(T.Compose([T.CenterCrop(1), T.ToPixels()]), pixels, _rng())
+    assert not np.shares_memory(out[0], pixels) and out[0].flags.writeable
+
+    class UpsideDown(T.RandomHorizontalFlip):
+        def __call__(self, img, rng):
+            return img.transpose(Image.FLIP_TOP_BOTTOM)
+
+    tf = T.Compose([UpsideDown(), T.ToArray()])
+    np.testing.assert_array_equal(T.apply_to_pixels(tf, pixels, _rng()), tf(Image.fromarray(pixels), _rng()))

@@ -6,6 +6,7 @@
     DataLoader(dataset, batch_size)    batches of Tensors (x float32, y int64), seeded shuffling, workers
     TensorDataset, Subset,             datasets made of arrays or of other datasets, as
     ConcatDataset, random_split        torch.utils.data names them
+    DistributedSampler(dataset)        this process's share of each epoch among the data-parallel ranks
     DataLoaderError                    a batch the loader could not deliver (a worker died or failed,
                                        a timeout); a RuntimeError
     synth.generate(out, ...)           a small generated classification set written as image files
@@ -30,10 +31,11 @@ from tinynet.data.folder import CorruptImageError, ImageFolder
 from tinynet.data.mnist import MNIST, FashionMNIST
 from tinynet.data.loader import DataLoader, DataLoaderError
 from tinynet.data.packed import PackedDataset, PackedFormatError, is_packed, open_packed
+from tinynet.data.sampler import DistributedSampler
 
 __all__ = ["Dataset", "ImageFolder", "CorruptImageError", "DataLoader", "DataLoaderError", "TensorDataset", "Subset",
            "ConcatDataset", "random_split", "transforms", "synth", "PackedDataset", "PackedFormatError", "is_packed",
-           "open_packed", "CIFAR10", "CIFAR100", "MNIST", "FashionMNIST", "DatasetFileError"]
+           "open_packed", "CIFAR10", "CIFAR100", "MNIST", "FashionMNIST", "DatasetFileError", "DistributedSampler"]
 
 
 def __getattr__(name):

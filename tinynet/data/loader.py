@@ -102,7 +102,7 @@ class DataLoaderError(RuntimeError):
 def load_batch(dataset, indices, seed, epoch):
     """Load samples ``indices`` (sample i with generator default_rng([seed, epoch, i])) and stack them.
 
-    Returns (x, y, skipped, affine): x float32 (N, ...), y int64 (N,), skipped [(path, reason)] for the
+    Returns (x, y, skipped, affine): x float32 (N, ...), y int64 (N,), skipped [(path, reason, index)] for the
     samples that raised CorruptImageError (N = len(indices) - len(skipped)); x and y are None when
     every sample was skipped. A dataset without ``load(i, rng)`` is read as ``dataset[i]``. When the
     samples are ``Pixels`` (a transform split by ``transforms.split_for_transport``), x is their uint8
@@ -115,7 +115,7 @@ def load_batch(dataset, indices, seed, epoch):
         try:
             sample = load_sample(dataset, i, np.random.default_rng([seed, epoch, i]))
         except CorruptImageError as e:
-            skipped.append((e.path, e.reason))
+            skipped.append((e.path, e.reason, i))
             continue
         if not isinstance(sample, (tuple, list)) or len(sample) != 2:
             size = f" of {len(sample)} items" if isinstance(sample, (tuple, list)) else ""
@@ -155,6 +155,25 @@ def _for_transport(dataset):
     source = copy.copy(dataset)
     source.transform = head
     return source
+
+
+def _kept(indices, skipped):
+    """``indices`` (a batch's) less those of the samples skipped, as int64."""
+    gone = {i for _, _, i in skipped}
+    return np.asarray([i for i in indices if int(i) not in gone] if gone else indices, dtype=np.int64)
+
+
+def _sampled(sampler, epoch, n):
+    """The indices ``sampler`` gives for ``epoch`` (told through its set_epoch, if it has one), as int64."""
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
+    order = np.asarray(list(sampler), dtype=object)
+    bad = [i for i in order.tolist() if not (isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+                                              and 0 <= i < n)]
+    if bad:
+        raise ValueError(f"DataLoader: the sampler gave {reprlib.repr(bad[0])}, not a dataset index (an int from 0 "
+                         f"to {n - 1})")
+    return order.astype(np.int64)
 
 
 def _class_index(y, i):
@@ -221,17 +240,21 @@ class DataLoader:
     device      None or "cpu": batches on the host; "cuda": each batch copied to the GPU as it travels
                 (uint8, for a split transform) and finished there (kernels.pixels_to_float, one CUDA pass);
                 the copy is asynchronous, from pinned memory on a side stream, one batch ahead (backend.Uploader)
+    sampler     an iterable of dataset indices that gives each pass's order instead of shuffle (e.g. a
+                DistributedSampler: this rank's share); told the pass's epoch through its set_epoch
     timeout     seconds to wait for each batch from the workers before raising DataLoaderError
                 (default 120; 0 or None: no limit; with workers=0 there is nothing to time out)
 
     Pass k's epoch is set_epoch's if it was called before it, else pass k-1's epoch + 1 (0 for the
     first): the order and the augmentations are a pure function of (seed, epoch).
+    ``last_indices``: the dataset indices (int64) of the samples of the batch last yielded, skipped ones left
+    out (what per-sample random streams key on, e.g. dropout drawn per sample under data parallelism).
     Every failure to deliver a batch from workers is a DataLoaderError naming the batch and the worker.
     """
 
     def __init__(self, dataset, batch_size=32, shuffle=False, seed=0, num_workers=None, prefetch=2,
                  drop_last=False, mp_context=None, timeout=DEFAULT_TIMEOUT_S, *, workers=None,
-                 persistent_workers=False, device=None):
+                 persistent_workers=False, device=None, sampler=None):
         if num_workers is not None and workers is not None and num_workers != workers:
             raise ValueError(f"DataLoader: num_workers={num_workers!r} and workers={workers!r} disagree; give "
                              "num_workers only (workers is its alias)")
@@ -248,6 +271,12 @@ class DataLoader:
         self.dataset = dataset
         self._source, self._source_of = _for_transport(dataset), getattr(dataset, "transform", None)
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
+        if sampler is not None and (self.shuffle or not hasattr(sampler, "__iter__")):
+            why = ("is mutually exclusive with shuffle=True (the sampler decides the order; give it shuffle)"
+                   if self.shuffle else f"must be iterable (yield dataset indices), got {type(sampler).__name__}")
+            raise ValueError(f"DataLoader: sampler {why}")
+        self.sampler = sampler
+        self.last_indices = np.zeros(0, np.int64)  # the dataset indices of the batch last yielded
         self.num_workers, self.prefetch, self.drop_last = int(num_workers), int(prefetch), bool(drop_last)
         self.mp_context = mp_context
         self.timeout = _check_timeout(timeout)
@@ -261,7 +290,6 @@ class DataLoader:
         except backend.DeviceError as e:
             raise ValueError(f"DataLoader: {e}") from None
         self._pool = None  # with persistent_workers: the workers kept from the last complete pass
-        self._uploader = None  # with device="cuda": pinned and device buffers, a side stream (backend.Uploader)
         self._finalizer = None
         self.epoch = 0  # the epoch of the next pass (see set_epoch); advances by one as each pass begins
         self._skipped = {}  # path -> reason, for every file skipped so far
@@ -289,14 +317,18 @@ class DataLoader:
         """Epoch ``epoch``'s batches (default: the next pass's) as int64 index arrays, in the order yielded."""
         epoch = self.epoch if epoch is None else epoch
         n = len(self.dataset)
-        order = np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = _sampled(self.sampler, epoch, n)
+            n = len(order)
+        else:
+            order = np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
         batches = [order[k:k + self.batch_size] for k in range(0, n, self.batch_size)]
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
             batches.pop()
         return batches
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
@@ -315,41 +347,52 @@ class DataLoader:
         else:
             results = self._from_workers(batches, epoch)
         on_gpu = self.device not in (None, "cpu")
-        if on_gpu and self._uploader is None:
-            self._uploader = backend.Uploader()
+        # Each pass its own (two iterators of one loader may be under way): CuPy's pools keep the pinned and
+        # device memory for the next.
+        uploader = backend.Uploader() if on_gpu else None
         ahead = None  # on the GPU: the batch whose copy is under way while the one before it is used
         try:
+            k = -1
+            # Neither zip (the results generator must run to its end) nor enumerate (it keeps its last tuple,
+            # and so the batch, alive).
             for batch in results:
+                k += 1
                 x, y, skipped, affine = batch
                 batch = None  # x may be a view of a worker's slot: no reference kept past its use
                 self._warn_skipped(skipped)
                 if x is None:
                     continue
+                indices = _kept(batches[k], skipped)
                 if not on_gpu:
                     out = to_float(x, affine)
                     x = None
+                    self.last_indices = indices
                     yield Tensor._wrap(out), Tensor._wrap(y)
                     continue
                 # Batch k+1 is sent (host to pinned memory, then an asynchronous copy on a side stream) before
                 # batch k is handed out, so the copy runs while the GPU works on batch k.
-                sent = self._uploader.send([x, y] if affine is None else [x, y, affine])
+                sent = uploader.send([x, y] if affine is None else [x, y, affine]), indices
                 x = None
                 if ahead is not None:
-                    yield self._on_gpu(ahead)
+                    yield self._on_gpu(uploader, *ahead)
                 ahead = sent
             if ahead is not None:
-                yield self._on_gpu(ahead)
+                batch, ahead = ahead, None
+                yield self._on_gpu(uploader, *batch)
         finally:
             results.close()  # stops the workers now, not whenever this generator is collected
+            if uploader is not None:
+                uploader.close()  # a copy still under way from its pinned memory finishes before it is freed
 
-    def _on_gpu(self, sent):
+    def _on_gpu(self, uploader, sent, indices):
         """A sent batch as (x, y) Tensors on the GPU: new arrays, the upload buffer free for reuse."""
         def finish(x, y, affine=None):
             return Tensor._wrap(x.copy() if affine is None else to_float(x, affine)), Tensor._wrap(y.copy())
-        return self._uploader.receive(sent, finish)
+        self.last_indices = indices
+        return uploader.receive(sent, finish)
 
     def _warn_skipped(self, skipped):
-        for path, reason in skipped:
+        for path, reason, _ in skipped:
             if path not in self._skipped:
                 self._skipped[path] = reason
                 # Located at the file skipped (the caller's frame may be a wrapper such as tqdm), named in
@@ -398,7 +441,6 @@ class DataLoader:
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_pool"] = state["_finalizer"] = None  # processes and pipes stay with this loader
-        state["_uploader"] = None  # and its GPU buffers
         return state
 
 
@@ -417,11 +459,21 @@ def _context(method):
     if method is not None:
         return multiprocessing.get_context(method)
     ctx = multiprocessing.get_context(default_start_method())
-    if ctx.get_start_method() == "forkserver":
-        # Takes effect only when this starts the server (a running one keeps what it has); only for our default,
-        # so a user who asks for 'forkserver' keeps a preload list of their own.
+    if ctx.get_start_method() == "forkserver" and _forkserver_preload() == ["__main__"]:
+        # Only over multiprocessing's default list: one the program set itself is kept. It takes effect
+        # only if this starts the server (a running one keeps what it has).
         ctx.set_forkserver_preload(_FORKSERVER_PRELOAD)
     return ctx
+
+
+def _forkserver_preload():
+    """The forkserver's preload list as the program left it (multiprocessing has no public getter), or
+    None where it can't be read (then it is left alone)."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    preload = getattr(server, "_preload_modules", None)
+    return list(preload) if isinstance(preload, (list, tuple)) else None
 
 
 def _shutdown_kept(state):

@@ -72,7 +72,7 @@ def apply_to_pixels(transform, pixels, rng=None):
     """``transform(Image.fromarray(pixels), rng)``, exactly, for an image given as uint8 (H, W, 3) pixels,
     without making the image where the stages don't need one.
 
-    Each leading stage with an array form (``on_array``: the no-op Resize, the crops and the flip give
+    Each leading stage with an array form (``on_array``, of tinynet's own classes, not subclasses: the no-op Resize, the crops and the flip give
     views of ``pixels``; ToArray and ToPixels copy them out, channels first) works on the array, drawing
     from ``rng`` what its PIL form draws; from the first stage without one (or a Resize that resizes), the
     rest run on a PIL image of the array as it is then. ``pixels`` is only read (it may be a read-only
@@ -88,7 +88,7 @@ def apply_to_pixels(transform, pixels, rng=None):
     steps = transform.transforms if isinstance(transform, Compose) else [transform]
     x, as_pixels = pixels, True  # as_pixels: x is still the image, as uint8 (H, W, 3)
     for step in steps:
-        if as_pixels and hasattr(step, "on_array"):
+        if as_pixels and type(step) in _ARRAY_FORMS:  # the type itself: a subclass may change __call__
             x = step.on_array(x, rng)
             as_pixels = isinstance(x, np.ndarray) and x.dtype == np.uint8  # not after ToArray, ToPixels
             continue
@@ -280,7 +280,7 @@ class ToPixels:
 
     def on_array(self, a, rng=None):
         """uint8 (H, W, 3) -> Pixels (the channels-first copy, and the map)."""
-        pixels = np.ascontiguousarray(a.transpose(2, 0, 1))
+        pixels = np.array(a.transpose(2, 0, 1), order="C")  # a copy, always (a 1 x 1 view is contiguous already)
         scale, offset = np.full(3, 1.0 / 255.0), np.zeros(3)  # ToArray: k / 255
         for stage in self.stages:  # y -> y * a + b after each stage, composed in float64
             a, b = stage.affine(rng)
@@ -454,3 +454,7 @@ def eval_transform(size=224, ten_crop=False):
     resize = Resize(_resize_for(size, "eval_transform"))
     crop = [TenCrop(size)] if ten_crop else [CenterCrop(size), ToArray()]
     return Compose([resize] + crop + [Normalize()])
+
+
+# The stages that apply_to_pixels runs on arrays (their on_array forms), by exact type.
+_ARRAY_FORMS = (Resize, CenterCrop, RandomCrop, RandomHorizontalFlip, ToArray, ToPixels)
