@@ -10,7 +10,7 @@ indexing, conversion, inplace}.py and the layer ops of activation.py and loss.py
 import numpy as np
 
 from tinynet import backend
-from tinynet.autograd import Node, Version, _is_array, is_grad_enabled, run_backward
+from tinynet.autograd import Node, Version, _is_array, add_grad_hook, is_grad_enabled, run_backward
 
 __all__ = ["Tensor", "tensor"]
 
@@ -330,6 +330,17 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self._node.retains_grad = True
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` in each backward() once this leaf's ``.grad`` holds its whole gradient
+        (every contribution of that backward added), as PyTorch's hook of the same name. Returns a handle
+        whose ``remove()`` takes the hook off. Data parallelism starts a bucket's all-reduce from it."""
+        if self._node.creator is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor (a parameter, or a tensor "
+                               "made with requires_grad=True) accumulates a .grad")
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got {type(hook).__name__}")
+        return add_grad_hook(self, hook)
 
     def zero_grad(self):
         """Clear the accumulated gradient (same as ``tensor.grad = None``)."""

@@ -197,7 +197,7 @@ class Node:
         tensor: weak reference to the Tensor, to deliver ``.grad``.
     """
 
-    __slots__ = ("creator", "generation", "requires_grad", "retains_grad", "tensor", "__weakref__")
+    __slots__ = ("creator", "generation", "requires_grad", "retains_grad", "tensor", "grad_hooks", "__weakref__")
 
     def __init__(self, tensor, requires_grad, creator=None):
         self.creator = creator
@@ -205,6 +205,74 @@ class Node:
         self.requires_grad = requires_grad
         self.retains_grad = False
         self.tensor = weakref.ref(tensor)
+        self.grad_hooks = None  # a leaf's post-accumulate-grad hooks: {key: hook}, or None
+
+
+# --- hooks: a leaf's gradient complete, and the end of backward ----------------------------------------
+# The engine fires a leaf's hooks when the last function of this backward that sends it a gradient has
+# sent it: it counts those edges first (only when some leaf has hooks, so plain backward pays nothing).
+
+_hooked_nodes = 0  # how many nodes have hooks
+_final_callbacks = None  # during a backward: the callbacks to run at its end (queue_callback)
+
+
+class _GradHookHandle:
+    """What register_post_accumulate_grad_hook returns: ``remove()`` takes the hook off."""
+
+    _keys = itertools.count()
+
+    def __init__(self, node, hook):
+        global _hooked_nodes
+        if node.grad_hooks is None:
+            node.grad_hooks = {}
+            _hooked_nodes += 1
+        self.node, self.key = node, next(self._keys)
+        node.grad_hooks[self.key] = hook
+
+    def remove(self):
+        global _hooked_nodes
+        hooks = self.node.grad_hooks
+        if hooks is not None and hooks.pop(self.key, None) is not None and not hooks:
+            self.node.grad_hooks = None
+            _hooked_nodes -= 1
+
+
+def add_grad_hook(tensor, hook):
+    return _GradHookHandle(tensor._node, hook)
+
+
+def queue_callback(callback):
+    """Run ``callback()`` once the backward now running has finished (PyTorch's engine.queue_callback); only
+    from inside a backward (a hook's or a Function's code)."""
+    if _final_callbacks is None:
+        raise RuntimeError("queue_callback: no backward is running; call it from a hook during backward()")
+    _final_callbacks.append(callback)
+
+
+def _hooked_edges(root):
+    """{leaf node with hooks: how many edges of the graph under ``root`` deliver a gradient to it}."""
+    counts, seen, stack = {}, set(), [root.creator]
+    while stack:
+        f = stack.pop()
+        if f is None or id(f) in seen:
+            continue
+        seen.add(id(f))
+        for node in f.inputs:
+            if not node.requires_grad:
+                continue
+            if node.creator is None:
+                if node.grad_hooks:
+                    counts[node] = counts.get(node, 0) + 1
+            else:
+                stack.append(node.creator)
+    return counts
+
+
+def _fire(node):
+    tensor = node.tensor()
+    if tensor is not None:
+        for hook in list((node.grad_hooks or {}).values()):
+            hook(tensor)
 
 
 class Function:
@@ -439,10 +507,25 @@ def run_backward(root: Node, grad, retain_graph=False) -> None:
 
     Unless ``retain_graph``, each Function releases its saved arrays once its backward has run.
     """
+    global _final_callbacks
+    outer, _final_callbacks = _final_callbacks, []
+    try:
+        _run_backward(root, grad, retain_graph)
+        while _final_callbacks:  # a callback may queue another
+            _final_callbacks.pop(0)()
+    finally:
+        _final_callbacks = outer
+
+
+def _run_backward(root, grad, retain_graph):
     delivered = {id(_memory_owner(grad))}  # the caller's array is theirs, never a .grad
     if root.creator is None:
         _deliver(root, grad, delivered)
+        if root.grad_hooks:
+            _fire(root)
         return
+    pending = _hooked_edges(root) if _hooked_nodes else {}  # leaf -> deliveries still to come
+    fired = set()
     grads = {root: grad}
     heap, tiebreak, queued = [], itertools.count(), {root.creator}
     heapq.heappush(heap, (-root.creator.generation, next(tiebreak), root.creator))
@@ -493,11 +576,20 @@ def run_backward(root: Node, grad, retain_graph=False) -> None:
                 gx = gx.astype(dtype)
             if node.creator is None:
                 _deliver(node, gx, delivered)
+                if node in pending:
+                    pending[node] -= 1
+                    if pending[node] == 0:
+                        fired.add(node)
+                        _fire(node)
                 continue
             grads[node] = grads[node] + gx if node in grads else gx
             if node.creator not in queued:
                 queued.add(node.creator)
                 heapq.heappush(heap, (-node.creator.generation, next(tiebreak), node.creator))
+    # Leaves some of whose edges carried no gradient (a function upstream of them got none): complete now.
+    for node, left in pending.items():
+        if left and node not in fired and node.tensor() is not None and node.tensor().grad is not None:
+            _fire(node)
 
 
 
