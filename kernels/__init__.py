@@ -19,6 +19,7 @@ Modules:
     workspace      recycled host buffers for the large arrays every training step allocates
     optim          the element-wise updates of SGD, Adam/AdamW, RMSprop, Adagrad, in place (one kernel each on the GPU)
     pixels         uint8 batches to float32 with a per-sample, per-channel scale and offset (the loader's end)
+    random         counter-based uniform numbers, one stream per sample (dropout under data parallelism)
     parallel       host work in cache-sized blocks on every core (pooling, im2col, ReLU, SGD)
     cuda           the CUDA versions, for CuPy arrays (see below)
 
@@ -50,6 +51,7 @@ from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward  # noqa: E
 from kernels.optim import adagrad_update, adam_update, lerp_, rmsprop_update, sgd_update  # noqa: E402
 from kernels.pixels import pixels_to_float  # noqa: E402
 from kernels.pool import maxpool_backward, maxpool_forward, maxpool_indices  # noqa: E402
+from kernels.random import sample_keys, uniform_rows  # noqa: E402
 from kernels.special import erf, erfc  # noqa: E402
 from kernels.sizes import conv_output_size  # noqa: E402
 
@@ -80,5 +82,7 @@ __all__ = [
     "rmsprop_update",
     "adagrad_update",
     "pixels_to_float",
+    "sample_keys",
+    "uniform_rows",
     "lerp_",
 ]

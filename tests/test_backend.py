@@ -231,3 +231,22 @@ def test_uploader_tickets_are_good_for_one_receive_and_a_full_turn_is_refused(mo
     assert up.receive(t2, lambda a: a.copy()).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
     up.send([np.arange(2)])
     up.close()
+
+
+def test_dropout_under_per_sample_random_depends_on_the_sample_not_its_batch():
+    # Two half batches get the masks of the whole batch: what data parallelism needs of dropout.
+    from tinynet import functional as F
+
+    x = tinynet.ones(6, 40)
+    with backend.per_sample_random(np.arange(10, 16), seed=3, epoch=1):
+        whole = F.dropout(x, 0.5, training=True).numpy()
+        again = F.dropout(x, 0.5, training=True).numpy()  # the block's second draw: other masks
+    with backend.per_sample_random(np.arange(10, 13), seed=3, epoch=1):
+        first = F.dropout(x[:3], 0.5, training=True).numpy()
+    with backend.per_sample_random(np.arange(13, 16), seed=3, epoch=1):
+        second = F.dropout(x[3:], 0.5, training=True).numpy()
+    np.testing.assert_array_equal(np.concatenate([first, second]), whole)
+    assert not np.array_equal(whole, again) and set(np.unique(whole)) == {0.0, 2.0}
+    with backend.per_sample_random(np.arange(4), seed=3, epoch=1):
+        other = F.dropout(x, 0.5, training=True)  # 6 rows, not 4: the usual generator
+    assert other.shape == (6, 40)

@@ -6,6 +6,7 @@ library of its input and calls ``xp.<function>``; nothing else in the engine
 branches on the device. CuPy is imported only when a GPU is asked for, so
 ``import tinynet`` works on a machine without CuPy or a GPU.
 """
+import contextlib
 import os
 import sys
 import warnings
@@ -29,6 +30,7 @@ __all__ = [
     "manual_seed",
     "host_rng",
     "random_uniform",
+    "per_sample_random",
     "random_normal",
     "random_integers",
     "random_permutation",
@@ -215,9 +217,45 @@ def _drawn_dtype(dtype):
     return np.dtype(np.float32) if dtype == np.float16 else dtype
 
 
+_per_sample = None  # while per_sample_random is on: [seed, epoch, indices (N,), draws so far]
+
+
+@contextlib.contextmanager
+def per_sample_random(indices, seed, epoch):
+    """Within: every random_uniform draw whose first dimension is len(indices) (a batch of those samples:
+    dropout's masks) takes row n from sample indices[n]'s own stream, keyed by (seed, epoch, k, index) for
+    the k-th such draw of the block (kernels/random.py). So a sample gets the same mask in any batch, on
+    any rank, at any world size: data parallelism then draws what one process with the whole batch draws.
+    Other draws come from the usual generators."""
+    global _per_sample
+    idx = np.asarray(host(indices) if is_cupy_array(indices) else indices, dtype=np.int64).reshape(-1)
+    outer, _per_sample = _per_sample, [int(seed), int(epoch), idx, 0]
+    try:
+        yield
+    finally:
+        _per_sample = outer
+
+
+def _per_sample_uniform(shape, dtype, like):
+    """The block's next per-sample draw, or None if this draw is not one (another first dimension)."""
+    state = _per_sample
+    if state is None or len(shape) == 0 or int(shape[0]) != len(state[2]):
+        return None
+    import kernels
+
+    keys = kernels.sample_keys(state[0], state[1], state[3], state[2])
+    state[3] += 1
+    xp = np if (normalize_device(like) if isinstance(like, str) else device_of(like)) == "cpu" else cupy_or_raise()
+    return kernels.uniform_rows(keys, tuple(int(d) for d in shape), dtype, xp)
+
+
 def random_uniform(shape, dtype, like):
     """Uniform [0, 1) samples of ``shape`` and float ``dtype`` on the device of ``like`` (an array or a
-    device name). float16 samples lie on the grid k / 2048, so rounding never reaches 1."""
+    device name). float16 samples lie on the grid k / 2048, so rounding never reaches 1. Within
+    per_sample_random, a draw for the batch comes from the samples' own streams."""
+    drawn = _per_sample_uniform(shape, dtype, like)
+    if drawn is not None:
+        return drawn
     gen = _random_module(like)
     if np.dtype(dtype) == np.float16:
         return (random_integers(0, 2048, shape, np.float32, like) / 2048).astype(np.float16)

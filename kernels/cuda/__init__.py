@@ -61,6 +61,7 @@ KERNELS = {
         "bias_relu_kernel": (FLOAT_TYPES, INDEX_TYPES),
         "dropout_kernel": (FLOAT_TYPES, INDEX_TYPES),
         "pixels_to_float_kernel": (INDEX_TYPES,),
+        "uniform_rows_kernel": (FLOAT_TYPES, INDEX_TYPES),
     },
     "optim.cu": {
         "sgd_kernel": (FLOAT_TYPES, INDEX_TYPES),
@@ -407,3 +408,12 @@ def pixels_to_float(pixels, scale, offset):
              y), (x.size, s))
     return y
 
+
+def uniform_rows(keys, shape, dtype):
+    """``kernels.uniform_rows`` on the GPU: keys uint64 (N,) -> (N, ...) = shape of ``dtype``, one pass."""
+    cupy = _cupy()
+    out = cupy.empty(shape, dtype=dtype)
+    row = int(np.prod(shape[1:], dtype=np.int64))
+    _launch("elementwise.cu", "uniform_rows_kernel", out.size, out.size,
+            (_contiguous(keys.astype(np.uint64, copy=False)), out), (out.size, row), types=(np.dtype(dtype),))
+    return out

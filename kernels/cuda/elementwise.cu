@@ -64,3 +64,39 @@ __global__ void pixels_to_float_kernel(const unsigned char* __restrict__ x, cons
         y[idx] = add_rn(mul_rn(static_cast<float>(x[idx]), scale[nc]), offset[nc]);
     }
 }
+
+// Counter-based uniform numbers, one stream per row (kernels/random.py): element j of row r from the
+// bits b = mix(keys[r] + (j + 1) G) of splitmix64 (wrapping 64-bit arithmetic), as
+//     double: (b >> 11) 2^-53      float: (b >> 40) 2^-24      half: floor(float * 2048) / 2048
+// all exact, so the NumPy version gives the same numbers. ``row`` is the elements per row.
+__device__ __forceinline__ unsigned long long splitmix_finish(unsigned long long z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+template <typename T>
+__device__ __forceinline__ T uniform_from_bits(unsigned long long b) {
+    const float u = static_cast<float>(b >> 40) * 5.9604644775390625e-08f;  // 2^-24
+    return from_acc<T>(floorf(u * 2048.0f) * 4.8828125e-04f);  // float16: the grid k / 2048
+}
+
+template <>
+__device__ __forceinline__ float uniform_from_bits<float>(unsigned long long b) {
+    return static_cast<float>(b >> 40) * 5.9604644775390625e-08f;  // 2^-24
+}
+
+template <>
+__device__ __forceinline__ double uniform_from_bits<double>(unsigned long long b) {
+    return static_cast<double>(b >> 11) * 1.1102230246251565e-16;  // 2^-53
+}
+
+template <typename T, typename I>
+__global__ void uniform_rows_kernel(const unsigned long long* __restrict__ keys, T* __restrict__ out,
+                                    const I total, const I row) {
+    for (I idx = first<I>(); idx < total; idx += step<I>()) {
+        const I r = idx / row;
+        const unsigned long long j = static_cast<unsigned long long>(idx - r * row) + 1ULL;
+        out[idx] = uniform_from_bits<T>(splitmix_finish(keys[r] + j * 0x9E3779B97F4A7C15ULL));
+    }
+}

@@ -558,3 +558,13 @@ def test_each_source_is_compiled_once(rng):
     first = kcuda.module("im2col.cu")
     kernels.col2im(kernels.im2col(x, (3, 3), (1, 1), (0, 0)), x.shape, (3, 3), (1, 1), (0, 0))
     assert kcuda.module("im2col.cu") is first
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3, 5, 7), (4, 1), (2, 1000)], ids=["rows", "one-each", "long-rows"])
+def test_uniform_rows(target, index, dtype, shape):
+    # Bit for bit the NumPy version's numbers: the same integer mixing, the same exact scaling.
+    keys = kernels.sample_keys(7, 2, 1, np.arange(shape[0]) * 1000)
+    got = target.run("uniform_rows", keys, shape, np.dtype(dtype))
+    np.testing.assert_array_equal(got, kernels.uniform_rows(keys, shape, dtype))
+    assert got.dtype == np.dtype(dtype) and target.index_dtypes() == [index]
