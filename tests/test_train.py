@@ -81,10 +81,10 @@ def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tiny_data, tm
 
     real_epoch = train_mod._train_epoch
 
-    def killed_in_epoch_2(model, optimizer, loader, epoch, cfg):
+    def killed_in_epoch_2(model, optimizer, loader, epoch, cfg, world=None):
         if epoch == 1:
             raise KeyboardInterrupt
-        return real_epoch(model, optimizer, loader, epoch, cfg)
+        return real_epoch(model, optimizer, loader, epoch, cfg, world)
 
     monkeypatch.setattr(train_mod, "_train_epoch", killed_in_epoch_2)
     with pytest.raises(KeyboardInterrupt):
@@ -352,8 +352,8 @@ def test_a_step_that_blows_up_the_weights_never_replaces_the_good_checkpoint(tin
 def test_non_finite_weights_with_a_finite_validation_loss_are_caught(tiny_data, tmp_path, monkeypatch):
     real = train_mod.evaluate
 
-    def poisoned(model, loader, device):
-        result = real(model, loader, device)
+    def poisoned(model, loader, device, world=None):
+        result = real(model, loader, device, world)
         model.classifier[-1].bias.data[0] = np.inf  # a weight the evaluation did not show
         return result
 

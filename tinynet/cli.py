@@ -49,11 +49,39 @@ def _chw(text):
 
 def _train(args):
     from tinynet.train import TrainConfig, train
+    from tinynet.train_flags import check
 
     fields = TrainConfig.__dataclass_fields__
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
+    if cfg.nproc_per_node is not None:
+        from tinynet.distributed import launch
+        from tinynet.distributed.group import launched_world
+
+        if launched_world() is not None:
+            raise ValueError("--nproc-per-node: this process is already one of a launched job's ranks (RANK/WORLD_SIZE "
+                             "or mpiexec's variables are set); start the job one way, not both")
+        cfg = check(cfg)  # the flags' errors once, here, not once per rank
+        backend = cfg.dist_backend or ("nccl" if cfg.device == "cuda" else "mpi")
+        if backend == "nccl" and cfg.device != "cuda":
+            raise ValueError("--dist-backend nccl works on GPU tensors: give --device cuda (or --dist-backend mpi)")
+        command = _without_nproc(args.argv)
+        return launch.launch(command, cfg.nproc_per_node, backend, cfg.dist_timeout,
+                             log=lambda line: print(line, file=sys.stderr))
     train(cfg)
     return 0
+
+
+def _without_nproc(argv):
+    """``argv`` less its --nproc-per-node flag (and value): what each rank runs."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc-per-node":
+            skip = True
+        elif not a.startswith("--nproc-per-node="):
+            out.append(a)
+    return out
 
 
 def _eval_root(data_path):
@@ -239,6 +267,15 @@ def build_parser():
                         "out with -j 0)")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.add_argument("--tf32", action="store_true", help=TF32_HELP)
+    p.add_argument("--nproc-per-node", type=_int(low=1), default=None, metavar="N",
+                   help="start N processes of this run, data parallel (one per GPU with --device cuda); -b is per "
+                        "process, so the global batch is N x b. `mpiexec -n N tinynet train ...` works as well")
+    p.add_argument("--dist-backend", default=None, choices=["nccl", "mpi"],
+                   help="how the processes talk: nccl (GPU tensors, cupyx.distributed) or mpi (host arrays, mpi4py; "
+                        "the distributed extra); default nccl with --device cuda, else mpi")
+    p.add_argument("--dist-timeout", type=_float(low=0), default=TrainConfig.dist_timeout, metavar="SECONDS",
+                   help="the launcher stops every process when one makes no progress for this long (default "
+                        f"{TrainConfig.dist_timeout:g}; 0: never); one that dies stops them at once")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("eval", parents=[common], help="top-1 and top-5 of a checkpoint on a folder of images")
@@ -344,7 +381,9 @@ def main(argv=None):
     from tinynet.train import GPUOutOfMemory, TrainingDiverged
 
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # the launcher (--nproc-per-node) hands the same command to each rank
     if not hasattr(args, "func"):
         parser.print_help()
         return 2

@@ -28,6 +28,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -39,7 +40,8 @@ from tinynet.data import DataLoader, ImageFolder, transforms
 from tinynet.data.packed import is_packed, open_packed
 from tinynet.data.folder import CorruptImageError, load_rgb
 from tinynet.models import parameter_count
-from tinynet import run_folder, train_flags
+from tinynet import distributed, run_folder, train_distributed, train_flags
+from tinynet.distributed import launch
 from tinynet.train_optimizer import has_norm_parameters, make_optimizer, resume_optimizer
 from tinynet.train_schedule import make_plan, replan
 from tinynet.saved_run import build_model, check_compatible, load_model, read_run_meta, run_meta, state_shapes
@@ -84,8 +86,9 @@ def accuracy_counts(logits, targets, ks=(1, 5)):
     return [int(hits[:, :min(k, logits.shape[1])].any(axis=1).sum()) for k in ks]
 
 
-def evaluate(model, loader, device):
-    """Mean cross-entropy, top-1 and top-5 accuracy on ``loader`` (ten-crop batches are averaged)."""
+def evaluate(model, loader, device, world=None):
+    """Mean cross-entropy, top-1 and top-5 accuracy on ``loader`` (ten-crop batches are averaged); with
+    ``world``, each rank's loader holds its slice and the sums are added over the ranks."""
     model.eval()
     total_loss, n, top1, top5 = 0.0, 0, 0, 0
     out_of_memory = backend.out_of_memory_errors(device)  # () on the CPU: catches nothing
@@ -104,9 +107,12 @@ def evaluate(model, loader, device):
                 total_loss += float(-logp[np.arange(len(y)), y].sum())
                 c1, c5 = accuracy_counts(logp, y)
                 top1, top5, n = top1 + c1, top5 + c5, n + len(y)
+                launch.beat()
     except out_of_memory as e:
         raise _out_of_memory(e, loader.batch_size, "during evaluation") from e
     model.train()
+    total_loss, n, top1, top5 = train_distributed.reduce_sums([total_loss, n, top1, top5], world, device)
+    n, top1, top5 = int(n), int(top1), int(top5)
     if n == 0:
         raise RuntimeError("evaluation saw no images (all skipped as unreadable?)")
     return {"val_loss": total_loss / n, "top1": top1 / n, "top5": top5 / n, "val_images": n}
@@ -270,15 +276,30 @@ def train(cfg: TrainConfig, log=print):
         saved = dict(meta["flags"], completed=meta["epoch"], variant=meta["variant"], image_size=meta["image_size"])
     cfg, changed = train_flags.resolve(cfg, saved, log)
     prepare_device(cfg.device, cfg.tf32, log)
-    if cfg.test_only:
-        return _run(cfg, changed, meta, None, log)
-    with run_folder.open_run(cfg.output_dir, cfg.resume, cfg.overwrite, log) as out:
-        return _run(cfg, changed, meta, out, log)
+    world = train_distributed.join(cfg)  # one of several processes: the group joined (tinynet/train_distributed.py)
+    code = 1
+    try:
+        if world is not None and not world.main:  # rank 0 alone logs, shows progress and writes the run
+            log, cfg = (lambda line: None), replace(cfg, progress=False)
+        if cfg.test_only or (world is not None and not world.main):
+            result = _run(cfg, changed, meta, None, log, world)
+        else:
+            with run_folder.open_run(cfg.output_dir, cfg.resume, cfg.overwrite, log) as out:
+                result = _run(cfg, changed, meta, out, log, world)
+        code = 0
+        return result
+    finally:
+        train_distributed.leave(world, code)
 
 
-def _run(cfg, changed, meta, out, log):
-    """The run of the resolved ``cfg`` into the RunFolder ``out`` (None: evaluate only)."""
+def _run(cfg, changed, meta, out, log, world=None):
+    """The run of the resolved ``cfg`` into the RunFolder ``out`` (None: evaluate only, or a rank other than
+    0, which writes nothing), as the process ``world`` describes (None: alone)."""
+    if world is not None and not world.main and cfg.data_path is None:
+        distributed.barrier()  # rank 0 generates the default set first (the barrier below)
     data_path = cfg.data_path or default_data_path(log)
+    if world is not None and world.main and cfg.data_path is None:
+        distributed.barrier()
     size = cfg.image_size
     train_set, val_set = _datasets(data_path, size, log)
     classes = train_set.classes
@@ -292,6 +313,7 @@ def _run(cfg, changed, meta, out, log):
                           f"the most tinynet train builds is {MAX_PARAMETERS:,}: give a smaller --image-size")
     backend.manual_seed(cfg.seed)
     model = build_model(cfg.variant, len(classes), size, cfg.init, cfg.dropout).to(cfg.device)
+    net = model  # what is saved, evaluated and resumed; ``model`` is what trains (the DDP wrapper, with ranks)
     optimizer = make_optimizer(cfg, model)
     if cfg.norm_weight_decay is not None and not has_norm_parameters(model):
         log(f"note: --norm-weight-decay changes nothing here: the {cfg.variant} AlexNet has no normalisation layer "
@@ -301,33 +323,37 @@ def _run(cfg, changed, meta, out, log):
     if meta is not None:
         _resume_into(cfg, changed, meta, model, optimizer, scheduler, log)
         start_epoch, history = meta["epoch"], list(meta["history"])
+    if world is not None:
+        model = distributed.DistributedDataParallel(net)  # every rank from rank 0's weights
 
     # The workers serve every epoch (and both loaders stop theirs when the run ends).
     loader_args = dict(batch_size=cfg.batch_size, seed=cfg.seed, workers=cfg.workers, timeout=cfg.loader_timeout,
                        persistent_workers=cfg.workers > 0, device=cfg.device)  # uint8 to the device, floats there
-    val_loader = DataLoader(val_set, shuffle=False, **loader_args)
+    val_loader = train_distributed.val_loader(val_set, world, **loader_args)
     if cfg.test_only:
         try:
-            result = evaluate(model, val_loader, cfg.device)
+            result = evaluate(net, val_loader, cfg.device, world)
         finally:
             val_loader.close()
         log(f"test: val loss {result['val_loss']:.4f}  top-1 {result['top1']:.2%}  top-5 {result['top5']:.2%}")
         return [result]
 
-    train_loader = DataLoader(train_set, shuffle=True, **loader_args)
+    train_loader = train_distributed.train_loader(train_set, world, cfg, **loader_args)
+    batch = (f"batch {cfg.batch_size}" if world is None else
+             f"batch {cfg.batch_size} per process x {world.size} processes ({world.backend}) = {cfg.batch_size * world.size}")
     log(f"training {cfg.model} ({cfg.variant}) on {len(train_set)} images of {len(classes)} classes "
-        f"from {data_path}, {size}x{size}, device {cfg.device}{' (TF32)' if cfg.tf32 else ''}; "
-        f"output in {out.path}")
+        f"from {data_path}, {size}x{size}, {batch}, device {cfg.device}{' (TF32)' if cfg.tf32 else ''}; "
+        f"output in {out.path if out is not None else '(rank 0 writes)'}")
     last = [(cfg.resume, start_epoch)] if meta is not None else []  # checkpoints written, newest last
     try:
         # Overflow in a diverging step is found by the finiteness checks; NumPy's warnings would only
         # print before the one line that says so.
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(start_epoch, cfg.epochs):
-                metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg)
-                metrics.update(evaluate(model, val_loader, cfg.device))
+                metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg, world)
+                metrics.update(evaluate(net, val_loader, cfg.device, world))
                 metrics["skipped_files"] = len(train_loader.skipped) + len(val_loader.skipped)
-                _check_finite(model, metrics, optimizer, cfg)
+                _check_finite(net, metrics, optimizer, cfg)
                 scheduler.step(metrics["top1"])
                 if not math.isfinite(optimizer.lr):  # the next epoch's lr, stored in the checkpoint
                     raise TrainingDiverged(
@@ -335,7 +361,8 @@ def _run(cfg, changed, meta, out, log):
                         f"this epoch was saved. {_advice(cfg, optimizer)}")
                 history.append(metrics)
                 log(_epoch_line(metrics, cfg.epochs))
-                _record(out, cfg, model, optimizer, scheduler, classes, size, history, log, last)
+                if out is not None:
+                    _record(out, cfg, net, optimizer, scheduler, classes, size, history, log, last)
     except KeyboardInterrupt:
         raise TrainingInterrupted(_interrupted(last)) from None
     finally:
@@ -376,7 +403,7 @@ def _advice(cfg, optimizer):
             "for extreme values.")
 
 
-def _train_epoch(model, optimizer, loader, epoch, cfg):
+def _train_epoch(model, optimizer, loader, epoch, cfg, world=None):
     from tqdm import tqdm
 
     reseed(cfg.seed, epoch)
@@ -393,7 +420,10 @@ def _train_epoch(model, optimizer, loader, epoch, cfg):
                unit="batch", file=sys.stderr)
     for step, (x, y) in enumerate(bar):
         try:
-            loss = F.cross_entropy(model(Tensor(x, device=cfg.device)), Tensor(y, device=cfg.device), **smoothing)
+            # Dropout per sample (its dataset index): the same masks whatever the batch or the process.
+            with backend.per_sample_random(loader.last_indices, cfg.seed, epoch):
+                loss = F.cross_entropy(model(Tensor(x, device=cfg.device)), Tensor(y, device=cfg.device),
+                                       **smoothing)
             if pool is not None:
                 peak = max(peak, pool.used_bytes())
             value = loss.item()
@@ -403,7 +433,7 @@ def _train_epoch(model, optimizer, loader, epoch, cfg):
                     f"{optimizer.lr:g}); nothing of this epoch was saved. {_advice(cfg, optimizer)}"
                 )
             optimizer.zero_grad()
-            loss.backward()
+            loss.backward()  # with ranks: the gradients averaged over them, bucket by bucket, as it goes
             if pool is not None:
                 peak = max(peak, pool.used_bytes())
             optimizer.step()
@@ -411,10 +441,14 @@ def _train_epoch(model, optimizer, loader, epoch, cfg):
             raise _out_of_memory(e, cfg.batch_size, f"in training (epoch {epoch + 1}, step {step + 1})") from e
         seen += len(y)
         loss_sum += value * len(y)
+        launch.beat()
         elapsed = time.perf_counter() - start
-        bar.set_postfix(loss=f"{loss_sum / seen:.4f}", lr=f"{optimizer.lr:.3g}", img_s=f"{seen / elapsed:.0f}")
+        ranks = 1 if world is None else world.size  # the others' rates are about this one's
+        bar.set_postfix(loss=f"{loss_sum / seen:.4f}", lr=f"{optimizer.lr:.3g}", img_s=f"{seen * ranks / elapsed:.0f}")
     bar.close()
     elapsed = time.perf_counter() - start
+    loss_sum, seen = train_distributed.reduce_sums([loss_sum, seen], world, cfg.device)  # every rank's images
+    seen = int(seen)
     if seen == 0:
         raise RuntimeError("the training epoch saw no images (all skipped as unreadable?)")
     metrics = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "lr": optimizer.lr, "train_images": seen,

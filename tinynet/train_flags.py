@@ -10,7 +10,7 @@ On ``--resume`` a flag given with a value other than the checkpoint's follows ``
     "refused"   ConfigError naming both values (the model or the schedule could not be the same run).
 
 Flags that only say how to run (device, workers, the loader's timeout, the progress bar, TF32, where
-to write) are not part of the run and always take the value given now.
+to write, how many processes and how they talk) are not part of the run and always take the value given now.
 """
 import numbers
 from dataclasses import asdict, dataclass, replace
@@ -30,6 +30,7 @@ SCHEDULER_ALIASES = {"cosineannealinglr": "cosine", "steplr": "step", "multistep
 OPTIMIZERS = ("sgd", "sgd_nesterov", "rmsprop", "adamw", "adam")
 WARMUP_METHODS = ("constant", "linear")
 DEVICES = ("cpu", "cuda")
+DIST_BACKENDS = ("mpi", "nccl")
 DEFAULT_OUTPUT_DIR = "runs/alexnet"
 
 
@@ -75,6 +76,9 @@ class TrainConfig:
     loader_timeout: float = DEFAULT_TIMEOUT_S  # seconds a loader worker may take for one batch (0: no limit)
     progress: bool = True
     tf32: bool = False  # float32 matrix products on TF32 tensor cores (device "cuda" only)
+    nproc_per_node: int = None  # start this many processes of the run (tinynet/distributed/launch.py)
+    dist_backend: str = None  # "nccl" or "mpi"; None: nccl on --device cuda, else mpi
+    dist_timeout: float = 300.0  # seconds a rank may go without progress before the launcher stops the job
 
 
 # A new run's value of each field that is None when not given (None here: the variant's own).
@@ -116,7 +120,7 @@ ON_RESUME = {
 }
 
 # Spelling of each field as a flag, where it is not "--" + the name with dashes.
-FLAGS = {"weight_decay": "--wd", "batch_size": "-b/--batch-size", "workers": "-j/--workers"}
+FLAGS = {"weight_decay": "--wd", "batch_size": "-b/--batch-size", "workers": "-j/--workers"}  # others: --name-with-dashes
 
 
 def flag(name):
@@ -130,7 +134,8 @@ def resume_help():
     for name, (what, why) in ON_RESUME.items():
         lines.append(f"  {flag(name):<20} {what}: {why}")
     lines.append("Not part of the run, always as given now: --device, -j, --loader-timeout, --no-progress, --tf32, "
-                 "--output-dir (default on resume: the checkpoint's folder).")
+                 "--nproc-per-node, --dist-backend, --dist-timeout, --output-dir (default on resume: the checkpoint's "
+                 "folder). A run resumes with any number of processes.")
     lines.append("Resuming a finished run, or with --epochs not above the checkpoint's epoch, is refused. A resumed "
                  "run with a larger --epochs goes on from the checkpoint's epoch with the lr the flags in force "
                  "give that epoch (a cosine re-planned to end at the new --epochs).")
@@ -166,7 +171,8 @@ def check(cfg):
         if not isinstance(getattr(cfg, name), bool):
             raise ConfigError(f"TrainConfig.{name} must be True or False, got {getattr(cfg, name)!r}")
     given = {k: v for k, v in asdict(cfg).items() if v is not None}
-    ints = dict(batch_size=1, epochs=1, workers=0, lr_step_size=1, seed=0, image_size=1, lr_warmup_epochs=0)
+    ints = dict(batch_size=1, epochs=1, workers=0, lr_step_size=1, seed=0, image_size=1, lr_warmup_epochs=0,
+                nproc_per_node=1)
     for name, low in ints.items():
         if name in given:
             _number(name, given[name], integer=True, low=low)
@@ -192,6 +198,9 @@ def check(cfg):
     if "dropout" in given:
         _number("dropout", given["dropout"], low=0, high=1, high_open=True)
     _number("loader_timeout", cfg.loader_timeout, low=0)
+    _number("dist_timeout", cfg.dist_timeout, low=0)
+    if "dist_backend" in given:
+        _choice("dist_backend", given["dist_backend"], DIST_BACKENDS)
     for name, choices in [("model", ("alexnet",)), ("variant", tuple(VARIANTS)), ("device", DEVICES),
                           ("init", INITS), ("opt", OPTIMIZERS), ("lr_warmup_method", WARMUP_METHODS)]:
         if name in given:

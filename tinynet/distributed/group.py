@@ -26,6 +26,7 @@ import numpy as np
 
 from tinynet import backend
 from tinynet._tensor import Tensor
+from tinynet.distributed import launch
 
 __all__ = ["ReduceOp", "init_process_group", "destroy_process_group", "is_initialized", "get_rank",
            "get_world_size", "get_backend", "all_reduce", "broadcast", "all_gather", "barrier",
@@ -131,6 +132,13 @@ def destroy_process_group():
         group.close()
 
 
+def abort(code=1):
+    """End every process of the job now (MPI_Abort under the mpi backend); a no-op without a group, or
+    under nccl, whose launcher stops the other ranks itself."""
+    if _group is not None and _group.name == "mpi":
+        _group.comm.Abort(int(code) or 1)
+
+
 def is_initialized():
     return _group is not None
 
@@ -192,6 +200,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, async_op=False):
                          f"(or ReduceOp.SUM, ...), got {op!r}")
     if name == "avg" and a.dtype.kind not in "fc":
         raise TypeError(f"tinynet.distributed.all_reduce: an average needs a floating-point array, got {a.dtype}")
+    launch.beat()  # a collective begun: the launcher's count of this rank's progress
     work = group.all_reduce(a, "sum" if name == "avg" else name, async_op=async_op)
     _changed(tensor)
     if name != "avg":

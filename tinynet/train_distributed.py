@@ -1,0 +1,101 @@
+"""What ``tinynet train`` does differently as one of several processes (tinynet/distributed).
+
+A process started by a launcher (``tinynet train --nproc-per-node N``, ``mpiexec -n N tinynet train``) joins
+the process group (``--dist-backend``: nccl on the GPU, mpi on the CPU by default), and then:
+
+- trains a DistributedDataParallel of the model, on its share of each epoch (DistributedSampler seeded with
+  --seed, following the loader's epoch), ``-b`` samples per step, so the global batch is N x b;
+- draws dropout per sample (backend.per_sample_random, keyed by the sample's dataset index): with the
+  augmentations, also per sample, N processes draw what one process with batch N x b draws;
+- evaluates its own slice of the validation set (every N-th image, no padding), the sums all-reduced, so
+  the metrics are those of the whole set;
+- leaves the run folder, the checkpoints, metrics.jsonl, curves.png, the log and the progress bar to rank 0.
+
+A checkpoint holds the model (not the wrapper) and the optimizer, as one process's does, so a run resumes
+with any number of processes.
+"""
+import numpy as np
+
+from tinynet import backend
+from tinynet.data import DataLoader, DistributedSampler
+from tinynet.train_flags import ConfigError
+
+__all__ = ["World", "join", "leave", "train_loader", "val_loader", "reduce_sums"]
+
+
+class World:
+    """This process's place: rank, world size, the backend's name."""
+
+    def __init__(self, rank, size, backend_name):
+        self.rank, self.size, self.backend = rank, size, backend_name
+
+    @property
+    def main(self):
+        return self.rank == 0
+
+
+def join(cfg):
+    """Join the process group if a launcher started this process; None when it runs alone."""
+    from tinynet import distributed
+    from tinynet.distributed.group import launched_world
+
+    if launched_world() is None:
+        if cfg.dist_backend is not None and cfg.nproc_per_node is None:
+            raise ConfigError(f"--dist-backend {cfg.dist_backend}: this process was not started by a launcher; give "
+                              "--nproc-per-node N (or start it with mpiexec -n N)")
+        return None
+    device = backend.normalize_device(cfg.device)
+    name = cfg.dist_backend or ("nccl" if device == "cuda" else "mpi")
+    if name == "nccl" and device != "cuda":
+        raise ConfigError("--dist-backend nccl works on GPU tensors: give --device cuda (or --dist-backend mpi)")
+    distributed.init_process_group(name)
+    from tinynet.distributed import launch
+
+    launch.started()  # the launcher, if one started this process, now knows its pid and hears its beats
+    return World(distributed.get_rank(), distributed.get_world_size(), name)
+
+
+def leave(world, code):
+    """Tell the launcher how this rank ended, and leave the process group. A rank that failed, under MPI,
+    aborts the whole MPI job as the process exits (after its error is printed): the others would wait
+    in their next collective for ever, and mpiexec waits for them."""
+    if world is None:
+        return
+    import atexit
+
+    from tinynet import distributed
+    from tinynet.distributed import group, launch
+
+    launch.finished(code)
+    if code == 0:
+        distributed.destroy_process_group()
+    else:
+        atexit.register(group.abort, code)  # after mpi4py's own exit handler was registered: so it runs first
+
+
+def train_loader(dataset, world, cfg, **loader_args):
+    """The training loader: shuffled by the loader, or this rank's share of the shuffled order."""
+    if world is None:
+        return DataLoader(dataset, shuffle=True, **loader_args)
+    sampler = DistributedSampler(dataset, world.size, world.rank, shuffle=True, seed=cfg.seed)
+    return DataLoader(dataset, sampler=sampler, **loader_args)
+
+
+def val_loader(dataset, world, **loader_args):
+    """The validation loader: the whole set, or every world-size-th image from this rank's (no padding)."""
+    if world is None:
+        return DataLoader(dataset, shuffle=False, **loader_args)
+    return DataLoader(dataset, sampler=range(world.rank, len(dataset), world.size), **loader_args)
+
+
+def reduce_sums(values, world, device):
+    """``values`` (floats) summed over the ranks (as they are, alone)."""
+    if world is None:
+        return list(values)
+    from tinynet import distributed
+
+    a = np.asarray(values, dtype=np.float64)
+    if world.backend == "nccl":
+        a = backend.to_device(a, device)
+    distributed.all_reduce(a)
+    return [float(v) for v in backend.host(a)]
