@@ -14,11 +14,13 @@
 # 5. benchmarks/pipeline_train.py: the seed AlexNet at 224 trained from a JPEG folder and from its
 #    packed set, each epoch's img/s against the step rate on device tensors -> $OUT/pipeline.log
 #    and benchmarks/loader.py --device cuda (batches finished on the GPU)    -> $OUT/loader.log
+# 6. tinynet train --nproc-per-node 1 --device cuda (NCCL, world size 1: one card can check only that)
+#    and benchmarks/ddp.py --device cuda (a step with and without DDP)      -> $OUT/ddp_train.log, ddp.log
 # Each step has its own time limit, so one that hangs or fails leaves the others' results. All five take
 # up to about 15 minutes: where one command may run 10 at most, split them over two calls with STEPS,
-# e.g. STEPS="1 2 3" then STEPS="4 5" (the default runs them all).
+# e.g. STEPS="1 2 3" then STEPS="4 5 6" (the default runs them all).
 set -u
-STEPS=${STEPS:-"1 2 3 4 5"}
+STEPS=${STEPS:-"1 2 3 4 5 6"}
 want() { case " $STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 OUT=${OUT:-/tmp/tinynet-gpu}
 mkdir -p "$OUT"
@@ -76,5 +78,16 @@ timeout 150 python3 benchmarks/loader.py --device cuda --images 1024 --workers 2
 echo "loader exit $?" >>"$OUT/loader.log"
 cp benchmarks/results/loader-cuda-*.json "$OUT/" 2>/dev/null
 tail -n 4 "$OUT/loader.log"
+fi
+if want 6; then
+stamp "6. data parallel: an NCCL job of world size 1 through the launcher, and a step with and without the wrapper"
+rm -rf /tmp/tinynet-gpu-ddp
+TINYNET_CACHE=/tmp/tinynet-gpu-cache timeout 150 python3 -m tinynet.cli train --device cuda --nproc-per-node 1 \
+    --epochs 1 -j 8 --output-dir /tmp/tinynet-gpu-ddp --no-progress >"$OUT/ddp_train.log" 2>&1
+echo "ddp train exit $?" >>"$OUT/ddp_train.log"
+timeout 120 python3 benchmarks/ddp.py --device cuda --variant seed --batch 128 >"$OUT/ddp.log" 2>&1
+echo "ddp benchmark exit $?" >>"$OUT/ddp.log"
+cp benchmarks/results/ddp-cuda-*.json "$OUT/" 2>/dev/null
+tail -n 3 "$OUT/ddp_train.log" "$OUT/ddp.log"
 fi
 stamp "done"

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from tests.conftest import CUDA_SKIP_REASON
 from tests.distributed.mpi_tools import ROOT, env, mpiexec, needs_mpi
 from tinynet.checkpoint import load_checkpoint
 from tinynet.data import synth
@@ -183,3 +184,14 @@ def test_a_rank_asked_to_launch_again_is_refused(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert cli.main(["train", "--nproc-per-node", "2", "--output-dir", str(tmp_path / "run")]) == 1
     assert "--nproc-per-node: this process is already one of a launched job's ranks" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(CUDA_SKIP_REASON is not None, reason=f"an NCCL job needs a CUDA GPU ({CUDA_SKIP_REASON}); NCCL "
+                    "refuses two ranks on one GPU, so one card runs world size 1")
+def test_an_nccl_job_of_world_size_1_through_the_launcher(images, tmp_path):
+    out = tmp_path / "run"
+    done = _run([sys.executable, "-m", "tinynet", *_train_args(images, out, "-b", "8", "--epochs", "1", "--device",
+                                                               "cuda", "--nproc-per-node", "1")], timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "batch 8 per process x 1 processes (nccl) = 8" in done.stdout
+    assert os.path.exists(out / "checkpoint.npz")
