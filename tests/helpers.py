@@ -34,3 +34,18 @@ def host(t):
     if isinstance(t, tinynet.Tensor):
         return t.numpy()
     return backend.host(t)
+
+
+def record_jpeg_drafts(monkeypatch):
+    """A list that collects the size of every JPEG draft-mode request Pillow gets from now on."""
+    from PIL import JpegImagePlugin
+
+    asked = []
+    real = JpegImagePlugin.JpegImageFile.draft
+
+    def draft(img, mode, size):
+        asked.append(size)
+        return real(img, mode, size)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", draft)
+    return asked

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.helpers import record_jpeg_drafts
 from tinynet.data import CorruptImageError, ImageFolder
 from tinynet.data.folder import load_rgb
 from tinynet.data.transforms import Compose, RandomCrop, ToArray
@@ -391,8 +392,6 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_when_a_resize_comes_first(tm
     # A transform that opens with Resize(s) lets the folder decode a JPEG at least twice s on both sides in
     # Pillow's draft mode, straight to the size Resize gives; smaller JPEGs, PNGs and other transforms decode
     # fully, as before.
-    from PIL import JpegImagePlugin
-
     from tinynet.data import transforms as T
 
     rng = np.random.default_rng(0)
@@ -400,14 +399,7 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_when_a_resize_comes_first(tm
     smooth = Image.fromarray(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)).resize((400, 300), Image.BICUBIC)
     smooth.save(tmp_path / "c" / "big.jpg", quality=95)
     smooth.save(tmp_path / "c" / "big.png")
-    asked = []
-    real = JpegImagePlugin.JpegImageFile.draft
-
-    def draft(img, mode, size):
-        asked.append(size)
-        return real(img, mode, size)
-
-    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", draft)
+    asked = record_jpeg_drafts(monkeypatch)
     ds = ImageFolder(str(tmp_path), T.Compose([T.Resize(64), T.ToArray()]))
     jpg, png = (ds.samples.index((str(tmp_path / "c" / n), 0)) for n in ("big.jpg", "big.png"))
     drafted = ds.load(jpg, rng)[0]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.helpers import record_jpeg_drafts
 from tinynet.data import ImageFolder, packed, transforms
 from tinynet.data.folder import load_rgb
 from tinynet.data.packed import PackedDataset, PackedFormatError
@@ -101,16 +102,7 @@ def test_a_big_jpeg_is_decoded_in_draft_mode_at_least_the_target_size(src, out, 
     full = np.asarray(transforms.Resize(SIZE)(load_rgb(src / "train" / "ant" / "big.jpg")), dtype=np.float64)
     assert ds.pixels(i).shape == full.shape == (40, 53, 3)
     assert np.abs(ds.pixels(i) - full).mean() < 2  # a reduced DCT scale, then bilinear: close to the full decode
-    from PIL import JpegImagePlugin
-
-    asked = []
-    real = JpegImagePlugin.JpegImageFile.draft
-
-    def draft(img, mode, size):
-        asked.append(size)
-        return real(img, mode, size)
-
-    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", draft)
+    asked = record_jpeg_drafts(monkeypatch)
     np.testing.assert_array_equal(packed.decode(src / "train" / "ant" / "big.jpg", SIZE), ds.pixels(i))
     packed.decode(src / "train" / "ant" / "big.jpg", 200)  # 266 x 200: less than half the source, no draft
     assert asked == [(53, 40)]
