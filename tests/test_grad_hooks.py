@@ -61,3 +61,33 @@ def test_bad_registrations_are_refused():
         (w * 2).register_post_accumulate_grad_hook(print)
     with pytest.raises(TypeError, match="hook must be callable, got int"):
         w.register_post_accumulate_grad_hook(3)
+
+
+def test_a_leaf_this_backward_sent_nothing_is_not_announced_and_non_grad_leaves_are_refused():
+    w = tinynet.tensor(np.ones(2), requires_grad=True)
+    v = tinynet.tensor(np.ones(2), requires_grad=True)
+    calls = []
+    w.register_post_accumulate_grad_hook(lambda t: calls.append("w"))
+    (w * 2).sum().backward()
+    (v * 2).sum().backward()  # w holds an old .grad but got nothing now
+    assert calls == ["w"]
+    with pytest.raises(RuntimeError, match="only a leaf tensor that requires grad"):
+        tinynet.tensor(np.ones(2)).register_post_accumulate_grad_hook(print)
+
+
+def test_a_collected_hooked_tensor_stops_costing_backward_its_edge_count():
+    import gc
+
+    before = autograd._hooked_nodes
+    w = tinynet.tensor(np.ones(2), requires_grad=True)
+    w.register_post_accumulate_grad_hook(lambda t: None)
+    assert autograd._hooked_nodes == before + 1
+    del w
+    gc.collect()
+    assert autograd._hooked_nodes == before
+    u = tinynet.tensor(np.ones(2), requires_grad=True)
+    handle = u.register_post_accumulate_grad_hook(lambda t: None)
+    handle.remove()
+    del u
+    gc.collect()
+    assert autograd._hooked_nodes == before  # counted down once, not again when collected

@@ -335,9 +335,9 @@ class Tensor:
         """Call ``hook(self)`` in each backward() once this leaf's ``.grad`` holds its whole gradient
         (every contribution of that backward added), as PyTorch's hook of the same name. Returns a handle
         whose ``remove()`` takes the hook off. Data parallelism starts a bucket's all-reduce from it."""
-        if self._node.creator is not None:
-            raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor (a parameter, or a tensor "
-                               "made with requires_grad=True) accumulates a .grad")
+        if self._node.creator is not None or not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor that requires grad (a "
+                               "parameter, or a tensor made with requires_grad=True) accumulates a .grad")
         if not callable(hook):
             raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got {type(hook).__name__}")
         return add_grad_hook(self, hook)

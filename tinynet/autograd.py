@@ -216,6 +216,11 @@ _hooked_nodes = 0  # how many nodes have hooks
 _final_callbacks = None  # during a backward: the callbacks to run at its end (queue_callback)
 
 
+def _unhooked():
+    global _hooked_nodes
+    _hooked_nodes -= 1
+
+
 class _GradHookHandle:
     """What register_post_accumulate_grad_hook returns: ``remove()`` takes the hook off."""
 
@@ -226,19 +231,26 @@ class _GradHookHandle:
         if node.grad_hooks is None:
             node.grad_hooks = {}
             _hooked_nodes += 1
-        self.node, self.key = node, next(self._keys)
+            node_gone = weakref.finalize(node, _unhooked)  # a hooked tensor collected: no longer counted
+            node.grad_hooks[None] = node_gone
+        self.node, self.key = weakref.ref(node), next(self._keys)
         node.grad_hooks[self.key] = hook
 
     def remove(self):
-        global _hooked_nodes
-        hooks = self.node.grad_hooks
-        if hooks is not None and hooks.pop(self.key, None) is not None and not hooks:
-            self.node.grad_hooks = None
-            _hooked_nodes -= 1
+        node = self.node()
+        hooks = None if node is None else node.grad_hooks
+        if hooks is not None and hooks.pop(self.key, None) is not None and len(hooks) == 1:
+            hooks.pop(None)()  # the finalizer, called now: the count goes down once
+            node.grad_hooks = None
 
 
 def add_grad_hook(tensor, hook):
     return _GradHookHandle(tensor._node, hook)
+
+
+def current_backward():
+    """An object that stands for the backward now running (the same one throughout it), or None."""
+    return _final_callbacks
 
 
 def queue_callback(callback):
@@ -271,8 +283,9 @@ def _hooked_edges(root):
 def _fire(node):
     tensor = node.tensor()
     if tensor is not None:
-        for hook in list((node.grad_hooks or {}).values()):
-            hook(tensor)
+        for key, hook in list((node.grad_hooks or {}).items()):
+            if key is not None:  # (None: the finalizer that keeps the count)
+                hook(tensor)
 
 
 class Function:
@@ -525,7 +538,7 @@ def _run_backward(root, grad, retain_graph):
             _fire(root)
         return
     pending = _hooked_edges(root) if _hooked_nodes else {}  # leaf -> deliveries still to come
-    fired = set()
+    fired, reached = set(), set()
     grads = {root: grad}
     heap, tiebreak, queued = [], itertools.count(), {root.creator}
     heapq.heappush(heap, (-root.creator.generation, next(tiebreak), root.creator))
@@ -577,6 +590,7 @@ def _run_backward(root, grad, retain_graph):
             if node.creator is None:
                 _deliver(node, gx, delivered)
                 if node in pending:
+                    reached.add(node)
                     pending[node] -= 1
                     if pending[node] == 0:
                         fired.add(node)
@@ -586,9 +600,9 @@ def _run_backward(root, grad, retain_graph):
             if node.creator not in queued:
                 queued.add(node.creator)
                 heapq.heappush(heap, (-node.creator.generation, next(tiebreak), node.creator))
-    # Leaves some of whose edges carried no gradient (a function upstream of them got none): complete now.
+    # Leaves that got a gradient but not along every edge (a function upstream got none): complete now.
     for node, left in pending.items():
-        if left and node not in fired and node.tensor() is not None and node.tensor().grad is not None:
+        if left and node in reached and node not in fired:
             _fire(node)
 
 

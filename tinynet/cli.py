@@ -49,7 +49,7 @@ def _chw(text):
 
 def _train(args):
     from tinynet.train import TrainConfig, train
-    from tinynet.train_flags import check
+    from tinynet.train_flags import DEFAULT_DIST_TIMEOUT_S, check
 
     fields = TrainConfig.__dataclass_fields__
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
@@ -62,24 +62,25 @@ def _train(args):
                              "or mpiexec's variables are set); start the job one way, not both")
         cfg = check(cfg)  # the flags' errors once, here, not once per rank
         backend = cfg.dist_backend or ("nccl" if cfg.device == "cuda" else "mpi")
-        if backend == "nccl" and cfg.device != "cuda":
-            raise ValueError("--dist-backend nccl works on GPU tensors: give --device cuda (or --dist-backend mpi)")
         command = _without_nproc(args.argv)
-        return launch.launch(command, cfg.nproc_per_node, backend, cfg.dist_timeout,
+        timeout = DEFAULT_DIST_TIMEOUT_S if cfg.dist_timeout is None else cfg.dist_timeout
+        return launch.launch(command, cfg.nproc_per_node, backend, timeout,
                              log=lambda line: print(line, file=sys.stderr))
     train(cfg)
     return 0
 
 
 def _without_nproc(argv):
-    """``argv`` less its --nproc-per-node flag (and value): what each rank runs."""
+    """``argv`` less its --nproc-per-node flag and value, however argparse took it (a unique prefix such as
+    --nproc, or --nproc-per-node=N): what each rank runs."""
     out, skip = [], False
     for a in argv:
+        name = a.split("=", 1)[0]
         if skip:
             skip = False
-        elif a == "--nproc-per-node":
-            skip = True
-        elif not a.startswith("--nproc-per-node="):
+        elif len(name) >= 4 and "--nproc-per-node".startswith(name):  # "--np" and longer: only this flag
+            skip = "=" not in a
+        else:
             out.append(a)
     return out
 
@@ -192,8 +193,8 @@ TF32_HELP = ("with --device cuda: float32 matrix products on TF32 tensor cores (
 def build_parser():
     from tinynet.models import VARIANTS
     from tinynet.models.alexnet import INITS
-    from tinynet.train_flags import (DEFAULT_OUTPUT_DIR, DEFAULTS, DEVICES, OPTIMIZERS, SCHEDULER_ALIASES, SCHEDULERS,
-                                     WARMUP_METHODS, TrainConfig, resume_help)
+    from tinynet.train_flags import (DEFAULT_DIST_TIMEOUT_S, DEFAULT_OUTPUT_DIR, DEFAULTS, DEVICES, OPTIMIZERS,
+                                     SCHEDULER_ALIASES, SCHEDULERS, WARMUP_METHODS, TrainConfig, resume_help)
 
     d = DEFAULTS
     common = argparse.ArgumentParser(add_help=False)
@@ -273,9 +274,9 @@ def build_parser():
     p.add_argument("--dist-backend", default=None, choices=["nccl", "mpi"],
                    help="how the processes talk: nccl (GPU tensors, cupyx.distributed) or mpi (host arrays, mpi4py; "
                         "the distributed extra); default nccl with --device cuda, else mpi")
-    p.add_argument("--dist-timeout", type=_float(low=0), default=TrainConfig.dist_timeout, metavar="SECONDS",
-                   help="the launcher stops every process when one makes no progress for this long (default "
-                        f"{TrainConfig.dist_timeout:g}; 0: never); one that dies stops them at once")
+    p.add_argument("--dist-timeout", type=_float(low=0), default=None, metavar="SECONDS",
+                   help="with --nproc-per-node: the launcher stops every process when one makes no progress for "
+                        f"this long (default {DEFAULT_DIST_TIMEOUT_S:g}; 0: never); one that dies stops them at once")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("eval", parents=[common], help="top-1 and top-5 of a checkpoint on a folder of images")

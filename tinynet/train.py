@@ -419,6 +419,9 @@ def _train_epoch(model, optimizer, loader, epoch, cfg, world=None):
     bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False,
                unit="batch", file=sys.stderr)
     for step, (x, y) in enumerate(bar):
+        if x is None:  # with ranks: every image of this rank's batch was unreadable; the step still runs here
+            _empty_step(model, optimizer)
+            continue
         try:
             # Dropout per sample (its dataset index): the same masks whatever the batch or the process.
             with backend.per_sample_random(loader.last_indices, cfg.seed, epoch):
@@ -456,6 +459,14 @@ def _train_epoch(model, optimizer, loader, epoch, cfg, world=None):
     if pool is not None:
         metrics.update(gpu_memory_peak_bytes=int(peak), gpu_memory_held_bytes=int(pool.total_bytes()))
     return metrics
+
+
+def _empty_step(model, optimizer):
+    """A data-parallel rank's step without samples: zero gradients into the all-reduce, then the step the
+    other ranks take (so every rank calls the same collectives and keeps the same weights)."""
+    optimizer.zero_grad()
+    sum((p * 0).sum() for p in model.parameters() if p.requires_grad).backward()
+    optimizer.step()
 
 
 def _epoch_line(m, epochs):

@@ -4,7 +4,9 @@ A process started by a launcher (``tinynet train --nproc-per-node N``, ``mpiexec
 the process group (``--dist-backend``: nccl on the GPU, mpi on the CPU by default), and then:
 
 - trains a DistributedDataParallel of the model, on its share of each epoch (DistributedSampler seeded with
-  --seed, following the loader's epoch), ``-b`` samples per step, so the global batch is N x b;
+  --seed, following the loader's epoch), ``-b`` samples per step, so the global batch is N x b; a step whose
+  images were all unreadable on one rank still runs there, with zero gradients, so no rank waits for ever
+  (each rank's mean loss weighs equally, as in PyTorch, also when some of its images were skipped);
 - draws dropout per sample (backend.per_sample_random, keyed by the sample's dataset index): with the
   augmentations, also per sample, N processes draw what one process with batch N x b draws;
 - evaluates its own slice of the validation set (every N-th image, no padding), the sums all-reduced, so
@@ -14,6 +16,8 @@ the process group (``--dist-backend``: nccl on the GPU, mpi on the CPU by defaul
 A checkpoint holds the model (not the wrapper) and the optimizer, as one process's does, so a run resumes
 with any number of processes.
 """
+import os
+
 import numpy as np
 
 from tinynet import backend
@@ -39,18 +43,22 @@ def join(cfg):
     from tinynet import distributed
     from tinynet.distributed.group import launched_world
 
+    from tinynet.distributed import launch
+
     if launched_world() is None:
         if cfg.dist_backend is not None and cfg.nproc_per_node is None:
             raise ConfigError(f"--dist-backend {cfg.dist_backend}: this process was not started by a launcher; give "
                               "--nproc-per-node N (or start it with mpiexec -n N)")
+        if cfg.dist_timeout is not None and cfg.nproc_per_node is None:
+            raise ConfigError("--dist-timeout: only the launcher watches the ranks; give --nproc-per-node N")
         return None
+    if cfg.dist_timeout is not None and not os.environ.get(launch.HEARTBEAT_ENV):
+        raise ConfigError("--dist-timeout: this process was started by mpiexec (or another launcher), not by "
+                          "tinynet train --nproc-per-node, so nothing watches for it; start the job with "
+                          "--nproc-per-node N, or leave --dist-timeout out")
     device = backend.normalize_device(cfg.device)
     name = cfg.dist_backend or ("nccl" if device == "cuda" else "mpi")
-    if name == "nccl" and device != "cuda":
-        raise ConfigError("--dist-backend nccl works on GPU tensors: give --device cuda (or --dist-backend mpi)")
     distributed.init_process_group(name)
-    from tinynet.distributed import launch
-
     launch.started()  # the launcher, if one started this process, now knows its pid and hears its beats
     return World(distributed.get_rank(), distributed.get_world_size(), name)
 
@@ -78,7 +86,9 @@ def train_loader(dataset, world, cfg, **loader_args):
     if world is None:
         return DataLoader(dataset, shuffle=True, **loader_args)
     sampler = DistributedSampler(dataset, world.size, world.rank, shuffle=True, seed=cfg.seed)
-    return DataLoader(dataset, sampler=sampler, **loader_args)
+    loader = DataLoader(dataset, sampler=sampler, **loader_args)
+    loader.keep_empty_batches = True  # every rank takes every step, even one whose images were all unreadable
+    return loader
 
 
 def val_loader(dataset, world, **loader_args):

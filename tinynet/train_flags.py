@@ -31,6 +31,7 @@ OPTIMIZERS = ("sgd", "sgd_nesterov", "rmsprop", "adamw", "adam")
 WARMUP_METHODS = ("constant", "linear")
 DEVICES = ("cpu", "cuda")
 DIST_BACKENDS = ("mpi", "nccl")
+DEFAULT_DIST_TIMEOUT_S = 300.0  # how long the launcher lets a rank go without progress, unless told
 DEFAULT_OUTPUT_DIR = "runs/alexnet"
 
 
@@ -78,7 +79,7 @@ class TrainConfig:
     tf32: bool = False  # float32 matrix products on TF32 tensor cores (device "cuda" only)
     nproc_per_node: int = None  # start this many processes of the run (tinynet/distributed/launch.py)
     dist_backend: str = None  # "nccl" or "mpi"; None: nccl on --device cuda, else mpi
-    dist_timeout: float = 300.0  # seconds a rank may go without progress before the launcher stops the job
+    dist_timeout: float = None  # seconds a rank may go without progress before the launcher stops the job; None: 300
 
 
 # A new run's value of each field that is None when not given (None here: the variant's own).
@@ -198,9 +199,14 @@ def check(cfg):
     if "dropout" in given:
         _number("dropout", given["dropout"], low=0, high=1, high_open=True)
     _number("loader_timeout", cfg.loader_timeout, low=0)
-    _number("dist_timeout", cfg.dist_timeout, low=0)
+    if cfg.dist_timeout is not None:
+        _number("dist_timeout", cfg.dist_timeout, low=0)
     if "dist_backend" in given:
         _choice("dist_backend", given["dist_backend"], DIST_BACKENDS)
+        if given["dist_backend"] == "mpi" and cfg.device == "cuda":
+            raise ConfigError("--dist-backend mpi works on host arrays: with --device cuda use --dist-backend nccl")
+        if given["dist_backend"] == "nccl" and cfg.device != "cuda":
+            raise ConfigError("--dist-backend nccl works on GPU tensors: give --device cuda (or --dist-backend mpi)")
     for name, choices in [("model", ("alexnet",)), ("variant", tuple(VARIANTS)), ("device", DEVICES),
                           ("init", INITS), ("opt", OPTIMIZERS), ("lr_warmup_method", WARMUP_METHODS)]:
         if name in given:

@@ -74,3 +74,51 @@ def test_bucket_reduces_start_during_backward_last_layers_first(tmp_path):
     assert reduces[0] < first_layer, events  # the last layers' bucket was on its way before backward ended
     assert ranks[0]["log"][0] == list(range(len(reduces)))  # started in order, the same on both ranks
     assert ranks[0]["log"] == ranks[1]["log"]
+
+
+EDGES = r'''
+import numpy as np
+import tinynet
+from tinynet import distributed as dist, functional as F, nn
+
+dist.init_process_group("mpi")
+rank = dist.get_rank()
+
+
+class Fails(tinynet.Function):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        raise RuntimeError("backward failed on purpose")
+
+
+tinynet.manual_seed(rank)  # different weights per rank: frozen ones must come from rank 0 too
+net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+spare = nn.Linear(3, 3)  # used by no rank
+holder = nn.ModuleList([net, spare])
+net[2].bias.requires_grad = False
+model = dist.DistributedDataParallel(holder, bucket_cap_mb=40e-6)
+out = {"rank": rank, "frozen": net[2].bias.numpy().tolist()}
+x = tinynet.tensor(np.full((2, 3), rank + 1.0, np.float32))
+try:
+    Fails()(net(x)).sum().backward()
+except RuntimeError as e:
+    out["raised"] = str(e)
+holder.zero_grad()
+net(x).sum().backward()  # after the failed one: reduced and averaged as usual
+out["grad"] = net[0].weight.grad.numpy().tolist()
+out["spare"] = spare.weight.grad is None
+out["log"] = model.reduce_log
+report(out)
+'''
+
+
+@needs_mpi
+def test_frozen_weights_come_from_rank_0_unused_ones_keep_no_gradient_and_a_failed_backward_leaves_no_trace(tmp_path):
+    ranks = run_ranks(EDGES, 2, tmp_path)
+    assert ranks[0]["frozen"] == ranks[1]["frozen"]  # a parameter without requires_grad is broadcast too
+    assert all(r["raised"] == "backward failed on purpose" for r in ranks)
+    assert ranks[0]["grad"] == ranks[1]["grad"]  # averaged over both ranks, the failure forgotten
+    assert ranks[0]["spare"] and ranks[1]["spare"]  # no rank used it: None, as alone, so no step moves it
+    assert ranks[0]["log"][-1] == list(range(len(ranks[0]["log"][-1]))) and len(ranks[0]["log"][-1]) > 1

@@ -195,3 +195,68 @@ def test_an_nccl_job_of_world_size_1_through_the_launcher(images, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "batch 8 per process x 1 processes (nccl) = 8" in done.stdout
     assert os.path.exists(out / "checkpoint.npz")
+
+
+@needs_mpi
+def test_a_rank_whose_whole_batch_is_unreadable_still_takes_the_step(images, tmp_path):
+    # With -b 1 the rank that draws the corrupt file has an empty batch: it steps with zero gradients instead of
+    # leaving the other rank waiting in its all-reduce for ever.
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(images, data)
+    first_class = sorted(os.listdir(data / "train"))[0]
+    victim = sorted(os.listdir(data / "train" / first_class))[0]
+    (data / "train" / first_class / victim).write_bytes(b"not an image")
+    done = _run([sys.executable, "-m", "tinynet", *_train_args(data, tmp_path / "run", "-b", "1", "--epochs", "1",
+                                                               "--lr", "0.001", "--nproc-per-node", "2",
+                                                               "--dist-timeout", "30")], timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "epoch 1/1" in done.stdout and victim in done.stderr + done.stdout
+
+
+@needs_mpi
+def test_sigterm_to_the_launcher_stops_the_ranks_and_leaves_no_folder(images, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    launcher = subprocess.Popen([sys.executable, "-m", "tinynet", *_train_args(images, tmp_path / "run", "-b", "4",
+                                                                               "--epochs", "50", "--lr", "0.001",
+                                                                               "--nproc-per-node", "2")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                                env=dict(env(), TMPDIR=str(scratch)))
+    try:
+        ranks = _ranks(launcher)
+        launcher.terminate()
+        _, err = launcher.communicate(timeout=30)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    assert launcher.returncode == 143 and "terminated; stopping every rank" in err, err
+    assert _gone(ranks.values()) and not [p for p in scratch.iterdir() if p.name.startswith("tinynet-ranks-")]
+
+
+@pytest.mark.parametrize("argv, rest", [
+    (["train", "--nproc-per-node", "2", "-b", "4"], ["train", "-b", "4"]),
+    (["train", "--nproc-per-node=2", "-b", "4"], ["train", "-b", "4"]),
+    (["train", "--nproc", "2", "-b", "4"], ["train", "-b", "4"]),  # argparse takes a unique prefix
+    (["train", "--np=3"], ["train"]),
+    (["train", "--no-progress"], ["train", "--no-progress"]),
+])
+def test_the_launcher_hands_the_ranks_the_command_without_its_own_flag(argv, rest):
+    from tinynet.cli import _without_nproc
+
+    assert _without_nproc(argv) == rest
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--dist-timeout", "30"], "--dist-timeout: only the launcher watches the ranks; give --nproc-per-node N"),
+    (["--nproc-per-node", "2", "--dist-backend", "mpi", "--device", "cuda"],
+     "--dist-backend mpi works on host arrays: with --device cuda use --dist-backend nccl"),
+])
+def test_flags_that_would_do_nothing_are_refused(flags, message, capsys, monkeypatch, tmp_path):
+    from tinynet import cli
+
+    for name in ("RANK", "WORLD_SIZE", "PMI_RANK", "PMI_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["train", "--output-dir", str(tmp_path / "run"), *flags]) == 1
+    assert message in capsys.readouterr().err

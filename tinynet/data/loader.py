@@ -277,6 +277,9 @@ class DataLoader:
             raise ValueError(f"DataLoader: sampler {why}")
         self.sampler = sampler
         self.last_indices = np.zeros(0, np.int64)  # the dataset indices of the batch last yielded
+        # True: a batch whose every sample was skipped is yielded as (None, None) instead of left out (the
+        # ranks of data-parallel training must take the same number of steps; tinynet train sets it there).
+        self.keep_empty_batches = False
         self.num_workers, self.prefetch, self.drop_last = int(num_workers), int(prefetch), bool(drop_last)
         self.mp_context = mp_context
         self.timeout = _check_timeout(timeout)
@@ -361,6 +364,12 @@ class DataLoader:
                 batch = None  # x may be a view of a worker's slot: no reference kept past its use
                 self._warn_skipped(skipped)
                 if x is None:
+                    if self.keep_empty_batches:
+                        if ahead is not None:  # (keep the order: the batch sent ahead first)
+                            batch, ahead = ahead, None
+                            yield self._on_gpu(uploader, *batch)
+                        self.last_indices = np.zeros(0, np.int64)
+                        yield None, None
                     continue
                 indices = _kept(batches[k], skipped)
                 if not on_gpu:

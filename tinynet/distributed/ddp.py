@@ -17,7 +17,8 @@ its all-reduce is started asynchronously (MPI_Iallreduce; NCCL on a stream of it
 on through the earlier layers. Buckets are started strictly in order, the same on every rank (collectives
 must match). At the end of backward (a callback the engine runs then) every reduce is waited for, divided by
 R and copied back into the ``.grad`` of its parameters. A parameter that got no gradient on this rank counts
-as zeros there (its ``.grad`` is then set to the average of the others').
+as zeros there (its ``.grad`` is then set to the average of the others'); one that got none on any rank keeps
+``.grad`` None, as alone (each bucket carries a flag per parameter for that).
 
 ``no_sync()`` skips the reduce (gradient accumulation over several backward passes, then one synchronised).
 With ``broadcast_buffers`` (default) the buffers (BatchNorm's running statistics) are broadcast from rank 0
@@ -67,13 +68,13 @@ class DistributedDataParallel(Module):
         self.module = module
         self.broadcast_buffers = bool(broadcast_buffers)
         self.bucket_cap_mb = float(cap)
-        params = [p for p in module.parameters() if p.requires_grad]
-        for t in params + list(module.buffers()):  # every rank starts from rank 0's weights
+        for t in list(module.parameters()) + list(module.buffers()):  # every rank starts from rank 0's weights
             _group.broadcast(t.data, src=0)
+        params = [p for p in module.parameters() if p.requires_grad]
         self._buckets = self._make_buckets(params, cap * 2**20)
         self._bucket_of = {id(p): k for k, b in enumerate(self._buckets) for p in b.params}
         self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
-        self._sync, self._in_backward, self._next = True, False, 0
+        self._sync, self._backward, self._next = True, None, 0
         self.reduce_log = []  # per backward: the bucket indices in the order their reduces started
 
     @staticmethod
@@ -110,8 +111,10 @@ class DistributedDataParallel(Module):
     def _grad_ready(self, param):
         if not self._sync:
             return
-        if not self._in_backward:  # the first gradient of this backward: reset, and finish at its end
-            self._in_backward, self._next = True, 0
+        this = autograd.current_backward()
+        if self._backward is not this:  # the first gradient of this backward: reset, and finish at its end
+            # (compared with the backward itself, not a flag: one that raised midway never reached _finish)
+            self._backward, self._next = this, 0
             for b in self._buckets:
                 b.ready, b.work, b.flat = 0, None, None
             self.reduce_log.append([])
@@ -122,11 +125,14 @@ class DistributedDataParallel(Module):
             self._start(self._next)
 
     def _start(self, k):
-        """Flatten bucket k's gradients (zeros for a parameter that got none) and start its all-reduce."""
+        """Flatten bucket k's gradients (zeros for a parameter that got none), then one flag per parameter (1 if
+        it has a gradient here), and start its all-reduce: the flags' sums say which no rank gave a gradient."""
         bucket = self._buckets[k]
         xp = backend.get_array_module(bucket.params[0].data)
+        dtype = bucket.params[0].data.dtype
+        has = xp.asarray([0 if p.grad is None else 1 for p in bucket.params], dtype=dtype)
         bucket.flat = xp.concatenate([(p.grad.data if p.grad is not None else xp.zeros_like(p.data)).ravel()
-                                      for p in bucket.params])
+                                      for p in bucket.params] + [has])
         bucket.work = _group.all_reduce(bucket.flat, op="sum", async_op=True)
         self.reduce_log[-1].append(k)
         self._next = k + 1
@@ -140,18 +146,19 @@ class DistributedDataParallel(Module):
             for bucket in self._buckets:
                 bucket.work.wait()
                 flat, start = bucket.flat, 0
+                given = backend.host(flat[bucket.size:])  # how many ranks gave each parameter a gradient
                 flat *= flat.dtype.type(scale)
-                for p in bucket.params:
+                for p, ranks in zip(bucket.params, given):
                     n = int(np.prod(p.shape))
                     avg = flat[start:start + n].reshape(p.shape)
-                    if p.grad is None:
-                        p.grad = Tensor._wrap(avg.copy())
-                    else:
+                    if p.grad is not None:
                         p.grad.data[...] = avg
-                    start += n
+                    elif ranks > 0:  # another rank used it: the average of theirs and this rank's zeros
+                        p.grad = Tensor._wrap(avg.copy())
+                    start += n  # (no rank used it: its .grad stays None, as alone)
                 bucket.flat = bucket.work = None
         finally:
-            self._in_backward = False
+            self._backward = None
 
     def extra_repr(self):
         sizes = ", ".join(str(b.size) for b in self._buckets)

@@ -120,6 +120,12 @@ def launch(command, nproc, backend, timeout, log=print):
     argv = [sys.executable, "-m", "tinynet", *command]
     preexec = _die_with_parent if sys.platform.startswith("linux") else None
     procs = []
+
+    def terminated(signum, frame):  # kill, timeout, a job scheduler: stop the ranks and clean up, as on Ctrl-C
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminated) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         if backend == "mpi":
             # Its output passes through a thread here, which also reads MPICH's report of a process that ended
@@ -139,9 +145,23 @@ def launch(command, nproc, backend, timeout, log=print):
     except KeyboardInterrupt:  # the ranks got the same Ctrl-C (one process group): let them end, then make sure
         _stop(procs, log=None)
         return 130
+    except _Terminated:
+        log("tinynet train: terminated; stopping every rank")
+        _stop(procs, log=None)
+        return 143
     finally:
         _stop(procs, log=None)
-        shutil.rmtree(folder, ignore_errors=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        for _ in range(25):  # a rank may still write its exit record while MPI winds down: until it is gone
+            shutil.rmtree(folder, ignore_errors=True)
+            if not os.path.exists(folder):
+                break
+            time.sleep(0.2)
+
+
+class _Terminated(Exception):
+    """SIGTERM to the launcher."""
 
 
 _REPORTED = re.compile(r"PID (\d+) RUNNING AT")
