@@ -3,7 +3,8 @@
 
 1. step: the same AlexNet, batch, optimizer, alone and wrapped in DistributedDataParallel in a process
    group of one (mpi on the CPU: MPI's singleton world; nccl on a GPU through RANK=0, WORLD_SIZE=1): what
-   the hooks, the bucket copies and the reduces add to a step. Median of --repeat steps after warm-up.
+   the hooks, the bucket copies and the reduces add to a step. Medians of --repeat steps of each, taken
+   in turn (one alone, one wrapped, ...) after warm-up.
 2. train (CPU only, --train): one epoch of `tinynet train` on the generated set, alone and with
    --nproc-per-node N (the launcher, MPI), img/s from each run's metrics.jsonl.
 
@@ -29,11 +30,13 @@ from tinynet import functional as F  # noqa: E402
 from tinynet.models import alexnet  # noqa: E402
 
 
-def step_times(model, params, device, size, batch, repeat):
-    opt = tinynet.optim.SGD(params, lr=0.01, momentum=0.9)
+def step_times(runs, device, size, batch, repeat):
+    """Median seconds of a training step of each (model, parameters) in ``runs``, their steps interleaved
+    (one of each in turn, after two warm-up rounds) so that drift in the machine's speed hits all alike."""
     rng = np.random.default_rng(0)
     x = tinynet.Tensor(rng.standard_normal((batch, 3, size, size), dtype=np.float32), device=device)
     y = tinynet.Tensor(rng.integers(0, 10, batch), device=device)
+    opts = [tinynet.optim.SGD(params, lr=0.01, momentum=0.9) for _, params in runs]
 
     def sync():
         if device == "cuda":
@@ -41,18 +44,19 @@ def step_times(model, params, device, size, batch, repeat):
 
             cupy.cuda.Device().synchronize()
 
-    times = []
+    times = [[] for _ in runs]
     for k in range(repeat + 2):
-        sync()
-        start = time.perf_counter()
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sync()
-        if k >= 2:
-            times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        for (model, _), opt, kept in zip(runs, opts, times):
+            sync()
+            start = time.perf_counter()
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sync()
+            if k >= 2:
+                kept.append(time.perf_counter() - start)
+    return [float(np.median(t)) for t in times]
 
 
 def train_rate(nproc, epochs_dir):
@@ -86,9 +90,11 @@ def main():
         dist.init_process_group("mpi")  # MPI's singleton world: no mpiexec needed for one process
     tinynet.manual_seed(0)
     net = alexnet(args.variant, num_classes=10).to(args.device)
-    alone = step_times(net, net.parameters(), args.device, size, args.batch, args.repeat)
-    wrapped = dist.DistributedDataParallel(net)
-    with_ddp = step_times(wrapped, net.parameters(), args.device, size, args.batch, args.repeat)
+    tinynet.manual_seed(0)
+    twin = alexnet(args.variant, num_classes=10).to(args.device)  # the same net, wrapped (its hooks are its own)
+    wrapped = dist.DistributedDataParallel(twin)
+    alone, with_ddp = step_times([(net, net.parameters()), (wrapped, twin.parameters())], args.device, size,
+                                 args.batch, args.repeat)
     result = {"device": args.device, "variant": args.variant, "image_size": size, "batch": args.batch,
               "step_s_alone": alone, "step_s_ddp_world1": with_ddp, "ddp_overhead": with_ddp / alone - 1,
               "buckets": len(wrapped._buckets)}
