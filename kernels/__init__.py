@@ -19,6 +19,7 @@ Modules:
     workspace      recycled host buffers for the large arrays every training step allocates
     optim          the element-wise updates of SGD, Adam/AdamW, RMSprop, Adagrad, in place (one kernel each on the GPU)
     pixels         uint8 batches to float32 with a per-sample, per-channel scale and offset (the loader's end)
+    half           bfloat16 emulated in float32 (rounding to its grid)
     random         counter-based uniform numbers, one stream per sample (dropout under data parallelism)
     parallel       host work in cache-sized blocks on every core (pooling, im2col, ReLU, SGD)
     cuda           the CUDA versions, for CuPy arrays (see below)
@@ -46,6 +47,7 @@ from kernels.adaptive_pool import (adaptive_maxpool_backward, adaptive_maxpool_f
                                    adaptive_pool_matrix)
 from kernels.array import get_array_module, is_cupy_array  # noqa: E402
 from kernels.avg_pool import avgpool_backward, avgpool_divisor, avgpool_forward  # noqa: E402
+from kernels.half import round_to_bfloat16  # noqa: E402
 from kernels.im2col import col2im, im2col  # noqa: E402
 from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward  # noqa: E402
 from kernels.optim import adagrad_update, adam_update, lerp_, rmsprop_update, sgd_update  # noqa: E402
@@ -82,6 +84,7 @@ __all__ = [
     "rmsprop_update",
     "adagrad_update",
     "pixels_to_float",
+    "round_to_bfloat16",
     "sample_keys",
     "uniform_rows",
     "lerp_",

@@ -18,7 +18,7 @@ import kernels  # noqa: F401  first, before NumPy loads OpenBLAS: see kernels/__
 # Tensor's operators (tinynet.functional). The order is explained at the end of tinynet/_tensor.py.
 from tinynet.autograd import Function, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # isort: skip
 from tinynet._tensor import Tensor, tensor  # isort: skip
-from tinynet import cuda, functional, nn, optim
+from tinynet import amp, cuda, functional, nn, optim
 from tinynet.backend import DeviceError, manual_seed
 from tinynet.functional import ShapeError, flatten
 # torch's namespace functions on tensors (each takes Tensors or plain arrays: tinynet.max(out.data, 1)).
@@ -71,6 +71,7 @@ __all__ = [
     "summary",
     "cuda",
     "functional",
+    "amp",
     "nn",
     "optim",
 ]

@@ -35,6 +35,7 @@ import numpy as np
 from tinynet._tensor import Tensor
 from tinynet.autograd import Function
 from tinynet.backend import check_same_device, get_array_module, is_cupy_array
+from tinynet.functional import _autocast
 from tinynet.functional._util import ShapeError, check_same_dtype, flag_arg, float_input
 from tinynet.validate import check_number
 
@@ -191,6 +192,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     unbiased (times n / (n - 1)). training=False: the running statistics normalise (they must be given).
     The update is outside the graph: no gradient flows to the running statistics.
     """
+    input, weight, bias = _autocast.to_float32(input, weight, bias)  # statistics in float32 inside amp.autocast
     training = flag_arg(training, "training", "batch_norm")
     momentum = momentum_arg(momentum, "batch_norm")
     eps = eps_arg(eps, "batch_norm", positive=training)

@@ -38,6 +38,7 @@ input that needs no gradient (the image fed to the first layer).
 from kernels import col2im, conv_output_size, im2col, workspace
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
+from tinynet.functional import _autocast
 from tinynet.functional._util import ShapeError, check_same_dtype, int_arg, pair
 from tinynet.functional.padding import pad
 
@@ -212,5 +213,6 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             input = pad(input, (0, right - left, 0, bottom - top))
         padding = (top, left)
     op = Conv2d(stride, padding, dilation, groups)
-    y = op(input, weight) if bias is None else op(input, weight, bias)
+    input, weight, bias = _autocast.lower(input, weight, bias)  # inside tinynet.amp.autocast: its dtype
+    y = _autocast.lowered_output(op(input, weight) if bias is None else op(input, weight, bias))
     return y.reshape(y.shape[1:]) if unbatched else y

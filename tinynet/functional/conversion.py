@@ -1,10 +1,13 @@
 """Moving a tensor between devices or dtypes, with gradients flowing back.
 
-    ToDevice: y = x on another device;   dx = g moved back to x's device
-    AsType:   y = x cast to a dtype;     dx = g cast back to x's dtype
+    ToDevice:   y = x on another device;        dx = g moved back to x's device
+    AsType:     y = x cast to a dtype;          dx = g cast back to x's dtype
+    AsBFloat16: y = x rounded to bfloat16's grid (float32 storage: kernels/half.py); dx = g rounded likewise
+                (what a bfloat16 backward would hold)
 
 and ``tensor_type``, behind ``Tensor.type()``: PyTorch's legacy type names, 'tinynet.FloatTensor' for float32.
 """
+import kernels
 from tinynet._tensor import number_dtype
 from tinynet.autograd import Function
 from tinynet.backend import device_of, to_device
@@ -32,6 +35,14 @@ class AsType(Function):
 
     def backward(self, g):
         return g.astype(self.source)
+
+
+class AsBFloat16(Function):
+    def forward(self, x):
+        return kernels.round_to_bfloat16(x)
+
+    def backward(self, g):
+        return kernels.round_to_bfloat16(g)
 
 
 # PyTorch's legacy type names (Tensor.type()), one per dtype a Tensor can hold.

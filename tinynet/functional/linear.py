@@ -9,6 +9,7 @@ Backward:  dx = g @ W          (N, out) @ (out, in)  -> (N, in)
            db = g summed over N
 """
 from tinynet.autograd import Function
+from tinynet.functional import _autocast
 from tinynet.functional._util import ShapeError, check_same_dtype
 
 __all__ = ["linear"]
@@ -47,7 +48,9 @@ class Linear(Function):
 
 
 def linear(x, weight, bias=None):
-    """y = x @ weight^T + bias, PyTorch's ``F.linear``; weight is (out_features, in_features)."""
-    return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
+    """y = x @ weight^T + bias, PyTorch's ``F.linear``; weight is (out_features, in_features). Inside
+    tinynet.amp.autocast the three are cast to its dtype first (tinynet/functional/_autocast.py)."""
+    x, weight, bias = _autocast.lower(x, weight, bias)
+    return _autocast.lowered_output(Linear()(x, weight) if bias is None else Linear()(x, weight, bias))
 
 

@@ -37,6 +37,7 @@ import numpy as np
 
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
+from tinynet.functional import _autocast
 from tinynet.functional._loss_util import check_no_weight_grad, class_loss_args, divide, quiet, reduction_args
 from tinynet.functional._util import ShapeError, as_input, check_dim, check_same_dtype, float_input, user_stacklevel
 
@@ -97,13 +98,13 @@ def softmax(input, dim=None):
 
     ``dim=None`` takes PyTorch's implicit dim (0 for a 0-, 1- or 3-d input, else 1) and warns.
     """
-    input = as_input("softmax", "input", input)
+    input, = _autocast.to_float32(as_input("softmax", "input", input))  # in float32 inside amp.autocast
     return Softmax(_implicit_dim("softmax", input) if dim is None else dim)(input)
 
 
 def log_softmax(input, dim=None):
     """log(softmax(x)) along ``dim``, computed stably (no log of a tiny number); ``dim`` as softmax's."""
-    input = as_input("log_softmax", "input", input)
+    input, = _autocast.to_float32(as_input("log_softmax", "input", input))
     return LogSoftmax(_implicit_dim("log_softmax", input) if dim is None else dim)(input)
 
 
@@ -359,6 +360,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     weight, ignore_index, label_smoothing = class_loss_args("cross_entropy", weight, ignore_index, label_smoothing)
     check_no_weight_grad("cross_entropy", "weight", weight)
     input, target = as_input("cross_entropy", "input", input), as_input("cross_entropy", "target", target)
+    input, target = _autocast.to_float32(input, target)  # inside amp.autocast: the loss in float32
     op = CrossEntropy(ignore_index, reduction, label_smoothing)
     return op(input, target) if weight is None else op(input, target, weight)
 

@@ -22,6 +22,7 @@ and "i such that j is in i's window" is the window mirrored: it reaches
 """
 from kernels import lrn_backward, lrn_forward
 from tinynet.autograd import Function
+from tinynet.functional import _autocast
 from tinynet.functional._util import ShapeError, int_arg
 from tinynet.functional.batchnorm import batch_norm
 from tinynet.functional.layernorm import layer_norm
@@ -60,5 +61,7 @@ class LocalResponseNorm(Function):
 
 
 def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
-    """Normalise each element by the energy of its ``size`` neighbouring channels (PyTorch's convention)."""
+    """Normalise each element by the energy of its ``size`` neighbouring channels (PyTorch's convention);
+    in float32 inside tinynet.amp.autocast."""
+    x, = _autocast.to_float32(x)
     return LocalResponseNorm(size, alpha, beta, k)(x)

@@ -1,0 +1,33 @@
+"""bfloat16 emulated in float32: round a float32 array to the values bfloat16 can hold.
+
+bfloat16 is float32's upper 16 bits: the same 8-bit exponent (the same range, up to 3.4e38), 7 stored
+mantissa bits instead of 23 (about 3 significant digits; the spacing of 1.0 is 2^-7 = 0.0078). NumPy and
+CuPy have no bfloat16 dtype, so tinynet keeps such values in float32 storage, rounded:
+
+    bits  = the float32's 32 bits as an unsigned int
+    bits += 0x7FFF + ((bits >> 16) & 1)        round to nearest, ties to even (on the 16 bits dropped)
+    bits &= 0xFFFF0000                         keep the upper 16
+
+so a value already on bfloat16's grid is unchanged, the largest finite values round up to infinity as
+bfloat16's do, infinities stay, and a NaN stays a NaN (its quiet bit is in the upper half). One code path
+for both devices (xp's integer ops).
+
+    round_to_bfloat16(a)    float32 array -> float32 array on bfloat16's grid
+"""
+import numpy as np
+
+from kernels.array import get_array_module
+
+
+def round_to_bfloat16(a):
+    """``a`` (float32, any shape) rounded to the nearest bfloat16 value, ties to even; float32 storage."""
+    xp = get_array_module(a)
+    if a.dtype != np.float32:
+        raise TypeError(f"round_to_bfloat16: expected a float32 array, got {a.dtype}")
+    bits = xp.ascontiguousarray(a).view(xp.uint32)
+    rounded = (bits + (xp.uint32(0x7FFF) + ((bits >> xp.uint32(16)) & xp.uint32(1)))) & xp.uint32(0xFFFF0000)
+    nan = xp.isnan(a)
+    out = rounded.view(xp.float32)
+    if nan.any():  # a NaN whose payload sits in the low bits must not round into infinity's pattern
+        out = xp.where(nan, a, out)
+    return out.reshape(a.shape)

@@ -1,0 +1,42 @@
+"""kernels/half.py: float32 rounded to bfloat16's grid."""
+import numpy as np
+import pytest
+
+import kernels
+
+
+def _reference(a):
+    """Round to 8 significant bits (bfloat16's 7 stored + the implicit one), ties to even, via float64."""
+    out = []
+    for v in a.astype(np.float64):
+        if not np.isfinite(v) or v == 0:
+            out.append(v)
+            continue
+        m, e = np.frexp(v)  # v = m 2^e, 0.5 <= |m| < 1
+        e = max(e, -125)  # subnormals: bfloat16's grid is float32's below 2^-126 (spacing 2^-133)
+        q = np.round(np.ldexp(v, 8 - e))  # numpy rounds half to even
+        r = np.ldexp(q, e - 8)
+        out.append(r if abs(r) < 2.0 ** 128 else np.copysign(np.inf, v))
+    return np.array(out, np.float32)
+
+
+def test_values_round_to_nearest_bfloat16_ties_to_even():
+    rng = np.random.default_rng(0)
+    a = np.concatenate([rng.standard_normal(2000).astype(np.float32) * 10.0 ** rng.integers(-30, 30, 2000),
+                        np.float32([1.0, 1 + 2**-8, 1 + 3 * 2**-8, -2.5, 3.4e38, 1e-40, 0.0, -0.0])])
+    got = kernels.round_to_bfloat16(a.astype(np.float32))
+    np.testing.assert_array_equal(got, _reference(a.astype(np.float32)))
+    assert got[-8:-4].tolist() == [1.0, 1.0, 1.015625, -2.5]  # 1 + 2^-8 ties down to 1, 1 + 3 * 2^-8 up to even
+    assert (got.view(np.uint32) & 0xFFFF == 0).all()  # the low 16 bits are gone: bfloat16 values
+    np.testing.assert_array_equal(kernels.round_to_bfloat16(got), got)  # on the grid already: unchanged
+
+
+def test_infinities_and_nans_stay_and_the_largest_floats_overflow():
+    a = np.float32([np.inf, -np.inf, np.nan, np.finfo(np.float32).max])
+    got = kernels.round_to_bfloat16(a)
+    assert np.isposinf(got[0]) and np.isneginf(got[1]) and np.isnan(got[2]) and np.isposinf(got[3])
+
+
+def test_only_float32_is_taken():
+    with pytest.raises(TypeError, match="round_to_bfloat16: expected a float32 array, got float64"):
+        kernels.round_to_bfloat16(np.zeros(2))
