@@ -155,3 +155,47 @@ def test_state_dict_round_trips_and_disabled_is_a_pass_through():
 def test_bad_arguments_are_refused_by_name(make, message):
     with pytest.raises((ValueError, TypeError), match=message):
         make()
+
+
+@pytest.fixture(scope="module")
+def tiny_images(tmp_path_factory):
+    from tinynet.data import synth
+
+    root = tmp_path_factory.mktemp("amp_images")
+    synth.generate(root, classes=2, per_class=8, val_per_class=2, size=32, seed=0)
+    return root
+
+
+def _train_cfg(data, out, **kw):
+    from tinynet.train import TrainConfig
+
+    base = dict(data_path=str(data), variant="mini", image_size=32, batch_size=4, epochs=1, workers=0,
+                lr_scheduler="step", output_dir=str(out), progress=False, seed=0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_train_with_amp_fp16_keeps_the_loss_scale_in_the_checkpoint_and_resumes_it(tiny_images, tmp_path):
+    from tinynet.checkpoint import load_checkpoint
+    from tinynet.train import train
+
+    lines = []
+    history = train(_train_cfg(tiny_images, tmp_path / "run", amp="fp16"), log=lines.append)
+    scale = history[0]["loss_scale"]
+    assert 0 < scale <= 2.0 ** 16 and any("loss scale" in line for line in lines)
+    meta = load_checkpoint(tmp_path / "run" / "checkpoint.npz").meta
+    assert meta["grad_scaler"]["scale"] == scale
+    resumed = train(_train_cfg(tiny_images, None, resume=str(tmp_path / "run" / "checkpoint.npz"), epochs=2,
+                               amp="fp16", output_dir=None), log=lines.append)
+    assert resumed[-1]["epoch"] == 2 and resumed[-1]["loss_scale"] >= scale / 2 ** 4  # went on from there
+
+
+def test_train_with_amp_bf16_has_no_scaler_and_a_bad_mode_is_refused(tiny_images, tmp_path):
+    from tinynet.checkpoint import load_checkpoint
+    from tinynet.train import ConfigError, train
+
+    history = train(_train_cfg(tiny_images, tmp_path / "run", amp="bf16"), log=None)
+    assert "loss_scale" not in history[0] and np.isfinite(history[0]["train_loss"])
+    assert "grad_scaler" not in load_checkpoint(tmp_path / "run" / "checkpoint.npz").meta
+    with pytest.raises(ConfigError, match="--amp must be one of 'fp16', 'bf16', got 'fp8'"):
+        train(_train_cfg(tiny_images, tmp_path / "bad", amp="fp8"), log=None)

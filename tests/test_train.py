@@ -81,10 +81,10 @@ def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tiny_data, tm
 
     real_epoch = train_mod._train_epoch
 
-    def killed_in_epoch_2(model, optimizer, loader, epoch, cfg, world=None):
+    def killed_in_epoch_2(model, optimizer, loader, epoch, cfg, *rest):
         if epoch == 1:
             raise KeyboardInterrupt
-        return real_epoch(model, optimizer, loader, epoch, cfg, world)
+        return real_epoch(model, optimizer, loader, epoch, cfg, *rest)
 
     monkeypatch.setattr(train_mod, "_train_epoch", killed_in_epoch_2)
     with pytest.raises(KeyboardInterrupt):

@@ -268,6 +268,10 @@ def build_parser():
                         "out with -j 0)")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.add_argument("--tf32", action="store_true", help=TF32_HELP)
+    p.add_argument("--amp", default=None, choices=["fp16", "bf16"],
+                   help="mixed precision: the matrix products in float16 (with dynamic loss scaling; its state is in "
+                        "the checkpoint) or bfloat16, the loss and the weights in float32; on the CPU float16 is "
+                        "NumPy's and bfloat16 is emulated (for correctness, not speed)")
     p.add_argument("--nproc-per-node", type=_int(low=1), default=None, metavar="N",
                    help="start N processes of this run, data parallel (one per GPU with --device cuda); -b is per "
                         "process, so the global batch is N x b. `mpiexec -n N tinynet train ...` works as well")

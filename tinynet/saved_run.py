@@ -27,9 +27,11 @@ def build_model(variant, num_classes, image_size, init=None, dropout=None):
     return alexnet(variant, num_classes=num_classes, init=init, dropout=dropout, input_size=image_size)
 
 
-def run_meta(cfg, optimizer, scheduler, classes, size, history):
-    """The metadata of a checkpoint written after epoch history[-1]["epoch"]."""
-    return {
+def run_meta(cfg, optimizer, scheduler, classes, size, history, scaler=None):
+    """The metadata of a checkpoint written after epoch history[-1]["epoch"] (with --amp fp16, the loss
+    scaler's state as "grad_scaler")."""
+    extra = {} if scaler is None or not scaler.is_enabled() else {"grad_scaler": scaler.state_dict()}
+    return extra | {
         "epoch": history[-1]["epoch"], "lr": optimizer.lr, "scheduler": scheduler.state_dict(),
         "classes": classes, "model": cfg.model, "variant": cfg.variant, "num_classes": len(classes),
         "image_size": size, "seed": cfg.seed,

@@ -40,7 +40,7 @@ from tinynet.data import DataLoader, ImageFolder, transforms
 from tinynet.data.packed import is_packed, open_packed
 from tinynet.data.folder import CorruptImageError, load_rgb
 from tinynet.models import parameter_count
-from tinynet import distributed, run_folder, train_distributed, train_flags
+from tinynet import amp, distributed, run_folder, train_distributed, train_flags
 from tinynet.distributed import launch
 from tinynet.train_optimizer import has_norm_parameters, make_optimizer, resume_optimizer
 from tinynet.train_schedule import make_plan, replan
@@ -319,9 +319,11 @@ def _run(cfg, changed, meta, out, log, world=None):
         log(f"note: --norm-weight-decay changes nothing here: the {cfg.variant} AlexNet has no normalisation layer "
             "with parameters")
     scheduler = make_plan(cfg, optimizer)
+    scaler = amp.GradScaler(enabled=cfg.amp == "fp16")  # bfloat16 has float32's range: nothing to scale
     history, start_epoch = [], 0
     if meta is not None:
         _resume_into(cfg, changed, meta, model, optimizer, scheduler, log)
+        _resume_scaler(cfg, meta, scaler, log)
         start_epoch, history = meta["epoch"], list(meta["history"])
     if world is not None:
         model = distributed.DistributedDataParallel(net)  # every rank from rank 0's weights
@@ -350,7 +352,7 @@ def _run(cfg, changed, meta, out, log, world=None):
         # print before the one line that says so.
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(start_epoch, cfg.epochs):
-                metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg, world)
+                metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg, world, scaler)
                 metrics.update(evaluate(net, val_loader, cfg.device, world))
                 metrics["skipped_files"] = len(train_loader.skipped) + len(val_loader.skipped)
                 _check_finite(net, metrics, optimizer, cfg)
@@ -362,7 +364,7 @@ def _run(cfg, changed, meta, out, log, world=None):
                 history.append(metrics)
                 log(_epoch_line(metrics, cfg.epochs))
                 if out is not None:
-                    _record(out, cfg, net, optimizer, scheduler, classes, size, history, log, last)
+                    _record(out, cfg, net, optimizer, scheduler, classes, size, history, log, last, scaler)
     except KeyboardInterrupt:
         raise TrainingInterrupted(_interrupted(last)) from None
     finally:
@@ -373,6 +375,24 @@ def _run(cfg, changed, meta, out, log, world=None):
         log(f"{len(skipped)} unreadable image file(s) were skipped: " + ", ".join(skipped[:5])
             + (" ..." if len(skipped) > 5 else ""))
     return history
+
+
+_AMP_DTYPES = {"fp16": "float16", "bf16": "bfloat16"}
+
+
+def _resume_scaler(cfg, meta, scaler, log):
+    """The loss scale where the checkpoint's run left it (--amp fp16 both then and now)."""
+    state = meta.get("grad_scaler")
+    if state is not None and not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {cfg.resume}: field 'grad_scaler' must be the scaler's state (a dict), "
+                              f"got {type(state).__name__}")
+    if scaler.is_enabled() and state is not None:
+        try:
+            scaler.load_state_dict(state)
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(f"checkpoint {cfg.resume}: field 'grad_scaler': {e}") from None
+    elif scaler.is_enabled():
+        log("note: --amp fp16 on a run that was not: the loss scale starts afresh at 65536")
 
 
 def _interrupted(last):
@@ -403,11 +423,12 @@ def _advice(cfg, optimizer):
             "for extreme values.")
 
 
-def _train_epoch(model, optimizer, loader, epoch, cfg, world=None):
+def _train_epoch(model, optimizer, loader, epoch, cfg, world=None, scaler=None):
     from tqdm import tqdm
 
     reseed(cfg.seed, epoch)
     loader.set_epoch(epoch)
+    skipped_before = 0 if scaler is None else scaler.skipped_steps
     model.train()
     start, seen, loss_sum = time.perf_counter(), 0, 0.0
     # On the GPU: the pool's bytes in use, sampled after each forward and backward (reading the
@@ -420,11 +441,13 @@ def _train_epoch(model, optimizer, loader, epoch, cfg, world=None):
                unit="batch", file=sys.stderr)
     for step, (x, y) in enumerate(bar):
         if x is None:  # with ranks: every image of this rank's batch was unreadable; the step still runs here
-            _empty_step(model, optimizer)
+            _empty_step(model, optimizer, scaler)
             continue
         try:
             # Dropout per sample (its dataset index): the same masks whatever the batch or the process.
-            with backend.per_sample_random(loader.last_indices, cfg.seed, epoch):
+            with backend.per_sample_random(loader.last_indices, cfg.seed, epoch), \
+                    amp.autocast(backend.normalize_device(cfg.device), dtype=_AMP_DTYPES.get(cfg.amp),
+                                 enabled=cfg.amp is not None):  # --amp: the products in 16 bits, the loss in 32
                 loss = F.cross_entropy(model(Tensor(x, device=cfg.device)), Tensor(y, device=cfg.device),
                                        **smoothing)
             if pool is not None:
@@ -436,10 +459,16 @@ def _train_epoch(model, optimizer, loader, epoch, cfg, world=None):
                     f"{optimizer.lr:g}); nothing of this epoch was saved. {_advice(cfg, optimizer)}"
                 )
             optimizer.zero_grad()
-            loss.backward()  # with ranks: the gradients averaged over them, bucket by bucket, as it goes
+            # With ranks: the gradients averaged over them, bucket by bucket, as it goes. With --amp fp16: of
+            # the loss times the scale, unscaled before the step, which is skipped if one overflowed.
+            (loss if scaler is None else scaler.scale(loss)).backward()
             if pool is not None:
                 peak = max(peak, pool.used_bytes())
-            optimizer.step()
+            if scaler is None:
+                optimizer.step()
+            else:
+                scaler.step(optimizer)
+                scaler.update()
         except out_of_memory as e:
             raise _out_of_memory(e, cfg.batch_size, f"in training (epoch {epoch + 1}, step {step + 1})") from e
         seen += len(y)
@@ -456,23 +485,33 @@ def _train_epoch(model, optimizer, loader, epoch, cfg, world=None):
         raise RuntimeError("the training epoch saw no images (all skipped as unreadable?)")
     metrics = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "lr": optimizer.lr, "train_images": seen,
                "train_seconds": elapsed, "images_per_second": seen / elapsed}
+    if scaler is not None and scaler.is_enabled():
+        metrics.update(loss_scale=scaler.get_scale(), skipped_steps=scaler.skipped_steps - skipped_before)
     if pool is not None:
         metrics.update(gpu_memory_peak_bytes=int(peak), gpu_memory_held_bytes=int(pool.total_bytes()))
     return metrics
 
 
-def _empty_step(model, optimizer):
+def _empty_step(model, optimizer, scaler=None):
     """A data-parallel rank's step without samples: zero gradients into the all-reduce, then the step the
-    other ranks take (so every rank calls the same collectives and keeps the same weights)."""
+    other ranks take (so every rank calls the same collectives and keeps the same weights; with --amp fp16
+    the scaler sees the same reduced gradients, so it skips, or not, with them)."""
     optimizer.zero_grad()
     sum((p * 0).sum() for p in model.parameters() if p.requires_grad).backward()
-    optimizer.step()
+    if scaler is None:
+        optimizer.step()
+    else:
+        scaler.step(optimizer)
+        scaler.update()
 
 
 def _epoch_line(m, epochs):
     line = (f"epoch {m['epoch']}/{epochs}  train loss {m['train_loss']:.4f}  val loss {m['val_loss']:.4f}  "
             f"top-1 {m['top1']:.1%}  top-5 {m['top5']:.1%}  lr {m['lr']:.3g}  "
             f"{m['train_seconds']:.1f} s ({m['images_per_second']:.0f} img/s)")
+    if "loss_scale" in m:
+        line += f"  loss scale {m['loss_scale']:g}" + (f" ({m['skipped_steps']} steps skipped: inf/NaN gradients)"
+                                                      if m["skipped_steps"] else "")
     if "gpu_memory_peak_bytes" in m:
         line += (f"  GPU memory {m['gpu_memory_peak_bytes'] / 2**30:.2f} GiB in use at most, "
                  f"{m['gpu_memory_held_bytes'] / 2**30:.2f} GiB held by the pool")
@@ -481,12 +520,12 @@ def _epoch_line(m, epochs):
     return line
 
 
-def _record(out, cfg, model, optimizer, scheduler, classes, size, history, log, saved):
+def _record(out, cfg, model, optimizer, scheduler, classes, size, history, log, saved, scaler=None):
     """The two checkpoints of the epoch just finished (each appended to ``saved`` as (path, epoch) once
     written), then metrics.jsonl and curves.png. The metrics and the curves are derived from the
     history the checkpoint holds (rewritten whole after the next epoch), so failing to write them is
     a warning, not an end. --overwrite's earlier run is removed once both checkpoints are written."""
-    meta = run_meta(cfg, optimizer, scheduler, classes, size, history)
+    meta = run_meta(cfg, optimizer, scheduler, classes, size, history, scaler)
     epoch = meta["epoch"]
     for name in (f"checkpoint_epoch{epoch}.npz", "checkpoint.npz"):
         saved.append((save_checkpoint(os.path.join(out.path, name), model, optimizer, meta), epoch))

@@ -31,6 +31,7 @@ OPTIMIZERS = ("sgd", "sgd_nesterov", "rmsprop", "adamw", "adam")
 WARMUP_METHODS = ("constant", "linear")
 DEVICES = ("cpu", "cuda")
 DIST_BACKENDS = ("mpi", "nccl")
+AMP_MODES = ("fp16", "bf16")
 DEFAULT_DIST_TIMEOUT_S = 300.0  # how long the launcher lets a rank go without progress, unless told
 DEFAULT_OUTPUT_DIR = "runs/alexnet"
 
@@ -77,6 +78,7 @@ class TrainConfig:
     loader_timeout: float = DEFAULT_TIMEOUT_S  # seconds a loader worker may take for one batch (0: no limit)
     progress: bool = True
     tf32: bool = False  # float32 matrix products on TF32 tensor cores (device "cuda" only)
+    amp: str = None  # "fp16" (with loss scaling) or "bf16": mixed precision (tinynet/amp.py); None: float32
     nproc_per_node: int = None  # start this many processes of the run (tinynet/distributed/launch.py)
     dist_backend: str = None  # "nccl" or "mpi"; None: nccl on --device cuda, else mpi
     dist_timeout: float = None  # seconds a rank may go without progress before the launcher stops the job; None: 300
@@ -135,7 +137,7 @@ def resume_help():
     for name, (what, why) in ON_RESUME.items():
         lines.append(f"  {flag(name):<20} {what}: {why}")
     lines.append("Not part of the run, always as given now: --device, -j, --loader-timeout, --no-progress, --tf32, "
-                 "--nproc-per-node, --dist-backend, --dist-timeout, --output-dir (default on resume: the checkpoint's "
+                 "--amp, --nproc-per-node, --dist-backend, --dist-timeout, --output-dir (default on resume: the checkpoint's "
                  "folder). A run resumes with any number of processes.")
     lines.append("Resuming a finished run, or with --epochs not above the checkpoint's epoch, is refused. A resumed "
                  "run with a larger --epochs goes on from the checkpoint's epoch with the lr the flags in force "
@@ -199,6 +201,8 @@ def check(cfg):
     if "dropout" in given:
         _number("dropout", given["dropout"], low=0, high=1, high_open=True)
     _number("loader_timeout", cfg.loader_timeout, low=0)
+    if cfg.amp is not None:
+        _choice("amp", cfg.amp, AMP_MODES)
     if cfg.dist_timeout is not None:
         _number("dist_timeout", cfg.dist_timeout, low=0)
     if "dist_backend" in given:
