@@ -13,10 +13,16 @@ bfloat16's do, infinities stay, and a NaN stays a NaN (its quiet bit is in the u
 for both devices (xp's integer ops).
 
     round_to_bfloat16(a)    float32 array -> float32 array on bfloat16's grid
+    to_bfloat16_bits(a)     float32 array -> uint16 words (bfloat16 as cuBLAS's CUDA_R_16BF stores it)
+    from_bfloat16_bits(b)   uint16 words -> float32 array (exact: every bfloat16 is a float32)
+
+The word conversions have CUDA twins (kernels/cuda/elementwise.cu), bit for bit the same in the CPU
+emulation; a NaN keeps its sign and becomes a quiet NaN.
 """
 import numpy as np
 
-from kernels.array import get_array_module
+from kernels import cuda as _cuda
+from kernels.array import get_array_module, is_cupy_array
 
 
 def round_to_bfloat16(a):
@@ -31,3 +37,27 @@ def round_to_bfloat16(a):
     if nan.any():  # a NaN whose payload sits in the low bits must not round into infinity's pattern
         out = xp.where(nan, a, out)
     return out.reshape(a.shape)
+
+
+def to_bfloat16_bits(a):
+    """float32 ``a`` -> uint16 bfloat16 words of its shape, rounded to nearest, ties to even."""
+    if getattr(a, "dtype", None) != np.float32:
+        raise TypeError(f"to_bfloat16_bits: expected a float32 array, got {getattr(a, 'dtype', type(a).__name__)}")
+    if is_cupy_array(a):
+        return _cuda.float_to_bfloat16(a)
+    xp = get_array_module(a)
+    bits = xp.ascontiguousarray(a).view(xp.uint32)
+    rounded = (bits + (xp.uint32(0x7FFF) + ((bits >> xp.uint32(16)) & xp.uint32(1)))) >> xp.uint32(16)
+    quiet = (bits >> xp.uint32(16)) | xp.uint32(0x0040)
+    nan = (bits & xp.uint32(0x7FFFFFFF)) > xp.uint32(0x7F800000)
+    return xp.where(nan, quiet, rounded).astype(xp.uint16).reshape(a.shape)
+
+
+def from_bfloat16_bits(b):
+    """uint16 bfloat16 words ``b`` -> float32 of its shape (shifted into float32's upper half)."""
+    if getattr(b, "dtype", None) != np.uint16:
+        raise TypeError(f"from_bfloat16_bits: expected uint16 words, got {getattr(b, 'dtype', type(b).__name__)}")
+    if is_cupy_array(b):
+        return _cuda.bfloat16_to_float(b)
+    xp = get_array_module(b)
+    return (xp.ascontiguousarray(b).astype(xp.uint32) << xp.uint32(16)).view(xp.float32).reshape(b.shape)

@@ -62,6 +62,8 @@ KERNELS = {
         "dropout_kernel": (FLOAT_TYPES, INDEX_TYPES),
         "pixels_to_float_kernel": (INDEX_TYPES,),
         "uniform_rows_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "float_to_bfloat16_kernel": (INDEX_TYPES,),
+        "bfloat16_to_float_kernel": (INDEX_TYPES,),
     },
     "optim.cu": {
         "sgd_kernel": (FLOAT_TYPES, INDEX_TYPES),
@@ -416,4 +418,22 @@ def uniform_rows(keys, shape, dtype):
     row = int(np.prod(shape[1:], dtype=np.int64))
     _launch("elementwise.cu", "uniform_rows_kernel", out.size, out.size,
             (_contiguous(keys.astype(np.uint64, copy=False)), out), (out.size, row), types=(np.dtype(dtype),))
+    return out
+
+
+def float_to_bfloat16(x):
+    """``kernels.to_bfloat16_bits`` on the GPU: float32 -> uint16 words of bfloat16, one pass."""
+    cupy = _cupy()
+    x = _contiguous(x)
+    out = cupy.empty(x.shape, dtype=np.uint16)
+    _launch("elementwise.cu", "float_to_bfloat16_kernel", x.size, x.size, (x, out), (x.size,))
+    return out
+
+
+def bfloat16_to_float(bits):
+    """``kernels.from_bfloat16_bits`` on the GPU: uint16 words of bfloat16 -> float32, one pass."""
+    cupy = _cupy()
+    bits = _contiguous(bits)
+    out = cupy.empty(bits.shape, dtype=np.float32)
+    _launch("elementwise.cu", "bfloat16_to_float_kernel", bits.size, bits.size, (bits, out), (bits.size,))
     return out

@@ -100,3 +100,23 @@ __global__ void uniform_rows_kernel(const unsigned long long* __restrict__ keys,
         out[idx] = uniform_from_bits<T>(splitmix_finish(keys[r] + j * 0x9E3779B97F4A7C15ULL));
     }
 }
+
+// bfloat16 as 16-bit words (kernels/half.py): float32's upper half, rounded to nearest, ties to even,
+//     bits = f + 0x7FFF + ((f >> 16) & 1), then >> 16     (a NaN keeps its sign and becomes quiet)
+// and back by shifting up. NumPy and CuPy have no bfloat16 dtype: these words are what cuBLAS's
+// mixed-precision GEMM reads as CUDA_R_16BF.
+template <typename I>
+__global__ void float_to_bfloat16_kernel(const float* __restrict__ x, unsigned short* __restrict__ y, const I total) {
+    for (I idx = first<I>(); idx < total; idx += step<I>()) {
+        const unsigned int f = __float_as_uint(x[idx]);
+        const bool nan = (f & 0x7FFFFFFFu) > 0x7F800000u;
+        y[idx] = static_cast<unsigned short>(nan ? ((f >> 16) | 0x0040u) : ((f + 0x7FFFu + ((f >> 16) & 1u)) >> 16));
+    }
+}
+
+template <typename I>
+__global__ void bfloat16_to_float_kernel(const unsigned short* __restrict__ x, float* __restrict__ y, const I total) {
+    for (I idx = first<I>(); idx < total; idx += step<I>()) {
+        y[idx] = __uint_as_float(static_cast<unsigned int>(x[idx]) << 16);
+    }
+}

@@ -43,6 +43,16 @@ static inline double __longlong_as_double(long long i) {
     std::memcpy(&d, &i, sizeof d);
     return d;
 }
+static inline float __uint_as_float(unsigned int i) {
+    float f;
+    std::memcpy(&f, &i, sizeof f);
+    return f;
+}
+static inline unsigned int __float_as_uint(float f) {
+    unsigned int i;
+    std::memcpy(&i, &f, sizeof i);
+    return i;
+}
 static inline float __fmul_rn(float a, float b) { return a * b; }
 static inline double __dmul_rn(double a, double b) { return a * b; }
 static inline float __fdiv_rn(float a, float b) { return a / b; }

@@ -568,3 +568,15 @@ def test_uniform_rows(target, index, dtype, shape):
     got = target.run("uniform_rows", keys, shape, np.dtype(dtype))
     np.testing.assert_array_equal(got, kernels.uniform_rows(keys, shape, dtype))
     assert got.dtype == np.dtype(dtype) and target.index_dtypes() == [index]
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 5, 11)])
+def test_bfloat16_words(target, index, rng, shape):
+    # float32 -> bfloat16 words -> float32, bit for bit the NumPy version (NaN, infinities and ties included).
+    x = (rng.standard_normal(shape) * 10.0 ** rng.integers(-30, 30, shape)).astype(np.float32)
+    x.ravel()[:4] = [np.nan, np.inf, -np.inf, 1 + 2**-8]
+    words = target.run("float_to_bfloat16", x)
+    np.testing.assert_array_equal(words, kernels.to_bfloat16_bits(x))
+    back = target.run("bfloat16_to_float", words)
+    np.testing.assert_array_equal(back.view(np.uint32), kernels.from_bfloat16_bits(words).view(np.uint32))
+    assert words.dtype == np.uint16 and back.dtype == np.float32 and target.index_dtypes() == [index, index]

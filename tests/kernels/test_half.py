@@ -40,3 +40,18 @@ def test_infinities_and_nans_stay_and_the_largest_floats_overflow():
 def test_only_float32_is_taken():
     with pytest.raises(TypeError, match="round_to_bfloat16: expected a float32 array, got float64"):
         kernels.round_to_bfloat16(np.zeros(2))
+
+
+def test_words_hold_the_rounded_values_and_come_back_exactly():
+    rng = np.random.default_rng(1)
+    a = np.concatenate([(rng.standard_normal(500) * 10.0 ** rng.integers(-20, 20, 500)).astype(np.float32),
+                        np.float32([np.inf, -np.inf, 0.0, -0.0, 1 + 2**-8])])
+    words = kernels.to_bfloat16_bits(a)
+    assert words.dtype == np.uint16 and words.shape == a.shape
+    np.testing.assert_array_equal(kernels.from_bfloat16_bits(words), kernels.round_to_bfloat16(a))
+    nan = kernels.from_bfloat16_bits(kernels.to_bfloat16_bits(np.float32([np.nan, -np.nan])))
+    assert np.isnan(nan).all()
+    with pytest.raises(TypeError, match="to_bfloat16_bits: expected a float32 array, got float16"):
+        kernels.to_bfloat16_bits(np.zeros(2, np.float16))
+    with pytest.raises(TypeError, match="from_bfloat16_bits: expected uint16 words, got int32"):
+        kernels.from_bfloat16_bits(np.zeros(2, np.int32))
