@@ -201,14 +201,21 @@ def tinynet_setup(device, batch, seed=0):
     return model, opt, x, y
 
 
-def tinynet_times(device, batch, clock):
+AMP_DTYPES = {"fp16": "float16", "bf16": "bfloat16"}  # --precision fp16 / bf16: mixed precision (tinynet.amp)
+
+
+def tinynet_times(device, batch, clock, precision="fp32"):
     model, opt, x, y = tinynet_setup(device, batch)
+    mixed = precision in AMP_DTYPES
+    scaler = tinynet.amp.GradScaler(device, enabled=precision == "fp16")
 
     def step():
-        loss = F.cross_entropy(model(x), y)
+        with tinynet.amp.autocast(device, dtype=AMP_DTYPES.get(precision), enabled=mixed):
+            loss = F.cross_entropy(model(x), y)
         opt.zero_grad()
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
 
     model.train()
     train_ms = clock.median_ms(step)
@@ -295,7 +302,7 @@ def torch_net(torch):
     )
 
 
-def torch_times(torch, device, batch, clock, tf32=False, cudnn_benchmark=False):
+def torch_times(torch, device, batch, clock, tf32=False, cudnn_benchmark=False, precision="fp32"):
     if device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = tf32
         torch.backends.cudnn.allow_tf32 = tf32  # PyTorch's default is True for convolutions
@@ -309,12 +316,17 @@ def torch_times(torch, device, batch, clock, tf32=False, cudnn_benchmark=False):
     x = torch.randn(batch, 3, SIZE, SIZE, device=device)
     y = torch.randint(0, NUM_CLASSES, (batch,), device=device)
     loss_fn = torch.nn.CrossEntropyLoss()
+    mixed = precision in AMP_DTYPES
+    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
+    scaler = torch.amp.GradScaler(device, enabled=precision == "fp16")
 
     def step():
-        loss = loss_fn(net(x), y)
+        with torch.autocast(device, dtype=dtype, enabled=mixed):
+            loss = loss_fn(net(x), y)
         opt.zero_grad()
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
 
     def forward():
         with torch.no_grad():
@@ -337,7 +349,7 @@ def run_one(device, batch, precision, clock, layers, use_torch):
     total_train = sum(f + b for _, f, b in flops)
     res = {"device": device, "batch": batch, "precision": precision,
            "gflop_per_image_train": total_train / 1e9, "gflop_per_image_forward": total_fwd / 1e9}
-    t = tinynet_times(device, batch, clock)
+    t = tinynet_times(device, batch, clock, precision)
     res["tinynet"] = {**t, "train_ms_per_image": t["train_ms"] / batch, "forward_ms_per_image": t["forward_ms"] / batch,
                       "train_images_per_s": batch / t["train_ms"] * 1e3,
                       "forward_images_per_s": batch / t["forward_ms"] * 1e3}
@@ -347,7 +359,8 @@ def run_one(device, batch, precision, clock, layers, use_torch):
         variants = [("pytorch", False)] + ([("pytorch_cudnn_benchmark", True)] if device == "cuda" else [])
         for key, bench in variants:
             try:
-                tt = torch_times(torch, device, batch, clock, tf32=precision == "tf32", cudnn_benchmark=bench)
+                tt = torch_times(torch, device, batch, clock, tf32=precision == "tf32", cudnn_benchmark=bench,
+                                 precision=precision)
             except Exception as e:  # report, keep the tinynet figures
                 res[key] = {"error": f"{type(e).__name__}: {e}"}
                 continue
@@ -418,8 +431,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--batch", type=int, nargs="+", help="batch sizes (default: 32 on cpu, 128 256 on cuda)")
-    parser.add_argument("--precision", choices=("fp32", "tf32", "both"), default=None,
-                        help="cuda only: float32, TF32 matrix products, or both (default: both)")
+    parser.add_argument("--precision", choices=("fp32", "tf32", "both", "fp16", "bf16"), default=None,
+                        help="float32, TF32 matrix products (cuda), both (the cuda default), or mixed precision: "
+                             "fp16 (autocast + GradScaler, against PyTorch's) or bf16 (autocast)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed runs first (default: 1 cpu, 5 cuda)")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs, median taken (default: 5 cpu, 30 cuda)")
     parser.add_argument("--no-layers", action="store_true", help="skip the per-layer table")
@@ -433,7 +447,7 @@ def main():
     args.warmup = args.warmup if args.warmup is not None else (5 if gpu else 1)
     args.repeat = args.repeat or (30 if gpu else 5)
     args.precision = args.precision or ("both" if gpu else "fp32")
-    if not gpu and args.precision != "fp32":
+    if not gpu and args.precision in ("tf32", "both"):
         parser.error("--precision tf32 applies to --device cuda only")
 
     if args.child:

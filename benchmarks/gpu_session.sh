@@ -16,11 +16,13 @@
 #    and benchmarks/loader.py --device cuda (batches finished on the GPU)    -> $OUT/loader.log
 # 6. tinynet train --nproc-per-node 1 --device cuda (NCCL, world size 1: one card can check only that)
 #    and benchmarks/ddp.py --device cuda (a step with and without DDP)      -> $OUT/ddp_train.log, ddp.log
+# 7. benchmarks/alexnet.py --precision fp16 / bf16 against PyTorch's autocast, and tinynet train
+#    --amp fp16 against float32 for 4 epochs (the loss curves)             -> $OUT/amp_*.log, amp-train-*
 # Each step has its own time limit, so one that hangs or fails leaves the others' results. All five take
 # up to about 15 minutes: where one command may run 10 at most, split them over two calls with STEPS,
-# e.g. STEPS="1 2 3" then STEPS="4 5 6" (the default runs them all).
+# e.g. STEPS="1 2 3" then STEPS="4 5 6 7" (the default runs them all).
 set -u
-STEPS=${STEPS:-"1 2 3 4 5 6"}
+STEPS=${STEPS:-"1 2 3 4 5 6 7"}
 want() { case " $STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 OUT=${OUT:-/tmp/tinynet-gpu}
 mkdir -p "$OUT"
@@ -89,5 +91,23 @@ timeout 120 python3 benchmarks/ddp.py --device cuda --variant seed --batch 128 >
 echo "ddp benchmark exit $?" >>"$OUT/ddp.log"
 cp benchmarks/results/ddp-cuda-*.json "$OUT/" 2>/dev/null
 tail -n 3 "$OUT/ddp_train.log" "$OUT/ddp.log"
+fi
+if want 7; then
+stamp "7. mixed precision: AMP img/s against PyTorch's autocast + GradScaler, and a short AMP run against float32"
+for prec in fp16 bf16; do
+    timeout 150 python3 benchmarks/alexnet.py --device cuda --precision $prec --batch 128 256 --no-layers \
+        --repeat 20 --name gpu-amp-$prec >"$OUT/amp_$prec.log" 2>&1
+    echo "amp $prec benchmark exit $?" >>"$OUT/amp_$prec.log"
+done
+cp benchmarks/results/gpu-amp-*.json "$OUT/" 2>/dev/null
+for mode in fp16 fp32; do
+    rm -rf /tmp/tinynet-gpu-amp-$mode
+    flag=$([ $mode = fp32 ] || echo "--amp $mode")
+    TINYNET_CACHE=/tmp/tinynet-gpu-cache timeout 120 python3 -m tinynet.cli train --device cuda --epochs 4 -j 8 \
+        $flag --output-dir /tmp/tinynet-gpu-amp-$mode --no-progress >"$OUT/amp_train_$mode.log" 2>&1
+    echo "amp train $mode exit $?" >>"$OUT/amp_train_$mode.log"
+    cp /tmp/tinynet-gpu-amp-$mode/metrics.jsonl "$OUT/amp-train-$mode-metrics.jsonl" 2>/dev/null
+done
+tail -n 4 "$OUT"/amp_*.log
 fi
 stamp "done"

@@ -47,7 +47,7 @@ from kernels.adaptive_pool import (adaptive_maxpool_backward, adaptive_maxpool_f
                                    adaptive_pool_matrix)
 from kernels.array import get_array_module, is_cupy_array  # noqa: E402
 from kernels.avg_pool import avgpool_backward, avgpool_divisor, avgpool_forward  # noqa: E402
-from kernels.half import from_bfloat16_bits, round_to_bfloat16, to_bfloat16_bits  # noqa: E402
+from kernels.half import from_bfloat16_bits, matmul_bfloat16, round_to_bfloat16, to_bfloat16_bits  # noqa: E402
 from kernels.im2col import col2im, im2col  # noqa: E402
 from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward  # noqa: E402
 from kernels.optim import adagrad_update, adam_update, lerp_, rmsprop_update, sgd_update  # noqa: E402
@@ -87,6 +87,7 @@ __all__ = [
     "round_to_bfloat16",
     "to_bfloat16_bits",
     "from_bfloat16_bits",
+    "matmul_bfloat16",
     "sample_keys",
     "uniform_rows",
     "lerp_",

@@ -9,12 +9,15 @@ CuPy have no bfloat16 dtype, so tinynet keeps such values in float32 storage, ro
     bits &= 0xFFFF0000                         keep the upper 16
 
 so a value already on bfloat16's grid is unchanged, the largest finite values round up to infinity as
-bfloat16's do, infinities stay, and a NaN stays a NaN (its quiet bit is in the upper half). One code path
-for both devices (xp's integer ops).
+bfloat16's do, infinities stay, and a NaN keeps its sign and upper half and is made quiet (the same NaN the
+word conversion below gives). One code path for both devices (xp's integer ops).
 
     round_to_bfloat16(a)    float32 array -> float32 array on bfloat16's grid
     to_bfloat16_bits(a)     float32 array -> uint16 words (bfloat16 as cuBLAS's CUDA_R_16BF stores it)
     from_bfloat16_bits(b)   uint16 words -> float32 array (exact: every bfloat16 is a float32)
+    matmul_bfloat16(a, b)   float32 (M, K) @ (K, N) with both read as bfloat16, summed in float32: on the GPU
+                            cuBLAS's mixed-precision GEMM on the words; on the host the float32 product of
+                            the rounded values (what autocast's bfloat16 emulation computes)
 
 The word conversions have CUDA twins (kernels/cuda/elementwise.cu), bit for bit the same in the CPU
 emulation; a NaN keeps its sign and becomes a quiet NaN.
@@ -27,16 +30,16 @@ from kernels.array import get_array_module, is_cupy_array
 
 def round_to_bfloat16(a):
     """``a`` (float32, any shape) rounded to the nearest bfloat16 value, ties to even; float32 storage."""
+    if getattr(a, "dtype", None) != np.float32 or not hasattr(a, "view"):
+        raise TypeError(f"round_to_bfloat16: expected a float32 array, got {getattr(a, 'dtype', type(a).__name__)}")
     xp = get_array_module(a)
-    if a.dtype != np.float32:
-        raise TypeError(f"round_to_bfloat16: expected a float32 array, got {a.dtype}")
     bits = xp.ascontiguousarray(a).view(xp.uint32)
     rounded = (bits + (xp.uint32(0x7FFF) + ((bits >> xp.uint32(16)) & xp.uint32(1)))) & xp.uint32(0xFFFF0000)
-    nan = xp.isnan(a)
-    out = rounded.view(xp.float32)
-    if nan.any():  # a NaN whose payload sits in the low bits must not round into infinity's pattern
-        out = xp.where(nan, a, out)
-    return out.reshape(a.shape)
+    # A NaN keeps its sign and its upper half, made quiet: the bfloat16 NaN to_bfloat16_bits gives (rounding
+    # its payload could carry it into infinity's pattern).
+    nan = (bits & xp.uint32(0x7FFFFFFF)) > xp.uint32(0x7F800000)
+    quiet = (bits & xp.uint32(0xFFFF0000)) | xp.uint32(0x00400000)
+    return xp.where(nan, quiet, rounded).view(xp.float32).reshape(a.shape)
 
 
 def to_bfloat16_bits(a):
@@ -61,3 +64,14 @@ def from_bfloat16_bits(b):
         return _cuda.bfloat16_to_float(b)
     xp = get_array_module(b)
     return (xp.ascontiguousarray(b).astype(xp.uint32) << xp.uint32(16)).view(xp.float32).reshape(b.shape)
+
+
+def matmul_bfloat16(a, b):
+    """a (M, K) @ b (K, N), float32, both rounded to bfloat16 and the products summed in float32 -> float32."""
+    for name, x in (("a", a), ("b", b)):
+        if getattr(x, "dtype", None) != np.float32 or getattr(x, "ndim", None) != 2:
+            raise TypeError(f"matmul_bfloat16: {name} must be a 2-D float32 array, got "
+                            f"{getattr(x, 'dtype', type(x).__name__)} of shape {getattr(x, 'shape', None)}")
+    if is_cupy_array(a):
+        return _cuda.matmul_bfloat16(a, b)
+    return round_to_bfloat16(a) @ round_to_bfloat16(b)

@@ -199,3 +199,65 @@ def test_train_with_amp_bf16_has_no_scaler_and_a_bad_mode_is_refused(tiny_images
     assert "grad_scaler" not in load_checkpoint(tmp_path / "run" / "checkpoint.npz").meta
     with pytest.raises(ConfigError, match="--amp must be one of 'fp16', 'bf16', got 'fp8'"):
         train(_train_cfg(tiny_images, tmp_path / "bad", amp="fp8"), log=None)
+
+
+def test_the_losses_and_layer_norm_run_in_float32_under_fp16_autocast():
+    lin = nn.Linear(3, 2)
+    x, t = tinynet.randn(4, 3), tinynet.randn(4, 2)
+    with amp.autocast("cpu", dtype="float16"):
+        h = lin(x)
+        outs = [F.mse_loss(h, t), F.l1_loss(h, t), F.smooth_l1_loss(h, t), nn.LayerNorm(2)(h),
+                F.nll_loss(F.log_softmax(h, dim=1), tinynet.tensor(np.array([0, 1, 0, 1]))),
+                F.cross_entropy(h, tinynet.tensor(np.array([0, 1, 0, 1])), weight=tinynet.ones(2).half()),
+                F.binary_cross_entropy_with_logits(h, t.sigmoid())]
+    assert h.dtype == np.float16 and all(o.dtype == np.float32 for o in outs)
+
+
+def test_grad_scaler_keeps_pytorchs_order_of_calls():
+    net, (x, y) = _net(), _batch()
+    opt = tinynet.optim.SGD(net.parameters(), lr=0.1)
+    s = amp.GradScaler("cpu")
+    with pytest.raises(RuntimeError, match=r"update\(\): no inf/NaN checks were recorded"):
+        s.update()
+    with pytest.raises(RuntimeError, match="no parameter of this optimizer has a gradient"):
+        s.step(opt)
+    s.scale(F.cross_entropy(net(x), y)).backward()
+    s.step(opt)
+    with pytest.raises(RuntimeError, match=r"step\(\) has already been called for this optimizer"):
+        s.step(opt)
+    with pytest.raises(RuntimeError, match=r"unscale_ after step\(\)"):
+        s.unscale_(opt)
+    s.update()
+    a, b = s.scale([tinynet.tensor(1.0), tinynet.tensor(2.0)])
+    assert (a.item(), b.item()) == (65536.0, 131072.0)
+    s.update(new_scale=tinynet.tensor(8.0))
+    assert s.get_scale() == 8.0 and amp.GradScaler(enabled=False).state_dict() == {}
+
+
+@pytest.mark.parametrize("state, message", [
+    ({"scale": 8.0, "growth_factor": -1}, "load_state_dict: growth_factor must be"),
+    ({"scale": 8.0, "backoff_factor": 5}, "load_state_dict: backoff_factor must be"),
+    ({"scale": 8.0, "growth_interval": 0}, "load_state_dict: growth_interval must be"),
+    ({"scale": 8.0, "growth_interval": 2.5}, "load_state_dict: growth_interval must be"),
+    ({"scale": 8.0, "growth_interval": None}, "load_state_dict: growth_interval must be"),
+    ({"scale": -8.0}, "load_state_dict: scale must be"),
+    ({"scale": 8.0, "_growth_tracker": -1}, "load_state_dict: _growth_tracker must be"),
+])
+def test_a_damaged_scaler_state_is_refused_by_field_and_nothing_taken(state, message):
+    s = amp.GradScaler("cpu", init_scale=4.0)
+    with pytest.raises((ValueError, TypeError), match=message):
+        s.load_state_dict(state)
+    assert s.get_scale() == 4.0 and s.growth_interval == 2000
+
+
+def test_autocast_is_per_thread_and_the_scaler_names_its_device():
+    import threading
+
+    seen = []
+    with amp.autocast("cpu", dtype="float16"):
+        t = threading.Thread(target=lambda: seen.append(nn.Linear(2, 2)(tinynet.randn(1, 2)).dtype))
+        t.start()
+        t.join()
+    assert seen == [np.float32]
+    with pytest.raises(ValueError, match="GradScaler: device must be 'cuda' or 'cpu', got 'tpu'"):
+        amp.GradScaler("tpu")

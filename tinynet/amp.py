@@ -92,27 +92,34 @@ class autocast:  # noqa: N801 -- PyTorch's name
 class GradScaler:
     """Dynamic loss scaling for float16 training, as torch.amp.GradScaler.
 
+    device           "cuda" or "cpu" (PyTorch's first argument; the scaler works on either)
     init_scale       the first scale S (2^16)
     growth_factor    S x this after ``growth_interval`` steps in a row without inf/NaN (2.0)
     backoff_factor   S x this after a step with one (0.5)
     growth_interval  good steps in a row before S grows (2000)
     enabled          False: scale() returns the loss, step() just steps, update() does nothing
 
-    ``state_dict()`` holds S and the count of good steps, for checkpoints.
+    ``state_dict()`` holds S and the count of good steps, for checkpoints ({} when disabled, as PyTorch's).
+    Each step is scale -> backward -> [unscale_] -> step -> update; step twice before update is refused.
     """
 
-    def __init__(self, init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
-                 enabled=True):
-        self._scale = float(check_number("GradScaler: init_scale", init_scale, low=0, low_open=True))
-        self.growth_factor = float(check_number("GradScaler: growth_factor", growth_factor, low=1, low_open=True))
-        self.backoff_factor = float(check_number("GradScaler: backoff_factor", backoff_factor, low=0, high=1,
-                                                 low_open=True, high_open=True))
-        self.growth_interval = int(check_number("GradScaler: growth_interval", growth_interval, integer=True, low=1))
+    def __init__(self, device="cuda", init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5,
+                 growth_interval=2000, enabled=True):
+        try:
+            self.device = backend.normalize_device(device) if isinstance(device, str) else None
+        except backend.DeviceError:
+            self.device = None
+        if self.device is None:
+            raise ValueError(f"GradScaler: device must be 'cuda' or 'cpu', got {device!r}")
+        self._scale = _positive("GradScaler: init_scale", init_scale)
+        self.growth_factor, self.backoff_factor, self.growth_interval = _factors(
+            "GradScaler", growth_factor, backoff_factor, growth_interval)
         if not isinstance(enabled, (bool, np.bool_)):
             raise ValueError(f"GradScaler: enabled must be True or False, got {enabled!r}")
         self.enabled = bool(enabled)
         self._good_steps = 0
         self._unscaled = {}  # id(optimizer) -> whether an inf/NaN was found when its gradients were unscaled
+        self._stepped = set()  # id(optimizer) of those stepped since the last update()
         self.skipped_steps = 0  # how many steps were skipped so far (a tinynet addition, for logs)
 
     def get_scale(self):
@@ -121,27 +128,36 @@ class GradScaler:
     def is_enabled(self):
         return self.enabled
 
-    def scale(self, loss):
-        """``loss`` x S (a Tensor, so that backward carries the scale)."""
+    def scale(self, outputs):
+        """``outputs`` x S: a Tensor (so that backward carries the scale), or a list or tuple of them."""
         if not self.enabled:
-            return loss
-        return loss * self._scale
+            return outputs
+        if isinstance(outputs, (list, tuple)):
+            return type(outputs)(self.scale(o) for o in outputs)
+        return outputs * self._scale
 
     def unscale_(self, optimizer):
         """Divide the gradients of ``optimizer``'s parameters by S, in place (once per step; e.g. before
         clipping them), noting whether any is inf or NaN."""
         if not self.enabled:
             return
+        if id(optimizer) in self._stepped:
+            raise RuntimeError("GradScaler.unscale_ after step(): step() has unscaled this optimizer's gradients "
+                               "already; call unscale_ before step(), once per update()")
         if id(optimizer) in self._unscaled:
             raise RuntimeError("GradScaler.unscale_ was already called for this optimizer since the last update()")
-        inv, found = 1.0 / self._scale, False
+        inv, found, seen = 1.0 / self._scale, False, False
         for p in _parameters(optimizer):
             if p.grad is None:
                 continue
+            seen = True
             g = p.grad.data
             xp = backend.get_array_module(g)
             g *= g.dtype.type(inv)
             found = found or not bool(xp.isfinite(g).all())
+        if not seen:
+            raise RuntimeError("GradScaler: no parameter of this optimizer has a gradient: nothing to check for "
+                               "inf/NaN (call backward on the scaled loss first)")
         self._unscaled[id(optimizer)] = found
 
     def step(self, optimizer, *args, **kwargs):
@@ -149,8 +165,11 @@ class GradScaler:
         and None returned)."""
         if not self.enabled:
             return optimizer.step(*args, **kwargs)
+        if id(optimizer) in self._stepped:
+            raise RuntimeError("GradScaler.step() has already been called for this optimizer since the last update()")
         if id(optimizer) not in self._unscaled:
             self.unscale_(optimizer)
+        self._stepped.add(id(optimizer))
         if self._unscaled[id(optimizer)]:
             self.skipped_steps += 1
             return None
@@ -162,8 +181,14 @@ class GradScaler:
         if not self.enabled:
             return
         if new_scale is not None:
-            self._scale = float(check_number("GradScaler.update: new_scale", new_scale, low=0, low_open=True))
+            array = getattr(new_scale, "data", new_scale)  # a one-element Tensor or array, as PyTorch takes
+            if getattr(array, "ndim", None) is not None and getattr(array, "size", None) == 1:
+                new_scale = float(backend.host(array).reshape(-1)[0])
+            self._scale = _positive("GradScaler.update: new_scale", new_scale)
             self._good_steps = 0
+        elif not self._unscaled:
+            raise RuntimeError("GradScaler.update(): no inf/NaN checks were recorded since the last update (call "
+                               "step(optimizer) or unscale_(optimizer) first)")
         elif any(self._unscaled.values()):
             self._scale *= self.backoff_factor
             self._good_steps = 0
@@ -173,21 +198,38 @@ class GradScaler:
                 grown = self._scale * self.growth_factor
                 self._scale = grown if math.isfinite(grown) else self._scale
                 self._good_steps = 0
-        self._unscaled = {}
+        self._unscaled, self._stepped = {}, set()
 
     def state_dict(self):
+        if not self.enabled:
+            return {}
         return {"scale": self._scale, "growth_factor": self.growth_factor, "backoff_factor": self.backoff_factor,
                 "growth_interval": self.growth_interval, "_growth_tracker": self._good_steps}
 
     def load_state_dict(self, state):
+        """Every field checked, by name, before any is taken."""
         if not isinstance(state, dict) or "scale" not in state:
             raise ValueError(f"GradScaler.load_state_dict: expected the dict state_dict() gives, got {state!r}")
-        self._scale = float(check_number("GradScaler.load_state_dict: scale", state["scale"], low=0, low_open=True))
-        self._good_steps = int(check_number("GradScaler.load_state_dict: _growth_tracker",
-                                            state.get("_growth_tracker", 0), integer=True, low=0))
-        for name in ("growth_factor", "backoff_factor", "growth_interval"):
-            if name in state:
-                setattr(self, name, type(getattr(self, name))(state[name]))
+        where = "GradScaler.load_state_dict"
+        scale = _positive(f"{where}: scale", state["scale"])
+        tracker = int(check_number(f"{where}: _growth_tracker", state.get("_growth_tracker", 0), integer=True, low=0))
+        factors = _factors(where, state.get("growth_factor", self.growth_factor),
+                           state.get("backoff_factor", self.backoff_factor),
+                           state.get("growth_interval", self.growth_interval))
+        self._scale, self._good_steps = scale, tracker
+        self.growth_factor, self.backoff_factor, self.growth_interval = factors
+
+
+def _positive(what, value):
+    return float(check_number(what, value, low=0, low_open=True))
+
+
+def _factors(where, growth_factor, backoff_factor, growth_interval):
+    """(growth_factor > 1, 0 < backoff_factor < 1, growth_interval an int >= 1), each checked by name."""
+    return (float(check_number(f"{where}: growth_factor", growth_factor, low=1, low_open=True)),
+            float(check_number(f"{where}: backoff_factor", backoff_factor, low=0, high=1, low_open=True,
+                               high_open=True)),
+            int(check_number(f"{where}: growth_interval", growth_interval, integer=True, low=1)))
 
 
 def _parameters(optimizer):

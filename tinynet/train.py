@@ -319,7 +319,7 @@ def _run(cfg, changed, meta, out, log, world=None):
         log(f"note: --norm-weight-decay changes nothing here: the {cfg.variant} AlexNet has no normalisation layer "
             "with parameters")
     scheduler = make_plan(cfg, optimizer)
-    scaler = amp.GradScaler(enabled=cfg.amp == "fp16")  # bfloat16 has float32's range: nothing to scale
+    scaler = amp.GradScaler(backend.normalize_device(cfg.device), enabled=cfg.amp == "fp16")  # bfloat16 has float32's range: nothing to scale
     history, start_epoch = [], 0
     if meta is not None:
         _resume_into(cfg, changed, meta, model, optimizer, scheduler, log)
@@ -393,6 +393,8 @@ def _resume_scaler(cfg, meta, scaler, log):
             raise CheckpointError(f"checkpoint {cfg.resume}: field 'grad_scaler': {e}") from None
     elif scaler.is_enabled():
         log("note: --amp fp16 on a run that was not: the loss scale starts afresh at 65536")
+    elif state is not None:
+        log("note: the checkpoint's run had --amp fp16; without it now its loss scale is not used")
 
 
 def _interrupted(last):

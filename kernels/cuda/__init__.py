@@ -437,3 +437,26 @@ def bfloat16_to_float(bits):
     out = cupy.empty(bits.shape, dtype=np.float32)
     _launch("elementwise.cu", "bfloat16_to_float_kernel", bits.size, bits.size, (bits, out), (bits.size,))
     return out
+
+
+_CUDA_R_32F, _CUDA_R_16BF, _CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT = 0, 14, 68, -1
+
+
+def matmul_bfloat16(a, b):
+    """float32 (M, K) @ (K, N) on the GPU with both sides read as bfloat16 words and the products summed in
+    float32 (cublasGemmEx, CUDA_R_16BF in, CUDA_R_32F out, CUBLAS_COMPUTE_32F): the tensor cores' bfloat16 rate."""
+    cupy = _cupy()
+    from cupy_backends.cuda.libs import cublas
+
+    (m, k), (k2, n) = a.shape, b.shape
+    if k != k2:
+        raise ValueError(f"matmul_bfloat16: shapes {a.shape} and {b.shape} do not chain")
+    aw, bw = float_to_bfloat16(a), float_to_bfloat16(b)
+    out = cupy.empty((m, n), dtype=np.float32)
+    one, zero = np.ones(1, np.float32), np.zeros(1, np.float32)
+    # Row-major out = a @ b is column-major out^T = b^T a^T: cuBLAS's first operand is our b (n x k, leading
+    # dimension n), its second our a (k x m, leading dimension k).
+    cublas.gemmEx(cupy.cuda.device.get_cublas_handle(), 0, 0, n, m, k, one.ctypes.data, bw.data.ptr, _CUDA_R_16BF,
+                  n, aw.data.ptr, _CUDA_R_16BF, k, zero.ctypes.data, out.data.ptr, _CUDA_R_32F, n,
+                  _CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT)
+    return out

@@ -55,3 +55,49 @@ def test_words_hold_the_rounded_values_and_come_back_exactly():
         kernels.to_bfloat16_bits(np.zeros(2, np.float16))
     with pytest.raises(TypeError, match="from_bfloat16_bits: expected uint16 words, got int32"):
         kernels.from_bfloat16_bits(np.zeros(2, np.int32))
+
+
+def test_bfloat16_products_are_those_of_the_rounded_operands(device):
+    # On the GPU cuBLAS's bfloat16 GEMM (CUDA_R_16BF in, float32 sums); on the host the float32 product of the
+    # rounded values. The two differ only in the order of the float32 sums.
+    from tinynet import backend
+
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((37, 50)).astype(np.float32), rng.standard_normal((50, 23)).astype(np.float32)
+    want = kernels.round_to_bfloat16(a).astype(np.float64) @ kernels.round_to_bfloat16(b).astype(np.float64)
+    got = backend.host(kernels.matmul_bfloat16(backend.to_device(a, device), backend.to_device(b, device)))
+    assert got.dtype == np.float32 and got.shape == (37, 23)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(TypeError, match=r"matmul_bfloat16: a must be a 2-D float32 array, got float64 of shape \(2, 2\)"):
+        kernels.matmul_bfloat16(np.zeros((2, 2)), b)
+
+
+def test_linear_under_bfloat16_autocast_matches_on_both_devices(device):
+    import tinynet
+    from tinynet import amp, nn
+
+    tinynet.manual_seed(0)
+    lin = nn.Linear(20, 7).to(device)
+    x = tinynet.randn(5, 20).to(device)
+    with amp.autocast("cuda" if device == "cuda" else "cpu", dtype="bfloat16"):
+        y = lin(x)
+    y.sum().backward()
+    host = tinynet.tensor(np.asarray(x.numpy()))
+    lin_host = nn.Linear(20, 7)
+    lin_host.load_state_dict({k: np.asarray(v.numpy() if hasattr(v, "numpy") else v) for k, v in lin.state_dict().items()})
+    with amp.autocast("cpu", dtype="bfloat16"):
+        y_host = lin_host(host)
+    np.testing.assert_allclose(y.numpy(), y_host.numpy(), rtol=1e-2, atol=1e-2)
+    assert lin.weight.grad.dtype == np.float32
+
+
+def test_a_nan_rounds_to_the_nan_its_word_holds_and_non_arrays_are_refused():
+    bits = np.array([0x7F800001, 0xFF812345, 0x7FC00000], np.uint32)
+    a = bits.view(np.float32)
+    rounded = kernels.round_to_bfloat16(a)
+    via_words = kernels.from_bfloat16_bits(kernels.to_bfloat16_bits(a))
+    np.testing.assert_array_equal(rounded.view(np.uint32), via_words.view(np.uint32))
+    assert np.isnan(rounded).all() and (rounded.view(np.uint32) & 0xFFFF == 0).all()
+    for bad in (1.0, [1.0]):
+        with pytest.raises(TypeError, match="round_to_bfloat16: expected a float32 array"):
+            kernels.round_to_bfloat16(bad)

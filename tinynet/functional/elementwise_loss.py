@@ -27,6 +27,7 @@ import numpy as np
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional._util import ShapeError, as_input, check_same_dtype, float_input
+from tinynet.functional import _autocast
 from tinynet.functional._loss_util import check_no_weight_grad, divide, loss_weight, quiet, reduction_args
 from tinynet.validate import check_number
 
@@ -211,7 +212,8 @@ def _check_unit_interval(op, name, a):
 
 
 def _pair(op, input, target):
-    return as_input(op, "input", input), as_input(op, "target", target)
+    """The two, in float32 inside tinynet.amp.autocast (a loss sums every element: not in float16)."""
+    return _autocast.to_float32(as_input(op, "input", input), as_input(op, "target", target))
 
 
 def _weights(op, weight, pos_weight=None):
@@ -219,7 +221,7 @@ def _weights(op, weight, pos_weight=None):
     P = loss_weight(op, "pos_weight", pos_weight)
     check_no_weight_grad(op, "weight", w)
     check_no_weight_grad(op, "pos_weight", P)
-    return w, P
+    return _autocast.to_float32(w, P)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):

@@ -20,6 +20,7 @@ import math
 
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
+from tinynet.functional import _autocast
 from tinynet.functional._util import ShapeError, check_same_dtype, float_input
 from tinynet.functional.batchnorm import FLOAT_NOTE, eps_arg, optional_array
 from tinynet.validate import is_int
@@ -106,5 +107,6 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     normalized_shape = normalized_shape_arg(normalized_shape, "layer_norm")
     eps = eps_arg(eps, "layer_norm")
     weight, bias = optional_array(weight, "weight", "layer_norm"), optional_array(bias, "bias", "layer_norm")
+    input, weight, bias = _autocast.to_float32(input, weight, bias)  # the statistics in float32 inside amp.autocast
     affine = [a for a in (weight, bias) if a is not None]
     return LayerNorm(normalized_shape, eps, weight is not None, bias is not None)(input, *affine)

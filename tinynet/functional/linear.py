@@ -8,7 +8,9 @@ Backward:  dx = g @ W          (N, out) @ (out, in)  -> (N, in)
            dW = g^T @ x        (out, N) @ (N, in)    -> (out, in)
            db = g summed over N
 """
+import kernels
 from tinynet.autograd import Function
+from tinynet.backend import get_array_module
 from tinynet.functional import _autocast
 from tinynet.functional._util import ShapeError, check_same_dtype
 
@@ -30,21 +32,34 @@ class Linear(Function):
         check_same_dtype("linear", input=x, weight=w, bias=b)
         self.x = x if self.needs_input_grad[1] else None
         self.w = w if self.needs_input_grad[0] else None
-        y = x @ w.T
+        # Inside autocast(bfloat16): the products read their operands as bfloat16 (on the GPU cuBLAS's
+        # bfloat16 GEMM; on the host the same values in float32), forward and backward alike.
+        self.mm = _bfloat16_matmul if _autocast.active() == _autocast.BFLOAT16 and x.dtype == "float32" else _matmul
+        y = self.mm(x.reshape(-1, x.shape[-1]), w.T).reshape(*x.shape[:-1], w.shape[0])
         if b is not None:
             y += b
         return y
 
     def backward(self, g):
         gx = gw = gb = None
+        g2 = g.reshape(-1, g.shape[-1])
         if self.needs_input_grad[0]:
-            gx = g @ self.w
+            gx = self.mm(g2, self.w).reshape(*g.shape[:-1], self.w.shape[1])
         if self.needs_input_grad[1]:
             x2 = self.x.reshape(-1, self.x.shape[-1])
-            gw = g.reshape(-1, g.shape[-1]).T @ x2
+            gw = self.mm(g2.T, x2)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = g.reshape(-1, g.shape[-1]).sum(axis=0)
         return (gx, gw, gb)[:len(self.needs_input_grad)]
+
+
+def _matmul(a, b):
+    return a @ b
+
+
+def _bfloat16_matmul(a, b):
+    xp = get_array_module(a)
+    return kernels.matmul_bfloat16(xp.ascontiguousarray(a), xp.ascontiguousarray(b))
 
 
 def linear(x, weight, bias=None):

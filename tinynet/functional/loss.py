@@ -360,7 +360,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     weight, ignore_index, label_smoothing = class_loss_args("cross_entropy", weight, ignore_index, label_smoothing)
     check_no_weight_grad("cross_entropy", "weight", weight)
     input, target = as_input("cross_entropy", "input", input), as_input("cross_entropy", "target", target)
-    input, target = _autocast.to_float32(input, target)  # inside amp.autocast: the loss in float32
+    input, target, weight = _autocast.to_float32(input, target, weight)  # inside amp.autocast: the loss in float32
     op = CrossEntropy(ignore_index, reduction, label_smoothing)
     return op(input, target) if weight is None else op(input, target, weight)
 
@@ -374,5 +374,6 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     weight, ignore_index, _ = class_loss_args("nll_loss", weight, ignore_index)
     check_no_weight_grad("nll_loss", "weight", weight)
     input, target = as_input("nll_loss", "input", input), as_input("nll_loss", "target", target)
+    input, target, weight = _autocast.to_float32(input, target, weight)
     op = NLLLoss(ignore_index, reduction)
     return op(input, target) if weight is None else op(input, target, weight)
