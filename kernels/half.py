@@ -66,12 +66,13 @@ def from_bfloat16_bits(b):
     return (xp.ascontiguousarray(b).astype(xp.uint32) << xp.uint32(16)).view(xp.float32).reshape(b.shape)
 
 
-def matmul_bfloat16(a, b):
-    """a (M, K) @ b (K, N), float32, both rounded to bfloat16 and the products summed in float32 -> float32."""
+def matmul_bfloat16(a, b, on_grid=False):
+    """a (M, K) @ b (K, N), float32, both rounded to bfloat16 and the products summed in float32 -> float32.
+    ``on_grid``: both hold bfloat16 values already (the host then skips rounding them again)."""
     for name, x in (("a", a), ("b", b)):
         if getattr(x, "dtype", None) != np.float32 or getattr(x, "ndim", None) != 2:
             raise TypeError(f"matmul_bfloat16: {name} must be a 2-D float32 array, got "
                             f"{getattr(x, 'dtype', type(x).__name__)} of shape {getattr(x, 'shape', None)}")
     if is_cupy_array(a):
         return _cuda.matmul_bfloat16(a, b)
-    return round_to_bfloat16(a) @ round_to_bfloat16(b)
+    return a @ b if on_grid else round_to_bfloat16(a) @ round_to_bfloat16(b)

@@ -261,3 +261,11 @@ def test_autocast_is_per_thread_and_the_scaler_names_its_device():
     assert seen == [np.float32]
     with pytest.raises(ValueError, match="GradScaler: device must be 'cuda' or 'cpu', got 'tpu'"):
         amp.GradScaler("tpu")
+
+
+def test_reductions_sum_in_float32_under_fp16_autocast():
+    lin = nn.Linear(3, 4)
+    with amp.autocast("cpu", dtype="float16"):
+        h = lin(tinynet.randn(5, 3))
+        assert h.dtype == np.float16
+        assert all(r.dtype == np.float32 for r in (h.sum(), h.mean(dim=0), tinynet.sum(h), h.var(), h.std(dim=1)))

@@ -101,3 +101,27 @@ def test_a_nan_rounds_to_the_nan_its_word_holds_and_non_arrays_are_refused():
     for bad in (1.0, [1.0]):
         with pytest.raises(TypeError, match="round_to_bfloat16: expected a float32 array"):
             kernels.round_to_bfloat16(bad)
+
+
+def test_conv2d_under_bfloat16_autocast_matches_the_hosts_emulation(device):
+    # On the GPU its three products go through cuBLAS's bfloat16 GEMM; on the host through the float32 product of
+    # the same rounded operands: the two agree to float32's summation order.
+    import tinynet
+    from tinynet import amp, nn
+
+    tinynet.manual_seed(1)
+    conv = nn.Conv2d(3, 4, 3, padding=1)
+    x = tinynet.randn(2, 3, 6, 6)
+    results = []
+    for where in ("cpu", device):
+        c, xi = conv.to(where), x.to(where)
+        for p in c.parameters():
+            p.grad = None
+        with amp.autocast(where, dtype="bfloat16"):
+            y = c(xi)
+        y.sum().backward()
+        results.append((y.numpy(), c.weight.grad.numpy()))
+    (y0, g0), (y1, g1) = results
+    np.testing.assert_array_equal(kernels.round_to_bfloat16(y1), y1)
+    np.testing.assert_allclose(y1, y0, rtol=1e-2, atol=1e-2)
+    np.testing.assert_allclose(g1, g0, rtol=2e-2, atol=2e-2)

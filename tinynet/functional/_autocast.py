@@ -4,9 +4,9 @@ Inside ``autocast``, the ops of two lists cast their floating-point inputs first
 
     lower precision   linear, conv2d (the matrix products: where half precision's speed is)
     float32           softmax, log_softmax, the losses (cross_entropy, nll_loss, mse_loss, l1_loss,
-                      smooth_l1_loss, the binary cross-entropies), local_response_norm, batch_norm, layer_norm
-                      (sums of many terms, exponentials: where half precision's 11 or 8 bits of mantissa
-                      lose the result)
+                      smooth_l1_loss, the binary cross-entropies), local_response_norm, batch_norm, layer_norm,
+                      the reductions sum, mean, var, std (sums of many terms, exponentials: where half
+                      precision's 11 or 8 bits of mantissa lose the result)
 
 The cast is an op like any other (AsType, or AsBFloat16 for bfloat16), so gradients flow back through it
 in the dtype of what was cast: float32 weights get float32 gradients (the "master weights" the optimizer

@@ -35,6 +35,9 @@ tenth of the layer's time. ``col`` is kH*kW/(sH*sW) times the size of x (a
 few hundred MB for the seed AlexNet at batch 32). dx is not computed for an
 input that needs no gradient (the image fed to the first layer).
 """
+import numpy as np
+
+import kernels
 from kernels import col2im, conv_output_size, im2col, workspace
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
@@ -123,7 +126,10 @@ class Conv2d(Function):
         OW = conv_output_size(W, kW, self.stride[1], self.padding[1], self.dilation[1])
 
         col = im2col(x, (kH, kW), self.stride, self.padding, self.dilation)  # (C*kH*kW, N*OH*OW)
-        y_mat = _grouped_matmul(w.reshape(OC, Cg * kH * kW), col, G)  # (OC, N*OH*OW)
+        # Inside autocast(bfloat16) the three products go through the bfloat16 GEMM (kernels.matmul_bfloat16;
+        # their operands are on bfloat16's grid: the input, the weight and the upstream gradient are rounded).
+        self.bf16 = _autocast.active() == _autocast.BFLOAT16 and x.dtype == np.float32
+        y_mat = _grouped_matmul(w.reshape(OC, Cg * kH * kW), col, G, bfloat16=self.bf16)  # (OC, N*OH*OW)
         # (OC, N, OH, OW) -> (N, OC, OH, OW), adding the bias in the same pass.
         y_cn = y_mat.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)
         y = workspace.empty((N, OC, OH, OW), y_mat.dtype, xp)
@@ -151,16 +157,23 @@ class Conv2d(Function):
         gx = gw = gb = None
         if self.needs_input_grad[0]:
             w_t = self.w.reshape(OC, Cg * kH * kW).T  # (Cg*kH*kW, OC), a view
-            dcol = _grouped_matmul(w_t, g_mat, G, a_axis=1)  # (C*kH*kW, N*OH*OW)
+            dcol = _grouped_matmul(w_t, g_mat, G, a_axis=1, bfloat16=self.bf16)  # (C*kH*kW, N*OH*OW)
             gx = col2im(dcol, self.x_shape, (kH, kW), self.stride, self.padding, self.dilation)
         if self.needs_input_grad[1]:
-            gw = _grouped_matmul(g_mat, self.col.T, G, b_axis=1).reshape(self.w_shape)
+            gw = _grouped_matmul(g_mat, self.col.T, G, b_axis=1, bfloat16=self.bf16).reshape(self.w_shape)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return (gx, gw, gb)[:len(self.needs_input_grad)]
 
 
-def _grouped_matmul(a, b, groups, a_axis=0, b_axis=0):
+def _bfloat16_product(a, b, out):
+    """out[...] = a @ b through the bfloat16 GEMM (on the GPU; the operands are on bfloat16's grid)."""
+    xp = get_array_module(a)
+    out[...] = kernels.matmul_bfloat16(xp.ascontiguousarray(a), xp.ascontiguousarray(b), on_grid=True)
+    return out
+
+
+def _grouped_matmul(a, b, groups, a_axis=0, b_axis=0, bfloat16=False):
     """Row block g of the result is a_g @ b_g: a_g is the g-th of ``groups`` equal blocks of ``a``
     along ``a_axis``, b_g that of ``b`` along ``b_axis``. One 2-D product per group, each written
     straight into its rows of the result; with one group, a single plain product. The result
@@ -172,14 +185,15 @@ is a kernels.workspace buffer (recycled from earlier steps once nothing uses it)
     """
     xp = get_array_module(a)
     dtype = xp.result_type(a.dtype, b.dtype)
+    product = _bfloat16_product if bfloat16 else (lambda x, y, out: xp.matmul(x, y, out=out))
     if groups == 1:
-        return xp.matmul(a, b, out=workspace.empty((a.shape[0], b.shape[1]), dtype, xp))
+        return product(a, b, workspace.empty((a.shape[0], b.shape[1]), dtype, xp))
     a_blocks = xp.split(a, groups, axis=a_axis)  # views
     b_blocks = xp.split(b, groups, axis=b_axis)
     rows = a_blocks[0].shape[0]
     out = workspace.empty((rows * groups, b_blocks[0].shape[1]), dtype, xp)
     for g, (a_g, b_g) in enumerate(zip(a_blocks, b_blocks)):
-        xp.matmul(a_g, b_g, out=out[g * rows:(g + 1) * rows])
+        product(a_g, b_g, out[g * rows:(g + 1) * rows])
     return out
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -25,6 +25,7 @@ import numpy as np
 from tinynet.autograd import Function
 from tinynet._tensor import Tensor
 from tinynet.backend import get_array_module
+from tinynet.functional import _autocast
 from tinynet.functional._util import as_input, check_dim, flag_arg
 from tinynet.validate import check_number
 
@@ -201,12 +202,13 @@ def _keepdim(op, keepdim):
 
 def sum(input, dim=None, keepdim=False):
     """The sum over ``dim`` (None: all elements; an int or a tuple of ints), as ``torch.sum``."""
-    return Sum(dim, _keepdim("sum", keepdim))(as_input("sum", "input", input))
+    input, = _autocast.to_float32(as_input("sum", "input", input))  # inside amp.autocast: summed in float32
+    return Sum(dim, _keepdim("sum", keepdim))(input)
 
 
 def mean(input, dim=None, keepdim=False):
     """The mean over ``dim`` (None: all elements; an int or a tuple of ints), as ``torch.mean``."""
-    input = as_input("mean", "input", input)
+    input, = _autocast.to_float32(as_input("mean", "input", input))
     if input.dtype.kind not in "fc":
         raise TypeError(f"mean: input must be floating point, got dtype {input.dtype}; convert it with .float()")
     return Mean(dim, _keepdim("mean", keepdim))(input)
@@ -299,7 +301,7 @@ def _correction(op, unbiased, correction):
 
 def _var(root, input, dim, unbiased, keepdim, correction):
     op = "std" if root else "var"
-    input = as_input(op, "input", input)
+    input, = _autocast.to_float32(as_input(op, "input", input))
     if isinstance(dim, (bool, np.bool_)):  # torch.var(x, True): the unbiased flag in dim's place
         dim, unbiased = None, dim
     if input.dtype.kind not in "fc":
