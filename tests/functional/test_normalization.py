@@ -99,3 +99,27 @@ def test_lrn_rejects_size_zero(device, rng):
     x = rand(rng, (1, 3, 2, 2), device, requires_grad=False)
     with pytest.raises(ValueError, match="size"):
         F.local_response_norm(x, 0)
+
+
+def test_lrn_in_groups_normalises_each_block_of_channels_on_its_own():
+    # groups=2: the paper's two GPUs, each normalising its own half of the kernel maps; a window stops at the
+    # block's edge, so channel C/2 - 1 no longer sees channel C/2.
+    import tinynet
+    from tinynet import functional as F
+    from tinynet.gradcheck import gradcheck
+
+    rng = np.random.default_rng(5)
+    x = tinynet.tensor(rng.standard_normal((2, 8, 3, 3)), requires_grad=True)
+    whole = F.local_response_norm(x, 5, alpha=1e-2, k=2.0).numpy()
+    halves = F.local_response_norm(x, 5, alpha=1e-2, k=2.0, groups=2).numpy()
+    parts = [F.local_response_norm(tinynet.tensor(x.numpy()[:, 4 * g:4 * g + 4]), 5, alpha=1e-2, k=2.0).numpy()
+             for g in range(2)]
+    np.testing.assert_allclose(halves, np.concatenate(parts, axis=1), rtol=1e-12)
+    assert not np.allclose(halves[:, 3], whole[:, 3])  # the edge channel: its window lost channels 4 and 5
+    np.testing.assert_array_equal(F.local_response_norm(x, 5, groups=1).numpy(), F.local_response_norm(x, 5).numpy())
+    assert gradcheck(lambda t: F.local_response_norm(t, 3, alpha=0.1, k=2.0, groups=4), [x])
+    layer = tinynet.nn.LocalResponseNorm(5, groups=2)
+    assert "groups=2" in repr(layer) and layer(x).shape == x.shape
+    for bad, error in ((0, ValueError), (3, ValueError), (True, TypeError)):
+        with pytest.raises(error, match="groups"):
+            F.local_response_norm(x, 5, groups=bad)

@@ -302,3 +302,20 @@ def test_wrong_input_size_names_the_first_layer_that_cannot_take_it(models):
 def test_parameter_count_without_building_equals_the_built_models(variant, num_classes, size):
     model = alexnet(variant, num_classes=num_classes, input_size=size)
     assert parameter_count(variant, num_classes, size) == sum(p.numel() for p in model.parameters())
+
+
+def test_the_paper_variant_can_normalise_within_each_columns_half():
+    # lrn_groups=2: each LRN over its own half of the channels, as the paper's two GPUs; the same weights
+    # (one state dict fits both), other activations.
+    import tinynet
+    from tinynet.models import alexnet
+
+    tinynet.manual_seed(0)
+    one = alexnet("paper", num_classes=10, input_size=67)
+    two = alexnet("paper", num_classes=10, input_size=67, lrn_groups=2)
+    two.load_state_dict(one.state_dict())
+    lrns = [m for m in two.modules() if isinstance(m, tinynet.nn.LocalResponseNorm)]
+    assert len(lrns) == 2 and all(m.groups == 2 for m in lrns)
+    x = tinynet.randn(2, 3, 67, 67)
+    a, b = one(x).numpy(), two(x).numpy()
+    assert a.shape == b.shape == (2, 10) and not np.allclose(a, b)

@@ -60,8 +60,22 @@ class LocalResponseNorm(Function):
         return lrn_backward(g, self.x, self.s, self.size, self.alpha, self.beta)
 
 
-def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
+def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0, *, groups=1):
     """Normalise each element by the energy of its ``size`` neighbouring channels (PyTorch's convention);
-    in float32 inside tinynet.amp.autocast."""
+    in float32 inside tinynet.amp.autocast.
+
+    ``groups`` (a tinynet addition; 1 is PyTorch's form): the C channels split into that many contiguous
+    blocks of C / groups, each normalised over its own channels only (a window stops at its block's edge),
+    as each of the paper's two GPUs normalised its own half of the kernel maps.
+    """
     x, = _autocast.to_float32(x)
-    return LocalResponseNorm(size, alpha, beta, k)(x)
+    groups = int_arg(groups, "groups", "local_response_norm", low=1)
+    if groups == 1:
+        return LocalResponseNorm(size, alpha, beta, k)(x)
+    c = x.shape[1] if getattr(x, "ndim", 0) >= 3 else None
+    if c is None or c % groups:
+        raise ShapeError(f"local_response_norm: groups={groups} must divide the channels (axis 1) of an input "
+                         f"(N, C, ...), got shape {tuple(getattr(x, 'shape', ()))}")
+    n = x.shape[0]
+    per = x.reshape(n * groups, c // groups, *x.shape[2:])  # block g of sample i is row i * groups + g
+    return LocalResponseNorm(size, alpha, beta, k)(per).reshape(x.shape)

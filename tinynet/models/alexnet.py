@@ -186,7 +186,7 @@ def _spatial_size(variant: Variant, input_size: int) -> int:
 class AlexNet(nn.Module):
     """features -> [avgpool] -> flatten -> classifier. Input (N, 3, S, S), output (N, num_classes)."""
 
-    def __init__(self, variant="seed", num_classes=1000, dropout=None, input_size=None):
+    def __init__(self, variant="seed", num_classes=1000, dropout=None, input_size=None, lrn_groups=1):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"unknown AlexNet variant {variant!r}; choose one of {', '.join(VARIANTS)}")
@@ -200,7 +200,7 @@ class AlexNet(nn.Module):
             conv = nn.Conv2d(in_channels, c.out_channels, c.kernel, c.stride, c.padding, groups=c.groups)
             layers += [conv, nn.ReLU()]
             if c.lrn:
-                layers.append(nn.LocalResponseNorm(**PAPER_LRN))
+                layers.append(nn.LocalResponseNorm(**PAPER_LRN, groups=lrn_groups))
             if c.pool:
                 layers.append(nn.MaxPool2d(kernel_size=3, stride=2))
             in_channels = c.out_channels
@@ -261,7 +261,7 @@ def init_kaiming_(model):
     return model
 
 
-def alexnet(variant="seed", num_classes=1000, init=None, dropout=None, input_size=None):
+def alexnet(variant="seed", num_classes=1000, init=None, dropout=None, input_size=None, lrn_groups=1):
     """Build an AlexNet.
 
     Args:
@@ -274,8 +274,12 @@ def alexnet(variant="seed", num_classes=1000, init=None, dropout=None, input_siz
         input_size: side of the square input the first dense layer is sized for
             (default: the variant's own, e.g. 224; ignored by "torchvision", whose
             adaptive pool always yields 6x6).
+        lrn_groups: 1 (default): each LRN normalises over all the channels, as single-GPU
+            reimplementations (and every checkpoint so far) do; 2: within each half of the channels,
+            as each of the paper's two GPUs normalised only its own kernel maps (the form a two-process
+            model-parallel run computes). The weights are the same either way; only the outputs differ.
     """
-    model = AlexNet(variant, num_classes, dropout, input_size)
+    model = AlexNet(variant, num_classes, dropout, input_size, lrn_groups)
     init = VARIANTS[variant].default_init if init is None else init
     if init == "paper":
         init_paper_(model)

@@ -165,15 +165,20 @@ class LayerNorm(Module):
 
 
 class LocalResponseNorm(Module):
-    """Local response normalisation across channels, PyTorch's convention (alpha divided by size)."""
+    """Local response normalisation across channels, PyTorch's convention (alpha divided by size).
 
-    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+    ``groups`` (keyword, a tinynet addition; 1 is PyTorch's form): normalise within each of that many
+    contiguous blocks of channels only (the paper's two GPUs, each over its own half)."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0, *, groups=1):
         super().__init__()
         lrn_args(size, alpha, beta, k, "LocalResponseNorm")
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+        self.groups = int_arg(groups, "groups", "LocalResponseNorm", low=1)
 
     def forward(self, x):
-        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k, groups=self.groups)
 
     def extra_repr(self):
-        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+        extra = f", groups={self.groups}" if self.groups != 1 else ""
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}{extra}"
