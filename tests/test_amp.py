@@ -36,8 +36,7 @@ def test_fp16_autocast_runs_the_products_in_half_and_the_loss_and_weights_in_flo
 
 
 def test_bf16_autocast_rounds_the_products_to_bfloat16s_grid_in_float32_storage():
-    net, (x, _) = _net(), _batch()
-    lin = net[4]
+    lin = _net()[4]
     h = tinynet.randn(3, 64)
     with amp.autocast("cpu"):  # bfloat16: the CPU's default
         out = lin(h)

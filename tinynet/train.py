@@ -36,7 +36,7 @@ from tinynet import backend
 from tinynet import functional as F
 from tinynet.autograd import no_grad
 from tinynet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from tinynet.data import DataLoader, ImageFolder, transforms
+from tinynet.data import ImageFolder, transforms
 from tinynet.data.packed import is_packed, open_packed
 from tinynet.data.folder import CorruptImageError, load_rgb
 from tinynet.models import parameter_count

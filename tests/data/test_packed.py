@@ -353,7 +353,7 @@ def test_a_set_of_other_images_or_size_needs_overwrite(src, out, tmp_path, monke
     assert summary["splits"]["train"]["shards"] == 1 and PackedDataset(o / "val").size == SIZE + 1
     assert sorted(os.listdir(o / "val")) == ["index.json", "shard-00000.u8"]
     real = packed.decode
-    calls = interrupt_decoding_after(monkeypatch, 5)
+    interrupt_decoding_after(monkeypatch, 5)
     with pytest.raises(KeyboardInterrupt):
         packed.pack(src, tmp_path / "p", size=SIZE, shard_bytes=12000)
     monkeypatch.setattr(packed, "decode", real)

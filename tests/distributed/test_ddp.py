@@ -1,7 +1,6 @@
 """DistributedDataParallel in real MPI processes: the same gradients and weights as one process with the
 whole batch, and bucket reduces that start during backward."""
 import numpy as np
-import pytest
 
 from tests.distributed.mpi_tools import needs_mpi, run_ranks
 

@@ -47,7 +47,6 @@ classes) raises PackedFormatError (a ValueError) naming the file.
 """
 import hashlib
 import json
-import math
 import os
 import re
 import stat
@@ -58,7 +57,7 @@ from PIL import Image
 
 from tinynet._npz import TEMPORARY, remove_quietly, temporary_path, write_atomically
 from tinynet.data.dataset import _index
-from tinynet.data.folder import CorruptImageError, ImageFolder, _check_transform, load_rgb, target_size  # noqa: F401
+from tinynet.data.folder import CorruptImageError, ImageFolder, _check_transform, load_rgb, target_size  # noqa: F401 (target_size: packed's own name for it, used by tests)
 from tinynet.data.transforms import apply_to_pixels
 from tinynet.validate import check_number, is_int
 

@@ -82,7 +82,7 @@ def apply_to_pixels(transform, pixels, rng=None):
         raise TypeError(f"apply_to_pixels: transform must be a transform (e.g. a Compose), got "
                         f"{type(transform).__name__}")
     if not (isinstance(pixels, np.ndarray) and pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[2] == 3):
-        raise TypeError(f"apply_to_pixels: pixels must be a uint8 array (H, W, 3) of an RGB image, got "
+        raise TypeError("apply_to_pixels: pixels must be a uint8 array (H, W, 3) of an RGB image, got "
                         + (f"{pixels.dtype} of shape {pixels.shape}" if isinstance(pixels, np.ndarray)
                            else type(pixels).__name__))
     steps = transform.transforms if isinstance(transform, Compose) else [transform]
