@@ -62,12 +62,7 @@ class autocast:  # noqa: N801 -- PyTorch's name
     """
 
     def __init__(self, device_type="cuda", dtype=None, enabled=True):
-        try:
-            self.device_type = backend.normalize_device(device_type) if isinstance(device_type, str) else None
-        except backend.DeviceError:
-            self.device_type = None
-        if self.device_type is None:
-            raise ValueError(f"autocast: device_type must be 'cuda' or 'cpu', got {device_type!r}")
+        self.device_type = _device("autocast: device_type", device_type)
         if not isinstance(enabled, (bool, np.bool_)):
             raise ValueError(f"autocast: enabled must be True or False, got {enabled!r}")
         self.dtype, self.enabled = _dtype(dtype, self.device_type), bool(enabled)
@@ -105,12 +100,7 @@ class GradScaler:
 
     def __init__(self, device="cuda", init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5,
                  growth_interval=2000, enabled=True):
-        try:
-            self.device = backend.normalize_device(device) if isinstance(device, str) else None
-        except backend.DeviceError:
-            self.device = None
-        if self.device is None:
-            raise ValueError(f"GradScaler: device must be 'cuda' or 'cpu', got {device!r}")
+        self.device = _device("GradScaler: device", device)
         self._scale = _positive("GradScaler: init_scale", init_scale)
         self.growth_factor, self.backoff_factor, self.growth_interval = _factors(
             "GradScaler", growth_factor, backoff_factor, growth_interval)
@@ -218,6 +208,16 @@ class GradScaler:
                            state.get("growth_interval", self.growth_interval))
         self._scale, self._good_steps = scale, tracker
         self.growth_factor, self.backoff_factor, self.growth_interval = factors
+
+
+def _device(what, device):
+    """'cuda' or 'cpu' for ``device`` (a device name), or a ValueError naming ``what``."""
+    try:
+        if isinstance(device, str):
+            return backend.normalize_device(device)
+    except backend.DeviceError:
+        pass
+    raise ValueError(f"{what} must be 'cuda' or 'cpu', got {device!r}")
 
 
 def _positive(what, value):

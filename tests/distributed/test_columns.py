@@ -4,59 +4,49 @@ import numpy as np
 
 from tests.distributed.mpi_tools import needs_mpi, run_ranks
 
-COLUMNS = r'''
+SETUP = r'''
 import numpy as np
 import tinynet
 from tinynet import distributed as dist, functional as F
 from tinynet.distributed.columns import ColumnNet
 from tinynet.models import alexnet
 
-dist.init_process_group("mpi")
-rank, world = dist.get_rank(), dist.get_world_size()
 tinynet.manual_seed(0)
 full = alexnet("paper", num_classes=10, input_size=67, lrn_groups=2, dropout=0.0, init="kaiming")
-column = ColumnNet(full, rank, world)
 rng = np.random.default_rng(3)
 x = tinynet.tensor(rng.standard_normal((2, 3, 67, 67)).astype(np.float32))
 y = tinynet.tensor(rng.integers(0, 10, 2))
-out = column(x)
-loss = F.cross_entropy(out, y)
-loss.backward()
-conv3 = [m for m in column.modules() if isinstance(m, tinynet.nn.Conv2d)][2]
-result = {"rank": rank, "logits": out.numpy().tolist(), "loss": loss.item(),
-          "conv3_grad": conv3.weight.grad.numpy().tolist()}
-opt = tinynet.optim.SGD(column.parameters(), lr=0.05, momentum=0.9)
-for step in range(3):
-    opt.zero_grad()
-    F.cross_entropy(column(x), y).backward()
-    opt.step()
+
+
+def run(model, rank):
+    """The forward, the loss, conv3's gradient, then 3 SGD steps (model: the whole network or a column)."""
+    out = model(x)
+    loss = F.cross_entropy(out, y)
+    loss.backward()
+    conv3 = [m for m in model.modules() if isinstance(m, tinynet.nn.Conv2d)][2]
+    result = {"rank": rank, "logits": out.numpy().tolist(), "loss": loss.item(),
+              "conv3_grad": conv3.weight.grad.numpy().tolist()}
+    opt = tinynet.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    for step in range(3):
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    return result
+'''
+
+COLUMNS = SETUP + r'''
+dist.init_process_group("mpi")
+rank, world = dist.get_rank(), dist.get_world_size()
+column = ColumnNet(full, rank, world)
+result = run(column, rank)
 state = column.full_state_dict(full)  # one ordinary paper-variant state dict, the same on both ranks
 fc8 = state["classifier.6.weight"]
 result["fc8"] = np.asarray(getattr(fc8, "data", fc8)).tolist()
 report(result)
 '''
 
-SINGLE = r'''
-import numpy as np
-import tinynet
-from tinynet import functional as F
-from tinynet.models import alexnet
-
-tinynet.manual_seed(0)
-full = alexnet("paper", num_classes=10, input_size=67, lrn_groups=2, dropout=0.0, init="kaiming")
-rng = np.random.default_rng(3)
-x = tinynet.tensor(rng.standard_normal((2, 3, 67, 67)).astype(np.float32))
-y = tinynet.tensor(rng.integers(0, 10, 2))
-out = full(x)
-loss = F.cross_entropy(out, y)
-loss.backward()
-conv3 = [m for m in full.modules() if isinstance(m, tinynet.nn.Conv2d)][2]
-result = {"rank": 0, "logits": out.numpy().tolist(), "loss": loss.item(), "conv3_grad": conv3.weight.grad.numpy().tolist()}
-opt = tinynet.optim.SGD(full.parameters(), lr=0.05, momentum=0.9)
-for step in range(3):
-    opt.zero_grad()
-    F.cross_entropy(full(x), y).backward()
-    opt.step()
+SINGLE = SETUP + r'''
+result = run(full, 0)
 result["fc8"] = full.classifier[6].weight.numpy().tolist()
 report(result)
 '''
