@@ -28,24 +28,22 @@ from kernels import cuda as _cuda
 from kernels.array import get_array_module, is_cupy_array
 
 
+def _check(what, a, dtype, wanted):
+    if getattr(a, "dtype", None) != dtype or not hasattr(a, "view"):
+        raise TypeError(f"{what}: expected {wanted}, got {getattr(a, 'dtype', type(a).__name__)}")
+
+
 def round_to_bfloat16(a):
-    """``a`` (float32, any shape) rounded to the nearest bfloat16 value, ties to even; float32 storage."""
-    if getattr(a, "dtype", None) != np.float32 or not hasattr(a, "view"):
-        raise TypeError(f"round_to_bfloat16: expected a float32 array, got {getattr(a, 'dtype', type(a).__name__)}")
-    xp = get_array_module(a)
-    bits = xp.ascontiguousarray(a).view(xp.uint32)
-    rounded = (bits + (xp.uint32(0x7FFF) + ((bits >> xp.uint32(16)) & xp.uint32(1)))) & xp.uint32(0xFFFF0000)
-    # A NaN keeps its sign and its upper half, made quiet: the bfloat16 NaN to_bfloat16_bits gives (rounding
-    # its payload could carry it into infinity's pattern).
-    nan = (bits & xp.uint32(0x7FFFFFFF)) > xp.uint32(0x7F800000)
-    quiet = (bits & xp.uint32(0xFFFF0000)) | xp.uint32(0x00400000)
-    return xp.where(nan, quiet, rounded).view(xp.float32).reshape(a.shape)
+    """``a`` (float32, any shape) rounded to the nearest bfloat16 value, ties to even; float32 storage: the
+    word conversion there and back (one rounding rule, and one pass each on the GPU)."""
+    _check("round_to_bfloat16", a, np.float32, "a float32 array")
+    return from_bfloat16_bits(to_bfloat16_bits(a))
 
 
 def to_bfloat16_bits(a):
-    """float32 ``a`` -> uint16 bfloat16 words of its shape, rounded to nearest, ties to even."""
-    if getattr(a, "dtype", None) != np.float32:
-        raise TypeError(f"to_bfloat16_bits: expected a float32 array, got {getattr(a, 'dtype', type(a).__name__)}")
+    """float32 ``a`` -> uint16 bfloat16 words of its shape, rounded to nearest, ties to even (a NaN keeps
+    its sign and upper half, made quiet: rounding its payload could carry it into infinity's pattern)."""
+    _check("to_bfloat16_bits", a, np.float32, "a float32 array")
     if is_cupy_array(a):
         return _cuda.float_to_bfloat16(a)
     xp = get_array_module(a)
@@ -58,8 +56,7 @@ def to_bfloat16_bits(a):
 
 def from_bfloat16_bits(b):
     """uint16 bfloat16 words ``b`` -> float32 of its shape (shifted into float32's upper half)."""
-    if getattr(b, "dtype", None) != np.uint16:
-        raise TypeError(f"from_bfloat16_bits: expected uint16 words, got {getattr(b, 'dtype', type(b).__name__)}")
+    _check("from_bfloat16_bits", b, np.uint16, "uint16 words")
     if is_cupy_array(b):
         return _cuda.bfloat16_to_float(b)
     xp = get_array_module(b)

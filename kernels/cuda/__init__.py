@@ -421,22 +421,22 @@ def uniform_rows(keys, shape, dtype):
     return out
 
 
+def _convert(kernel, x, dtype):
+    """``x`` through the one-pass elementwise ``kernel`` of elementwise.cu into a new array of ``dtype``."""
+    x = _contiguous(x)
+    out = _cupy().empty(x.shape, dtype=dtype)
+    _launch("elementwise.cu", kernel, x.size, x.size, (x, out), (x.size,))
+    return out
+
+
 def float_to_bfloat16(x):
     """``kernels.to_bfloat16_bits`` on the GPU: float32 -> uint16 words of bfloat16, one pass."""
-    cupy = _cupy()
-    x = _contiguous(x)
-    out = cupy.empty(x.shape, dtype=np.uint16)
-    _launch("elementwise.cu", "float_to_bfloat16_kernel", x.size, x.size, (x, out), (x.size,))
-    return out
+    return _convert("float_to_bfloat16_kernel", x, np.uint16)
 
 
 def bfloat16_to_float(bits):
     """``kernels.from_bfloat16_bits`` on the GPU: uint16 words of bfloat16 -> float32, one pass."""
-    cupy = _cupy()
-    bits = _contiguous(bits)
-    out = cupy.empty(bits.shape, dtype=np.float32)
-    _launch("elementwise.cu", "bfloat16_to_float_kernel", bits.size, bits.size, (bits, out), (bits.size,))
-    return out
+    return _convert("bfloat16_to_float_kernel", bits, np.float32)
 
 
 _CUDA_R_32F, _CUDA_R_16BF, _CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT = 0, 14, 68, -1

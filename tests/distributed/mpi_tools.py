@@ -6,7 +6,6 @@ that use it skip, saying why, where mpi4py or mpiexec is missing (``pip install 
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -16,9 +15,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def mpiexec():
-    """The mpiexec beside this Python (the wheel's), else on PATH, else None."""
-    here = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-    return here if os.path.exists(here) else shutil.which("mpiexec")
+    """The launcher's own choice (the mpiexec beside this Python, else on PATH), or None."""
+    from tinynet.distributed.launch import mpiexec_path
+
+    try:
+        return mpiexec_path()
+    except RuntimeError:
+        return None
 
 
 def _skip_reason():
