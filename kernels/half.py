@@ -15,9 +15,9 @@ word conversion below gives). One code path for both devices (xp's integer ops).
     round_to_bfloat16(a)    float32 array -> float32 array on bfloat16's grid
     to_bfloat16_bits(a)     float32 array -> uint16 words (bfloat16 as cuBLAS's CUDA_R_16BF stores it)
     from_bfloat16_bits(b)   uint16 words -> float32 array (exact: every bfloat16 is a float32)
-    matmul_bfloat16(a, b)   float32 (M, K) @ (K, N) with both read as bfloat16, summed in float32: on the GPU
-                            cuBLAS's mixed-precision GEMM on the words; on the host the float32 product of
-                            the rounded values (what autocast's bfloat16 emulation computes)
+    matmul_bfloat16(a, b)   (M, K) @ (K, N), each float32 or words, read as bfloat16, summed in float32: on the
+                            GPU cuBLAS's mixed-precision GEMM on the words; on the host the float32 product
+                            of the rounded values (what autocast's bfloat16 emulation computes)
 
 The word conversions have CUDA twins (kernels/cuda/elementwise.cu), bit for bit the same in the CPU
 emulation; a NaN keeps its sign and becomes a quiet NaN.
@@ -64,12 +64,19 @@ def from_bfloat16_bits(b):
 
 
 def matmul_bfloat16(a, b, on_grid=False):
-    """a (M, K) @ b (K, N), float32, both rounded to bfloat16 and the products summed in float32 -> float32.
-    ``on_grid``: both hold bfloat16 values already (the host then skips rounding them again)."""
+    """a (M, K) @ b (K, N) with both read as bfloat16 and the products summed in float32 -> float32.
+
+    Each operand is float32 (rounded to bfloat16 first; ``on_grid``: it holds bfloat16 values already, so the
+    host skips that) or uint16 bfloat16 words, taken as they are (a convolution's columns, made from words by
+    im2col's bfloat16 kernel: half the bytes of float32 columns, and no conversion of the largest operand)."""
     for name, x in (("a", a), ("b", b)):
-        if getattr(x, "dtype", None) != np.float32 or getattr(x, "ndim", None) != 2:
-            raise TypeError(f"matmul_bfloat16: {name} must be a 2-D float32 array, got "
+        if getattr(x, "dtype", None) not in (np.float32, np.uint16) or getattr(x, "ndim", None) != 2:
+            raise TypeError(f"matmul_bfloat16: {name} must be a 2-D float32 array or uint16 bfloat16 words, got "
                             f"{getattr(x, 'dtype', type(x).__name__)} of shape {getattr(x, 'shape', None)}")
     if is_cupy_array(a):
         return _cuda.matmul_bfloat16(a, b)
-    return a @ b if on_grid else round_to_bfloat16(a) @ round_to_bfloat16(b)
+
+    def host(x):
+        return from_bfloat16_bits(x) if x.dtype == np.uint16 else x if on_grid else round_to_bfloat16(x)
+
+    return host(a) @ host(b)

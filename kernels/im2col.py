@@ -42,9 +42,10 @@ def im2col(x, kernel_size, stride, padding, dilation=(1, 1)):
         kernel_size, stride, padding, dilation: pairs (kH, kW), (sH, sW), (pH, pW), (dH, dW).
 
     Returns:
-        col: (C*kH*kW, N*OH*OW) array, C-contiguous, same dtype as ``x``.
+        col: (C*kH*kW, N*OH*OW) array, C-contiguous, same dtype as ``x``. A copy, so any dtype works; uint16
+        bfloat16 words (kernels/half.py) take the CUDA kernel's bfloat16 instantiation on the GPU.
     """
-    if _cuda.handles(x):  # a CuPy float array: the CUDA kernel (kernels/cuda/im2col.cu)
+    if _cuda.handles(x) or _cuda.handles_words(x):  # a CuPy float array (or words): kernels/cuda/im2col.cu
         return _cuda.im2col(x, kernel_size, stride, padding, dilation)
     xp = get_array_module(x)
     N, C, H, W = x.shape

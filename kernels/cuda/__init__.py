@@ -4,8 +4,16 @@ The public functions of ``kernels`` call these when their input is a CuPy
 array of float16, float32 or float64 (see ``handles``); they take the same
 arguments and return the same arrays as the array-library versions.
 
+bfloat16. Called directly, every function here that takes float arrays also
+takes uint16 arrays, read as bfloat16 words (kernels/half.py): the kernels
+widen them to float32, compute, and round the results back to words once,
+so each result is the float32 kernel's on the widened inputs, rounded. Their
+scalars (a learning rate, LRN's alpha) stay float32 for that reason, where
+float16's are rounded to half as NumPy's float16 arithmetic would round them.
+``handles`` never routes uint16 arrays here: to ``kernels`` they are integers.
+
 Sources. Each ``*.cu`` file beside this one holds kernel templates over the
-storage type T (``__half``, ``float``, ``double``) and the index type I
+storage type T (``__half``, ``tinynet::bf16``, ``float``, ``double``) and the index type I
 (``int``, ``long long``); ``KERNELS`` lists every template with the types it
 is instantiated for. ``read_source`` pastes ``common.cuh`` in place of its
 ``#include``, so the text CuPy compiles, and hashes for its on-disk cache, is
@@ -36,6 +44,8 @@ COMPILE_OPTIONS = ("-std=c++14",)
 
 # C++ spelling of each NumPy dtype, per template parameter.
 FLOAT_TYPES = {np.dtype("float16"): "__half", np.dtype("float32"): "float", np.dtype("float64"): "double"}
+BFLOAT16_WORDS = np.dtype("uint16")  # the storage of bfloat16 (common.cuh's struct bf16)
+STORAGE_TYPES = {**FLOAT_TYPES, BFLOAT16_WORDS: "tinynet::bf16"}  # T: what the float kernels are built for
 INDEX_TYPES = {np.dtype("int32"): "int", np.dtype("int64"): "long long"}
 # The argmax dtypes kernels.pool chooses (uint8 up to 256 window offsets, uint16 up to 65536).
 ARGMAX_TYPES = {np.dtype("uint8"): "unsigned char", np.dtype("uint16"): "unsigned short",
@@ -44,32 +54,32 @@ ARGMAX_TYPES = {np.dtype("uint8"): "unsigned char", np.dtype("uint16"): "unsigne
 # source file -> {kernel template -> its template parameters, in order}
 KERNELS = {
     "im2col.cu": {
-        "im2col_kernel": (FLOAT_TYPES, INDEX_TYPES),
-        "col2im_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "im2col_kernel": (STORAGE_TYPES, INDEX_TYPES),
+        "col2im_kernel": (STORAGE_TYPES, INDEX_TYPES),
     },
     "pool.cu": {
-        "maxpool_forward_kernel": (FLOAT_TYPES, ARGMAX_TYPES, INDEX_TYPES),
-        "maxpool_backward_kernel": (FLOAT_TYPES, ARGMAX_TYPES, INDEX_TYPES),
+        "maxpool_forward_kernel": (STORAGE_TYPES, ARGMAX_TYPES, INDEX_TYPES),
+        "maxpool_backward_kernel": (STORAGE_TYPES, ARGMAX_TYPES, INDEX_TYPES),
     },
     "lrn.cu": {
-        "channel_window_sum_kernel": (FLOAT_TYPES, INDEX_TYPES),
-        "lrn_forward_kernel": (FLOAT_TYPES, INDEX_TYPES),
-        "lrn_backward_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "channel_window_sum_kernel": (STORAGE_TYPES, INDEX_TYPES),
+        "lrn_forward_kernel": (STORAGE_TYPES, INDEX_TYPES),
+        "lrn_backward_kernel": (STORAGE_TYPES, INDEX_TYPES),
     },
     "elementwise.cu": {
-        "relu_kernel": (FLOAT_TYPES, INDEX_TYPES),
-        "bias_relu_kernel": (FLOAT_TYPES, INDEX_TYPES),
-        "dropout_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "relu_kernel": (STORAGE_TYPES, INDEX_TYPES),
+        "bias_relu_kernel": (STORAGE_TYPES, INDEX_TYPES),
+        "dropout_kernel": (STORAGE_TYPES, INDEX_TYPES),
         "pixels_to_float_kernel": (INDEX_TYPES,),
-        "uniform_rows_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "uniform_rows_kernel": (STORAGE_TYPES, INDEX_TYPES),
         "float_to_bfloat16_kernel": (INDEX_TYPES,),
         "bfloat16_to_float_kernel": (INDEX_TYPES,),
     },
     "optim.cu": {
-        "sgd_kernel": (FLOAT_TYPES, INDEX_TYPES),
-        "adam_kernel": (FLOAT_TYPES, INDEX_TYPES),
-        "rmsprop_kernel": (FLOAT_TYPES, INDEX_TYPES),
-        "adagrad_kernel": (FLOAT_TYPES, INDEX_TYPES),
+        "sgd_kernel": (STORAGE_TYPES, INDEX_TYPES),
+        "adam_kernel": (STORAGE_TYPES, INDEX_TYPES),
+        "rmsprop_kernel": (STORAGE_TYPES, INDEX_TYPES),
+        "adagrad_kernel": (STORAGE_TYPES, INDEX_TYPES),
     },
 }
 
@@ -184,10 +194,19 @@ def _launch(source, kernel, n, largest, arrays, ints, floats=(), types=()):
 
 
 def _acc(dtype, value):
-    """``value`` rounded to ``dtype`` (as the NumPy version's ``dtype.type(value)``), as the kernel's Acc type."""
+    """``value`` rounded to ``dtype`` (as the NumPy version's ``dtype.type(value)``), as the kernel's Acc type.
+    bfloat16 words: float32, the precision the kernels compute in (there is no NumPy version to mimic)."""
     dtype = np.dtype(dtype)
+    if dtype == BFLOAT16_WORDS:
+        return np.float32(value)
     acc = np.float64 if dtype == np.float64 else np.float32
     return acc(dtype.type(value))
+
+
+def handles_words(x):
+    """True for a CuPy uint16 array: bfloat16 words to the kernels that copy (im2col), the same bits for any
+    16-bit data."""
+    return is_cupy_array(x) and x.dtype == BFLOAT16_WORDS
 
 
 def handles(*arrays):
@@ -443,15 +462,16 @@ _CUDA_R_32F, _CUDA_R_16BF, _CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT = 0, 14, 68
 
 
 def matmul_bfloat16(a, b):
-    """float32 (M, K) @ (K, N) on the GPU with both sides read as bfloat16 words and the products summed in
-    float32 (cublasGemmEx, CUDA_R_16BF in, CUDA_R_32F out, CUBLAS_COMPUTE_32F): the tensor cores' bfloat16 rate."""
+    """(M, K) @ (K, N) on the GPU, each side float32 (converted to words here) or bfloat16 words already, the
+    products summed in float32 (cublasGemmEx, CUDA_R_16BF in, CUDA_R_32F out, CUBLAS_COMPUTE_32F): the tensor
+    cores' bfloat16 rate."""
     cupy = _cupy()
     from cupy_backends.cuda.libs import cublas
 
     (m, k), (k2, n) = a.shape, b.shape
     if k != k2:
         raise ValueError(f"matmul_bfloat16: shapes {a.shape} and {b.shape} do not chain")
-    aw, bw = float_to_bfloat16(a), float_to_bfloat16(b)
+    aw, bw = (_contiguous(x) if x.dtype == BFLOAT16_WORDS else float_to_bfloat16(x) for x in (a, b))
     out = cupy.empty((m, n), dtype=np.float32)
     one, zero = np.ones(1, np.float32), np.zeros(1, np.float32)
     # Row-major out = a @ b is column-major out^T = b^T a^T: cuBLAS's first operand is our b (n x k, leading

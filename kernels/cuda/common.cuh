@@ -7,7 +7,7 @@
 // which CuPy compiles with, has no C++ standard library headers.
 //
 // Type parameters used throughout:
-//   T  the storage type of the arrays: __half, float or double
+//   T  the storage type of the arrays: __half, bf16 (below), float or double
 //   I  the index type: int when every index the kernel forms is below 2**31
 //      (the loader checks), long long otherwise
 #ifndef TINYNET_COMMON_CUH
@@ -28,6 +28,31 @@ __device__ __forceinline__ double to_acc(double v) { return v; }
 
 template <typename T> __device__ __forceinline__ T from_acc(typename Acc<T>::type v) { return v; }
 template <> __device__ __forceinline__ __half from_acc<__half>(float v) { return __float2half_rn(v); }
+
+// bfloat16 as a 16-bit word, float32's upper half (kernels/half.py; the arrays are uint16 on the Python
+// side, as NumPy and CuPy have no bfloat16 dtype). Widened exactly by shifting up; rounded to nearest, ties
+// to even, on the 16 bits dropped, a NaN keeping its sign and upper half and made quiet (rounding its
+// payload could carry it into infinity's pattern):
+//     bits = (f + 0x7FFF + ((f >> 16) & 1)) >> 16
+// Our own struct rather than cuda_bf16.h's __nv_bfloat16: the rounding is spelled out here, and the same
+// text builds for the CPU emulation.
+struct bf16 {
+    unsigned short bits;
+};
+template <> struct Acc<bf16> { typedef float type; };
+
+__device__ __forceinline__ float to_acc(bf16 v) { return __uint_as_float(static_cast<unsigned int>(v.bits) << 16); }
+
+__device__ __forceinline__ unsigned short bfloat16_bits(float v) {
+    const unsigned int f = __float_as_uint(v);
+    const bool nan = (f & 0x7FFFFFFFu) > 0x7F800000u;
+    return static_cast<unsigned short>(nan ? ((f >> 16) | 0x0040u) : ((f + 0x7FFFu + ((f >> 16) & 1u)) >> 16));
+}
+template <> __device__ __forceinline__ bf16 from_acc<bf16>(float v) {
+    bf16 r;
+    r.bits = bfloat16_bits(v);
+    return r;
+}
 
 template <typename A> __device__ __forceinline__ A neg_inf();
 template <> __device__ __forceinline__ float neg_inf<float>() { return __int_as_float(0xff800000); }

@@ -68,7 +68,9 @@ __global__ void pixels_to_float_kernel(const unsigned char* __restrict__ x, cons
 // Counter-based uniform numbers, one stream per row (kernels/random.py): element j of row r from the
 // bits b = mix(keys[r] + (j + 1) G) of splitmix64 (wrapping 64-bit arithmetic), as
 //     double: (b >> 11) 2^-53      float: (b >> 40) 2^-24      half: floor(float * 2048) / 2048
-// all exact, so the NumPy version gives the same numbers. ``row`` is the elements per row.
+//     bfloat16: floor(float * 256) / 256
+// all exact (k / 256 for k < 256 has at most 8 significant bits, bfloat16's precision; so no sample rounds
+// up to 1), so the NumPy version gives the same numbers. ``row`` is the elements per row.
 __device__ __forceinline__ unsigned long long splitmix_finish(unsigned long long z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
@@ -87,6 +89,12 @@ __device__ __forceinline__ float uniform_from_bits<float>(unsigned long long b) 
 }
 
 template <>
+__device__ __forceinline__ bf16 uniform_from_bits<bf16>(unsigned long long b) {
+    const float u = static_cast<float>(b >> 40) * 5.9604644775390625e-08f;  // 2^-24
+    return from_acc<bf16>(floorf(u * 256.0f) * 3.90625e-03f);  // bfloat16: the grid k / 256
+}
+
+template <>
 __device__ __forceinline__ double uniform_from_bits<double>(unsigned long long b) {
     return static_cast<double>(b >> 11) * 1.1102230246251565e-16;  // 2^-53
 }
@@ -101,22 +109,14 @@ __global__ void uniform_rows_kernel(const unsigned long long* __restrict__ keys,
     }
 }
 
-// bfloat16 as 16-bit words (kernels/half.py): float32's upper half, rounded to nearest, ties to even,
-//     bits = f + 0x7FFF + ((f >> 16) & 1), then >> 16     (a NaN keeps its sign and becomes quiet)
-// and back by shifting up. NumPy and CuPy have no bfloat16 dtype: these words are what cuBLAS's
-// mixed-precision GEMM reads as CUDA_R_16BF.
+// float32 <-> bfloat16 words (kernels/half.py), with common.cuh's rounding (from_acc<bf16>) and widening
+// (to_acc). These words are what cuBLAS's mixed-precision GEMM reads as CUDA_R_16BF.
 template <typename I>
-__global__ void float_to_bfloat16_kernel(const float* __restrict__ x, unsigned short* __restrict__ y, const I total) {
-    for (I idx = first<I>(); idx < total; idx += step<I>()) {
-        const unsigned int f = __float_as_uint(x[idx]);
-        const bool nan = (f & 0x7FFFFFFFu) > 0x7F800000u;
-        y[idx] = static_cast<unsigned short>(nan ? ((f >> 16) | 0x0040u) : ((f + 0x7FFFu + ((f >> 16) & 1u)) >> 16));
-    }
+__global__ void float_to_bfloat16_kernel(const float* __restrict__ x, bf16* __restrict__ y, const I total) {
+    for (I idx = first<I>(); idx < total; idx += step<I>()) y[idx] = from_acc<bf16>(x[idx]);
 }
 
 template <typename I>
-__global__ void bfloat16_to_float_kernel(const unsigned short* __restrict__ x, float* __restrict__ y, const I total) {
-    for (I idx = first<I>(); idx < total; idx += step<I>()) {
-        y[idx] = __uint_as_float(static_cast<unsigned int>(x[idx]) << 16);
-    }
+__global__ void bfloat16_to_float_kernel(const bf16* __restrict__ x, float* __restrict__ y, const I total) {
+    for (I idx = first<I>(); idx < total; idx += step<I>()) y[idx] = to_acc(x[idx]);
 }

@@ -580,3 +580,114 @@ def test_bfloat16_words(target, index, rng, shape):
     back = target.run("bfloat16_to_float", words)
     np.testing.assert_array_equal(back.view(np.uint32), kernels.from_bfloat16_bits(words).view(np.uint32))
     assert words.dtype == np.uint16 and back.dtype == np.float32 and target.index_dtypes() == [index, index]
+
+
+# --- bfloat16 words: every float kernel's bf16 instantiation ----------------------------------------------------
+#
+# The bf16 kernels widen each word to float32, compute exactly as the float32 kernel does and round once on
+# store, so each result is the float32 kernel's result on the widened inputs, rounded to bfloat16 - bit for
+# bit. (LRN's forward is the one place a rounded value is read again: y is computed from the stored s.)
+
+def _words(rng, shape, positive=False, scale=1.0):
+    """uint16 bfloat16 words of random values (uniform in [0.1, 1.1) if ``positive``, else normal; times
+    ``scale``), and the float32 values they hold."""
+    a = (rng.random(shape) + 0.1 if positive else rng.standard_normal(shape)) * scale
+    words = kernels.to_bfloat16_bits(a.astype(np.float32))
+    return words, kernels.from_bfloat16_bits(words)
+
+
+def assert_rounded_once(got_words, ref_float32):
+    assert got_words.dtype == np.uint16, got_words.dtype
+    np.testing.assert_array_equal(got_words, kernels.to_bfloat16_bits(ref_float32))
+
+
+BF16_CONV = [((2, 3, 7, 6), (3, 3), (2, 1), (1, 1)), ((1, 2, 5, 5), (5, 5), (1, 1), (2, 2))]
+
+
+@pytest.mark.parametrize("x_shape, kernel, stride, padding", BF16_CONV, ids=["3x3", "5x5"])
+def test_bfloat16_im2col_and_col2im(target, index, rng, x_shape, kernel, stride, padding):
+    xw, xf = _words(rng, x_shape)
+    col = target.run("im2col", xw, kernel, stride, padding)
+    assert_rounded_once(col, target.run("im2col", xf, kernel, stride, padding))
+    cw, cf = _words(rng, col.shape)
+    assert_rounded_once(target.run("col2im", cw, x_shape, kernel, stride, padding),
+                        target.run("col2im", cf, x_shape, kernel, stride, padding))
+    assert ("im2col.cu", "im2col_kernel", "uint16", index) in target.launches
+
+
+def test_bfloat16_maxpool(target, index, rng):
+    # Rounding to bfloat16 makes ties; both kernels see the same widened values, so the same winners.
+    xw, xf = _words(rng, (2, 3, 9, 8))
+    yw, aw = target.run("maxpool_forward", xw, (3, 3), (2, 2), (1, 1), np.uint8)
+    yf, af = target.run("maxpool_forward", xf, (3, 3), (2, 2), (1, 1), np.uint8)
+    assert_rounded_once(yw, yf)
+    np.testing.assert_array_equal(aw, af)
+    gw, gf = _words(rng, yw.shape)
+    assert_rounded_once(target.run("maxpool_backward", gw, aw, xw.shape, (3, 3), (2, 2), (1, 1)),
+                        target.run("maxpool_backward", gf, af, xf.shape, (3, 3), (2, 2), (1, 1)))
+
+
+def test_bfloat16_lrn(target, index, rng):
+    xw, xf = _words(rng, (2, 7, 3, 4))
+    p = dict(size=5, alpha=1e-2, beta=0.75)
+    assert_rounded_once(target.run("channel_window_sum", xw, 2, 2), target.run("channel_window_sum", xf, 2, 2))
+    yw, sw = target.run("lrn_forward", xw, k=2.0, **p)
+    yf, sf = target.run("lrn_forward", xf, k=2.0, **p)
+    assert_rounded_once(sw, sf)
+    # y from the stored (rounded) s: NumPy's float32 on the same values, within one bfloat16 step.
+    s_read = kernels.from_bfloat16_bits(sw)
+    y_ref = kernels.to_bfloat16_bits(xf * np.power(s_read, np.float32(-0.75)))
+    assert np.max(np.abs(yw.astype(np.int32) - y_ref.astype(np.int32))) <= 1
+    gw, gf = _words(rng, xw.shape)
+    assert_rounded_once(target.run("lrn_backward", gw, xw, sw, **p), target.run("lrn_backward", gf, xf, s_read, **p))
+
+
+def test_bfloat16_relu_bias_relu_and_dropout(target, index, rng):
+    xw, xf = _words(rng, (3, 4, 5))
+    bw, bf = _words(rng, (4,))
+    uw, uf = _words(rng, xw.shape, positive=True, scale=0.9)  # samples in [0.09, 0.99)
+    for args in ((xw,), (xw, bw)):
+        y, mask = target.run("relu_forward", *args)
+        y_ref, mask_ref = target.run("relu_forward", *(xf, bf)[:len(args)])
+        assert_rounded_once(y, y_ref)
+        np.testing.assert_array_equal(mask, mask_ref)
+    y, mask = target.run("dropout_forward", xw, uw, 0.3)
+    y_ref, mask_ref = target.run("dropout_forward", xf, uf, 0.3)
+    assert_rounded_once(y, y_ref)
+    np.testing.assert_array_equal(mask, mask_ref)
+
+
+OPTIMIZER_CASES = [
+    ("sgd_update", ("p", "g", "buf"), dict(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=5e-4,
+                                           nesterov=False, maximize=False, first=False)),
+    ("adam_update", ("p", "g", "m", "v", "vmax"), dict(step=3, lr=1e-2, beta1=0.9, beta2=0.99, eps=1e-8,
+                                                        weight_decay=0.1, decoupled=True, maximize=False)),
+    ("rmsprop_update", ("p", "g", "v", "a", "buf"), dict(lr=1e-2, alpha=0.9, eps=1e-6, weight_decay=0.1,
+                                                          momentum=0.9, maximize=False)),
+    ("adagrad_update", ("p", "g", "v"), dict(clr=1e-2, eps=1e-10, weight_decay=0.1, maximize=True)),
+]
+
+
+@pytest.mark.parametrize("fn, names, hyper", OPTIMIZER_CASES, ids=[c[0] for c in OPTIMIZER_CASES])
+def test_bfloat16_optimizer_updates(target, index, rng, fn, names, hyper):
+    # Scalars stay float32 for bfloat16 (kernels.cuda._acc): the same scalars the float32 kernel gets.
+    # Second moments positive; rmsprop's running mean a small, so its centred v - a*a stays positive.
+    state = {n: _words(rng, (3, 7), positive=n in ("v", "vmax"), scale=0.01 if n == "a" else 1.0) for n in names}
+    words = {n: w.copy() for n, (w, _) in state.items()}
+    floats = {n: f.copy() for n, (_, f) in state.items()}
+    _update_in_place(target, fn, *(words[n] for n in names), **hyper)
+    _update_in_place(target, fn, *(floats[n] for n in names), **hyper)
+    for n in names:
+        assert_rounded_once(words[n], floats[n])
+    assert not np.array_equal(words["p"], state["p"][0])  # the update did something
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 7), (2, 1000)])
+def test_bfloat16_uniform_rows(target, index, shape):
+    # The grid k / 256: float32's samples floored onto it, so exact in bfloat16 and never rounded up to 1.
+    keys = kernels.sample_keys(7, 2, 1, np.arange(shape[0]) * 1000)
+    got = target.run("uniform_rows", keys, shape, kcuda.BFLOAT16_WORDS)
+    u32 = kernels.uniform_rows(keys, shape, np.float32)
+    grid = np.floor(u32 * np.float32(256)) / np.float32(256)
+    assert_rounded_once(got, grid)
+    assert kernels.from_bfloat16_bits(got).max() < 1 and np.array_equal(kernels.from_bfloat16_bits(got), grid)

@@ -37,11 +37,12 @@ def test_read_source_pastes_the_shared_header():
 
 
 def test_name_expressions_cover_every_type():
-    # float, double and __half; 32- and 64-bit indices; the three argmax types of max-pool.
+    # float, double, __half and bfloat16; 32- and 64-bit indices; the three argmax types of max-pool.
     names = cuda.name_expressions("pool.cu")
     assert "maxpool_forward_kernel<__half, unsigned char, int>" in names
+    assert "maxpool_forward_kernel<tinynet::bf16, unsigned short, int>" in names
     assert "maxpool_backward_kernel<double, long long, long long>" in names
-    assert len(names) == 2 * 3 * 3 * 2
+    assert len(names) == 2 * 4 * 3 * 2
     assert "im2col_kernel<float, int>" in cuda.name_expressions("im2col.cu")
 
 

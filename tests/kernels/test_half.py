@@ -68,8 +68,15 @@ def test_bfloat16_products_are_those_of_the_rounded_operands(device):
     got = backend.host(kernels.matmul_bfloat16(backend.to_device(a, device), backend.to_device(b, device)))
     assert got.dtype == np.float32 and got.shape == (37, 23)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-    with pytest.raises(TypeError, match=r"matmul_bfloat16: a must be a 2-D float32 array, got float64 of shape \(2, 2\)"):
+    # An operand given as words is read as it is: the same product as its float32 values.
+    words = backend.to_device(kernels.to_bfloat16_bits(b), device)
+    got_words = backend.host(kernels.matmul_bfloat16(backend.to_device(a, device), words))
+    np.testing.assert_array_equal(got_words, got)
+    with pytest.raises(TypeError, match=r"matmul_bfloat16: a must be a 2-D float32 array or uint16 bfloat16 "
+                                        r"words, got float64 of shape \(2, 2\)"):
         kernels.matmul_bfloat16(np.zeros((2, 2)), b)
+    with pytest.raises(TypeError, match=r"matmul_bfloat16: b must be .* got uint16 of shape \(50,\)"):
+        kernels.matmul_bfloat16(a, np.zeros(50, np.uint16))
 
 
 def test_linear_under_bfloat16_autocast_matches_on_both_devices(device):
@@ -103,7 +110,7 @@ def test_a_nan_rounds_to_the_nan_its_word_holds_and_non_arrays_are_refused():
             kernels.round_to_bfloat16(bad)
 
 
-def test_conv2d_under_bfloat16_autocast_matches_the_hosts_emulation(device):
+def test_conv2d_under_bfloat16_autocast_matches_the_hosts_emulation(device, monkeypatch):
     # On the GPU its three products go through cuBLAS's bfloat16 GEMM; on the host through the float32 product of
     # the same rounded operands: the two agree to float32's summation order.
     import tinynet
@@ -112,6 +119,9 @@ def test_conv2d_under_bfloat16_autocast_matches_the_hosts_emulation(device):
     tinynet.manual_seed(1)
     conv = nn.Conv2d(3, 4, 3, padding=1)
     x = tinynet.randn(2, 3, 6, 6)
+    operands, product = [], kernels.matmul_bfloat16
+    monkeypatch.setattr(kernels, "matmul_bfloat16", lambda a, b, **kw: operands.append((a.dtype, b.dtype)) or
+                        product(a, b, **kw))
     results = []
     for where in ("cpu", device):
         c, xi = conv.to(where), x.to(where)
@@ -121,6 +131,9 @@ def test_conv2d_under_bfloat16_autocast_matches_the_hosts_emulation(device):
             y = c(xi)
         y.sum().backward()
         results.append((y.numpy(), c.weight.grad.numpy()))
+    # Forward W @ col and dW G @ col^T (the input needs no gradient): the columns are the input's bfloat16
+    # words (half the bytes of float32 columns to write, keep for dW and read).
+    assert operands == [(np.float32, np.uint16)] * 4
     (y0, g0), (y1, g1) = results
     np.testing.assert_array_equal(kernels.round_to_bfloat16(y1), y1)
     np.testing.assert_allclose(y1, y0, rtol=1e-2, atol=1e-2)

@@ -125,10 +125,13 @@ class Conv2d(Function):
         OH = conv_output_size(H, kH, self.stride[0], self.padding[0], self.dilation[0])
         OW = conv_output_size(W, kW, self.stride[1], self.padding[1], self.dilation[1])
 
-        col = im2col(x, (kH, kW), self.stride, self.padding, self.dilation)  # (C*kH*kW, N*OH*OW)
         # Inside autocast(bfloat16) the three products go through the bfloat16 GEMM (kernels.matmul_bfloat16;
         # their operands are on bfloat16's grid: the input, the weight and the upstream gradient are rounded).
+        # The columns are then made from the input's bfloat16 words (16 bits each: half the bytes to write,
+        # keep for dW and read, and the largest operand needs no conversion before the GEMM).
         self.bf16 = _autocast.active() == _autocast.BFLOAT16 and x.dtype == np.float32
+        x_in = kernels.to_bfloat16_bits(x) if self.bf16 else x  # exact: x is on the grid
+        col = im2col(x_in, (kH, kW), self.stride, self.padding, self.dilation)  # (C*kH*kW, N*OH*OW)
         y_mat = _grouped_matmul(w.reshape(OC, Cg * kH * kW), col, G, bfloat16=self.bf16)  # (OC, N*OH*OW)
         # (OC, N, OH, OW) -> (N, OC, OH, OW), adding the bias in the same pass.
         y_cn = y_mat.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)
@@ -184,7 +187,7 @@ is a kernels.workspace buffer (recycled from earlier steps once nothing uses it)
         dW       G @ col^T    blocks of G's rows,    col^T's columns
     """
     xp = get_array_module(a)
-    dtype = xp.result_type(a.dtype, b.dtype)
+    dtype = np.float32 if bfloat16 else xp.result_type(a.dtype, b.dtype)  # bfloat16: float32 sums of words
     product = _bfloat16_product if bfloat16 else (lambda x, y, out: xp.matmul(x, y, out=out))
     if groups == 1:
         return product(a, b, workspace.empty((a.shape[0], b.shape[1]), dtype, xp))
