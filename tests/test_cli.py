@@ -90,6 +90,8 @@ def world(tmp_path_factory):
         "empty_data": forged("empty_data", lambda m: m.update(flags=dict(m["flags"], data_path=""))),
         "thin_history": forged("thin_history", lambda m: m.update(history=[{"epoch": 1}])),
         "huge_size": forged("huge_size", lambda m: m.update(image_size=4000)),
+        "lrn_columns_mini": forged("lrn_columns_mini", lambda m: m.update(lrn_groups=2)),
+        "lrn_str": forged("lrn_str", lambda m: m.update(lrn_groups="2")),
         "many_classes": forged("many_classes", lambda m: m.update(classes=[str(k) for k in range(200000)],
                                                                   num_classes=200000)),
     }
@@ -179,6 +181,10 @@ BAD_COMMANDS = [
     (["eval", "--checkpoint", "{short_classes}", "--data-path", "{data}"], 1,
      r"short_classes.npz: field 'num_classes' must be the number of classes listed \(2\), got 3"),
     (["eval", "--checkpoint", "{str_epoch}", "--data-path", "{data}"], 1, r"field 'epoch' must be an int >= 1, got '1'"),
+    (["eval", "--checkpoint", "{lrn_columns_mini}", "--data-path", "{data}"], 1,
+     r"lrn_columns_mini.npz: field 'lrn_groups' must be 1, or 2 for the paper variant \(LRN over each column's "
+     r"channels\), got 2"),
+    (T + ["--resume", "{lrn_str}"], 1, r"field 'lrn_groups' must be 1, or 2 for the paper variant .*got '2'"),
     (["eval", "--checkpoint", "{str_size}", "--data-path", "{data}"], 1, r"field 'image_size' must be an int >= 29"),
     (["eval", "--checkpoint", "{big_classes}", "--data-path", "{data}"], 1,
      r"big_classes.npz.*classifier\.\d+\.(weight|bias).*(shape|expected)"),

@@ -23,14 +23,17 @@ from tinynet import train_flags
 from tinynet.train_flags import DEFAULTS, SCHEDULERS, ConfigError, TrainConfig
 
 
-def build_model(variant, num_classes, image_size, init=None, dropout=None):
-    return alexnet(variant, num_classes=num_classes, init=init, dropout=dropout, input_size=image_size)
+def build_model(variant, num_classes, image_size, init=None, dropout=None, lrn_groups=1):
+    return alexnet(variant, num_classes=num_classes, init=init, dropout=dropout, input_size=image_size,
+                   lrn_groups=lrn_groups)
 
 
-def run_meta(cfg, optimizer, scheduler, classes, size, history, scaler=None):
+def run_meta(cfg, optimizer, scheduler, classes, size, history, scaler=None, lrn_groups=1):
     """The metadata of a checkpoint written after epoch history[-1]["epoch"] (with --amp fp16, the loss
-    scaler's state as "grad_scaler")."""
+    scaler's state as "grad_scaler"; with LRN per column, as --model-parallel 2 trains it, "lrn_groups": 2)."""
     extra = {} if scaler is None or not scaler.is_enabled() else {"grad_scaler": scaler.state_dict()}
+    if lrn_groups != 1:
+        extra["lrn_groups"] = lrn_groups
     return extra | {
         "epoch": history[-1]["epoch"], "lr": optimizer.lr, "scheduler": scheduler.state_dict(),
         "classes": classes, "model": cfg.model, "variant": cfg.variant, "num_classes": len(classes),
@@ -57,6 +60,9 @@ def read_run_meta(path):
         raise CheckpointError(f"checkpoint {path}: fields 'image_size' ({size}) and 'classes' ({len(classes)}) "
                               f"describe a model of {count:,} parameters, more than the file's "
                               f"{os.path.getsize(path):,} bytes can hold")
+    meta["lrn_groups"] = require(meta, "lrn_groups", int, path, default=1,  # absent: LRN over all the channels (every older checkpoint)
+                                 check=lambda v: v == 1 or (v == 2 and variant == "paper"),
+                                 what="1, or 2 for the paper variant (LRN over each column's channels)")
     require(meta, "lr", float, path, check=lambda v: v >= 0, what="a finite number >= 0")
     require(meta, "scheduler", dict, path, check=lambda v: v.get("kind") in SCHEDULERS,
             what=f"the state of a {'/'.join(SCHEDULERS)} schedule")
@@ -128,7 +134,7 @@ def state_shapes(model):
 def load_model(path, device="cpu"):
     """The model stored in a run checkpoint, ready for evaluation; returns (model, meta)."""
     meta = read_run_meta(path)
-    model = build_model(meta["variant"], meta["num_classes"], meta["image_size"])
+    model = build_model(meta["variant"], meta["num_classes"], meta["image_size"], lrn_groups=meta["lrn_groups"])
     ckpt = load_checkpoint(path, model_shapes=state_shapes(model), with_optimizer=False)
     model.load_state_dict(ckpt.model_state)
     return model.to(device).eval(), meta

@@ -42,6 +42,7 @@ from tinynet.data.folder import CorruptImageError, load_rgb
 from tinynet.models import parameter_count
 from tinynet import amp, distributed, run_folder, train_distributed, train_flags
 from tinynet.distributed import launch
+from tinynet.distributed.columns import ColumnGradScaler
 from tinynet.train_optimizer import has_norm_parameters, make_optimizer, resume_optimizer
 from tinynet.train_schedule import make_plan, replan
 from tinynet.saved_run import build_model, check_compatible, load_model, read_run_meta, run_meta, state_shapes
@@ -236,14 +237,19 @@ def _datasets(data_path, size, log=None):
     return train_set, val_set
 
 
-def _resume_into(cfg, changed, meta, model, optimizer, scheduler, log):
+def _resume_into(cfg, changed, meta, model, optimizer, scheduler, log, columns=None):
     """Load the checkpoint ``cfg.resume`` (its ``meta`` read already) into the run; the flags given now
     (already resolved against it; ``changed`` names those given with a new value) override its
-    hyper-parameters where ON_RESUME says they apply."""
+    hyper-parameters where ON_RESUME says they apply. With ``columns`` (--model-parallel) ``model`` is the
+    whole network and ``optimizer`` the column's: the checkpoint goes into the whole network and its
+    optimizer, then this rank's blocks of both into the column."""
+    whole = optimizer if columns is None else columns.full_optimizer
     ckpt = load_checkpoint(cfg.resume, model_shapes=state_shapes(model),
-                           param_shapes=[p.shape for p in optimizer.params])
+                           param_shapes=[p.shape for p in whole.params])
     model.load_state_dict(ckpt.model_state)
-    resume_optimizer(cfg, optimizer, ckpt.optimizer_state, cfg.resume)
+    resume_optimizer(cfg, whole, ckpt.optimizer_state, cfg.resume)
+    if columns is not None:
+        columns.scatter(optimizer)
     try:
         scheduler.load_state_dict(meta["scheduler"])
     except (TypeError, ValueError) as e:
@@ -311,37 +317,47 @@ def _run(cfg, changed, meta, out, log, world=None):
         raise ConfigError(f"--image-size {size} makes the {cfg.variant} AlexNet {count:,} parameters "
                           f"({4 * count / 2**30:.0f} GiB in float32, more again for gradients and momentum); "
                           f"the most tinynet train builds is {MAX_PARAMETERS:,}: give a smaller --image-size")
-    backend.manual_seed(cfg.seed)
-    model = build_model(cfg.variant, len(classes), size, cfg.init, cfg.dropout).to(cfg.device)
-    net = model  # what is saved, evaluated and resumed; ``model`` is what trains (the DDP wrapper, with ranks)
+    lrn_groups = train_distributed.lrn_groups(cfg, world, meta)  # 2: LRN per column (--model-parallel's form)
+    backend.manual_seed(cfg.seed)  # the same weights on every rank
+    model = build_model(cfg.variant, len(classes), size, cfg.init, cfg.dropout, lrn_groups).to(cfg.device)
+    net = model  # what is saved and resumed; ``model`` is what trains (the DDP wrapper, or this rank's column)
+    columns = None if cfg.model_parallel is None else train_distributed.Columns(cfg, net, world)
+    if columns is not None:
+        model = columns.column
+    data_world = None if columns is not None else world  # columns read every batch alike, as one process
     optimizer = make_optimizer(cfg, model)
     if cfg.norm_weight_decay is not None and not has_norm_parameters(model):
         log(f"note: --norm-weight-decay changes nothing here: the {cfg.variant} AlexNet has no normalisation layer "
             "with parameters")
     scheduler = make_plan(cfg, optimizer)
-    scaler = amp.GradScaler(backend.normalize_device(cfg.device), enabled=cfg.amp == "fp16")  # bfloat16 has float32's range: nothing to scale
+    # bfloat16 has float32's range: nothing to scale. Columns agree on each step's inf/NaN check.
+    scaler = (amp.GradScaler if columns is None else ColumnGradScaler)(backend.normalize_device(cfg.device),
+                                                                       enabled=cfg.amp == "fp16")
     history, start_epoch = [], 0
     if meta is not None:
-        _resume_into(cfg, changed, meta, model, optimizer, scheduler, log)
+        _resume_into(cfg, changed, meta, net, optimizer, scheduler, log, columns)
         _resume_scaler(cfg, meta, scaler, log)
         start_epoch, history = meta["epoch"], list(meta["history"])
-    if world is not None:
+    if world is not None and columns is None:
         model = distributed.DistributedDataParallel(net)  # every rank from rank 0's weights
+    evaluated = net if columns is None else model  # the column computes the whole network's logits
 
     # The workers serve every epoch (and both loaders stop theirs when the run ends).
     loader_args = dict(batch_size=cfg.batch_size, seed=cfg.seed, workers=cfg.workers, timeout=cfg.loader_timeout,
                        persistent_workers=cfg.workers > 0, device=cfg.device)  # uint8 to the device, floats there
-    val_loader = train_distributed.val_loader(val_set, world, **loader_args)
+    val_loader = train_distributed.val_loader(val_set, data_world, **loader_args)
     if cfg.test_only:
         try:
-            result = evaluate(net, val_loader, cfg.device, world)
+            result = evaluate(evaluated, val_loader, cfg.device, data_world)
         finally:
             val_loader.close()
         log(f"test: val loss {result['val_loss']:.4f}  top-1 {result['top1']:.2%}  top-5 {result['top5']:.2%}")
         return [result]
 
-    train_loader = train_distributed.train_loader(train_set, world, cfg, **loader_args)
+    train_loader = train_distributed.train_loader(train_set, data_world, cfg, **loader_args)
     batch = (f"batch {cfg.batch_size}" if world is None else
+             f"batch {cfg.batch_size}, model-parallel: one column on each of {world.size} processes ({world.backend})"
+             if columns is not None else
              f"batch {cfg.batch_size} per process x {world.size} processes ({world.backend}) = {cfg.batch_size * world.size}")
     log(f"training {cfg.model} ({cfg.variant}) on {len(train_set)} images of {len(classes)} classes "
         f"from {data_path}, {size}x{size}, {batch}, device {cfg.device}{' (TF32)' if cfg.tf32 else ''}; "
@@ -352,9 +368,11 @@ def _run(cfg, changed, meta, out, log, world=None):
         # print before the one line that says so.
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(start_epoch, cfg.epochs):
-                metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg, world, scaler)
-                metrics.update(evaluate(net, val_loader, cfg.device, world))
+                metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg, data_world, scaler)
+                metrics.update(evaluate(evaluated, val_loader, cfg.device, data_world))
                 metrics["skipped_files"] = len(train_loader.skipped) + len(val_loader.skipped)
+                if columns is not None:  # the whole network and its optimizer, for the checks and the checkpoint
+                    columns.gather(optimizer)
                 _check_finite(net, metrics, optimizer, cfg)
                 scheduler.step(metrics["top1"])
                 if not math.isfinite(optimizer.lr):  # the next epoch's lr, stored in the checkpoint
@@ -364,7 +382,8 @@ def _run(cfg, changed, meta, out, log, world=None):
                 history.append(metrics)
                 log(_epoch_line(metrics, cfg.epochs))
                 if out is not None:
-                    _record(out, cfg, net, optimizer, scheduler, classes, size, history, log, last, scaler)
+                    _record(out, cfg, net, optimizer if columns is None else columns.full_optimizer, scheduler,
+                            classes, size, history, log, last, scaler, lrn_groups)
     except KeyboardInterrupt:
         raise TrainingInterrupted(_interrupted(last)) from None
     finally:
@@ -522,12 +541,12 @@ def _epoch_line(m, epochs):
     return line
 
 
-def _record(out, cfg, model, optimizer, scheduler, classes, size, history, log, saved, scaler=None):
+def _record(out, cfg, model, optimizer, scheduler, classes, size, history, log, saved, scaler=None, lrn_groups=1):
     """The two checkpoints of the epoch just finished (each appended to ``saved`` as (path, epoch) once
     written), then metrics.jsonl and curves.png. The metrics and the curves are derived from the
     history the checkpoint holds (rewritten whole after the next epoch), so failing to write them is
     a warning, not an end. --overwrite's earlier run is removed once both checkpoints are written."""
-    meta = run_meta(cfg, optimizer, scheduler, classes, size, history, scaler)
+    meta = run_meta(cfg, optimizer, scheduler, classes, size, history, scaler, lrn_groups)
     epoch = meta["epoch"]
     for name in (f"checkpoint_epoch{epoch}.npz", "checkpoint.npz"):
         saved.append((save_checkpoint(os.path.join(out.path, name), model, optimizer, meta), epoch))

@@ -15,6 +15,14 @@ the process group (``--dist-backend``: nccl on the GPU, mpi on the CPU by defaul
 
 A checkpoint holds the model (not the wrapper) and the optimizer, as one process's does, so a run resumes
 with any number of processes.
+
+With ``--model-parallel 2`` (the paper variant, exactly two processes) the two ranks are not replicas but the
+paper's two columns (tinynet/distributed/columns.py): each holds half of every layer, both read the same
+batches (the whole set, in the order one process would), and they exchange activations where the paper's
+GPUs did. LRN normalises over each column's own channels, in the single-process network too
+(``lrn_groups`` 2, recorded in the checkpoint). Each checkpoint is the whole network's, gathered: the weights
+and the optimizer's state (momentum buffers, moments), as one process would have written them; a resume cuts
+them into columns again, or continues in one process.
 """
 import os
 
@@ -24,7 +32,7 @@ from tinynet import backend
 from tinynet.data import DataLoader, DistributedSampler
 from tinynet.train_flags import ConfigError
 
-__all__ = ["World", "join", "leave", "train_loader", "val_loader", "reduce_sums"]
+__all__ = ["World", "join", "leave", "train_loader", "val_loader", "reduce_sums", "lrn_groups", "Columns"]
 
 
 class World:
@@ -109,3 +117,49 @@ def reduce_sums(values, world, device):
         a = backend.to_device(a, device)
     distributed.all_reduce(a)
     return [float(v) for v in backend.host(a)]
+
+
+def lrn_groups(cfg, world, meta):
+    """The LRN form of the run (the resolved ``cfg``; ``meta``: the checkpoint's, or None): 2 (per column)
+    with --model-parallel, else the checkpoint's (1, over all the channels, for a new run). ConfigError for a
+    --model-parallel run that can't be one."""
+    saved = 1 if meta is None else meta["lrn_groups"]
+    if cfg.model_parallel is None:
+        return saved
+    if cfg.variant != "paper":
+        raise ConfigError(f"--model-parallel 2 splits the paper variant's two columns: give --variant paper (the "
+                          f"{cfg.variant} variant has no grouped layers to split along)")
+    if world is None:
+        raise ConfigError("--model-parallel 2 runs as two processes, one column each: add --nproc-per-node 2 (or "
+                          "start it with mpiexec -n 2)")
+    if world.size != cfg.model_parallel:
+        raise ConfigError(f"--model-parallel 2 needs exactly 2 processes, one column each; this job has {world.size} "
+                          "(model parallelism combined with data parallelism is not supported)")
+    if meta is not None and saved != 2:
+        raise ConfigError(f"--model-parallel 2: the checkpoint {cfg.resume}'s run normalised LRN over all the channels; "
+                          "the columns normalise over their own halves, so resuming would change the network. Resume "
+                          "it without --model-parallel, or start a new run")
+    return 2
+
+
+class Columns:
+    """--model-parallel: this rank's column of the whole network ``net``, and the whole network's optimizer,
+    kept to read and write checkpoints (the column's own optimizer is the one that trains)."""
+
+    def __init__(self, cfg, net, world):
+        from tinynet.distributed.columns import ColumnNet
+        from tinynet.train_optimizer import make_optimizer
+
+        self.net, self.world = net, world
+        self.column = ColumnNet(net, world.rank, world.size)
+        self.full_optimizer = make_optimizer(cfg, net)
+
+    def scatter(self, optimizer):
+        """The whole network's weights and optimizer state (a resumed checkpoint's) into this column."""
+        self.column.load_from(self.net)
+        self.column.scatter_optimizer(self.full_optimizer, optimizer)
+
+    def gather(self, optimizer):
+        """This column's weights and ``optimizer``'s state gathered into the whole network's, on every rank."""
+        self.column.full_state_dict(self.net)
+        self.column.gather_optimizer(optimizer, self.full_optimizer)

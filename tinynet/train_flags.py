@@ -82,6 +82,7 @@ class TrainConfig:
     nproc_per_node: int = None  # start this many processes of the run (tinynet/distributed/launch.py)
     dist_backend: str = None  # "nccl" or "mpi"; None: nccl on --device cuda, else mpi
     dist_timeout: float = None  # seconds a rank may go without progress before the launcher stops the job; None: 300
+    model_parallel: int = None  # 2: the paper variant's two columns on two processes (tinynet/distributed/columns.py)
 
 
 # A new run's value of each field that is None when not given (None here: the variant's own).
@@ -137,8 +138,9 @@ def resume_help():
     for name, (what, why) in ON_RESUME.items():
         lines.append(f"  {flag(name):<20} {what}: {why}")
     lines.append("Not part of the run, always as given now: --device, -j, --loader-timeout, --no-progress, --tf32, "
-                 "--amp, --nproc-per-node, --dist-backend, --dist-timeout, --output-dir (default on resume: the checkpoint's "
-                 "folder). A run resumes with any number of processes.")
+                 "--amp, --nproc-per-node, --dist-backend, --dist-timeout, --model-parallel, --output-dir (default on resume: "
+                 "the checkpoint's folder). A run resumes with any number of processes; a --model-parallel run's LRN "
+                 "form (per column) stays with it, also resumed in one process.")
     lines.append("Resuming a finished run, or with --epochs not above the checkpoint's epoch, is refused. A resumed "
                  "run with a larger --epochs goes on from the checkpoint's epoch with the lr the flags in force "
                  "give that epoch (a cosine re-planned to end at the new --epochs).")
@@ -205,6 +207,14 @@ def check(cfg):
         _choice("amp", cfg.amp, AMP_MODES)
     if cfg.dist_timeout is not None:
         _number("dist_timeout", cfg.dist_timeout, low=0)
+    if cfg.model_parallel is not None:
+        _number("model_parallel", cfg.model_parallel, integer=True, low=1)
+        if cfg.model_parallel != 2:
+            raise ConfigError(f"--model-parallel must be 2, got {cfg.model_parallel}: the paper variant splits into "
+                              "two columns (its grouped convolutions have 2 groups)")
+        if cfg.variant not in (None, "paper") or (cfg.variant is None and cfg.resume is None):
+            raise ConfigError(f"--model-parallel 2 splits the paper variant's two columns: give --variant paper (the "
+                              f"{cfg.variant or DEFAULTS['variant']} variant has no grouped layers to split along)")
     if "dist_backend" in given:
         _choice("dist_backend", given["dist_backend"], DIST_BACKENDS)
         if given["dist_backend"] == "mpi" and cfg.device == "cuda":

@@ -1,8 +1,16 @@
 """The paper's two-GPU split as two real MPI processes: each holds half of every layer, and together they
-compute what the single-process paper network (LRN per column) computes: outputs, gradients, SGD steps."""
-import numpy as np
+compute what the single-process paper network (LRN per column) computes: outputs, gradients, SGD steps; and
+`tinynet train --variant paper --model-parallel 2`, whose checkpoints are one whole network's."""
+import os
+import shutil
+import subprocess
+import sys
 
-from tests.distributed.mpi_tools import needs_mpi, run_ranks
+import numpy as np
+import pytest
+
+from tests.distributed.mpi_tools import ROOT, env, mpiexec, needs_mpi, run_ranks
+from tinynet.checkpoint import load_checkpoint, optimizer_state_dict
 
 SETUP = r'''
 import numpy as np
@@ -72,8 +80,111 @@ def test_a_network_that_cannot_be_split_evenly_is_refused():
     from tinynet.distributed.columns import ColumnNet
 
     with pytest.raises(ValueError, match="ColumnNet: .*Linear.* has 5 outputs, which 2 ranks can't share"):
-        ColumnNet(nn.Sequential(nn.Linear(4, 5)), 0, 2)
+        ColumnNet(nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 2)), 0, 2)
+    # The last layer may have a width the ranks can't share (the logits of 3 classes): it is held whole.
+    net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    column = ColumnNet(net, 1, 2)
+    assert [tuple(p.shape) for p in column.parameters()] == [(3, 4), (3,), (3, 6), (3,)]
+    np.testing.assert_array_equal(column.pairs(replicas=True)[0][0].data, net[2].weight.data)
     with pytest.raises(ValueError, match="ColumnNet: a convolution with groups=2 splits over 2 ranks, not 4"):
         ColumnNet(nn.Sequential(nn.Conv2d(4, 8, 3), nn.Conv2d(8, 8, 3, groups=2)), 0, 4)
     with pytest.raises(ValueError, match="ColumnNet: need ints 0 <= rank < world"):
         ColumnNet(nn.Sequential(nn.Linear(4, 4)), 2, 2)
+
+
+# --- tinynet train --model-parallel 2 ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def paper_images(tmp_path_factory):
+    """3 classes (so the logits are held whole on both ranks) x 8 images at the paper variant's smallest size."""
+    from tinynet.data import synth
+
+    root = tmp_path_factory.mktemp("paper_images")
+    synth.generate(root, classes=3, per_class=8, val_per_class=2, size=67, seed=1)
+    return root
+
+
+def _train(*args, ranks=None, timeout=300):
+    command = [sys.executable, "-m", "tinynet", "train", "-j", "0", "--no-progress", *map(str, args)]
+    if ranks:
+        command = [mpiexec(), "-n", str(ranks)] + command
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env())
+
+
+def _paper_run(images, out, *extra):
+    return ("--data-path", images, "--variant", "paper", "--image-size", "67", "-b", "6", "--lr", "0.002",
+            "--lr-scheduler", "step", "--output-dir", out, *extra)
+
+
+@needs_mpi
+def test_model_parallel_training_is_the_single_process_networks(paper_images, tmp_path):
+    # Epoch 1 as two columns (the launcher); epoch 2 resumed from its checkpoint twice: as two columns again
+    # (mpiexec), and in one process. The same weights and momentum buffers at the end: the checkpoint is the
+    # whole network with its optimizer (buffers gathered), a resume cuts both into columns again, the LRN form
+    # (per column) travels in the checkpoint, and the columns' epoch is the single network's epoch. Dropout
+    # and augmentation on: drawn per sample, the same on every rank.
+    first = tmp_path / "first"
+    done = _train(*_paper_run(paper_images, first, "--epochs", "1", "--nproc-per-node", "2", "--model-parallel", "2"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "batch 6, model-parallel: one column on each of 2 processes (mpi)" in done.stdout
+    ckpt = load_checkpoint(first / "checkpoint.npz")
+    assert ckpt.meta["lrn_groups"] == 2 and ckpt.model_state["classifier.6.weight"].shape == (3, 4096)
+    for name in ("columns", "single"):
+        shutil.copytree(first, tmp_path / name)
+    two = _train("--resume", tmp_path / "columns" / "checkpoint.npz", "--epochs", "2", "--model-parallel", "2",
+                 ranks=2)
+    assert two.returncode == 0, two.stdout + two.stderr
+    one = _train("--resume", tmp_path / "single" / "checkpoint.npz", "--epochs", "2")
+    assert one.returncode == 0, one.stdout + one.stderr
+    a = load_checkpoint(tmp_path / "columns" / "checkpoint.npz")
+    b = load_checkpoint(tmp_path / "single" / "checkpoint.npz")
+    assert a.meta["lrn_groups"] == b.meta["lrn_groups"] == 2
+    for name, w in b.model_state.items():
+        np.testing.assert_allclose(a.model_state[name], w, rtol=1e-3, atol=1e-6, err_msg=name)
+        assert not np.array_equal(w, ckpt.model_state[name]) or name.endswith("bias"), name  # epoch 2 moved it
+    sa, sb = (optimizer_state_dict(c.optimizer_state)["state"] for c in (a, b))
+    assert sorted(sa) == sorted(sb) == list(range(16))  # a momentum buffer per weight and bias
+    for k in sb:  # float32 sums in another order: to 1e-3 of each buffer's largest entry
+        want = sb[k]["momentum_buffer"]
+        np.testing.assert_allclose(sa[k]["momentum_buffer"], want, rtol=1e-3, atol=1e-3 * float(np.abs(want).max()),
+                                   err_msg=f"momentum buffer {k}")
+        assert np.abs(want).max() > 0
+    for name in ("first", "columns", "single"):  # 160 MB a checkpoint
+        shutil.rmtree(tmp_path / name)
+
+
+MODEL_PARALLEL_REFUSALS = [
+    (["--variant", "paper", "--model-parallel", "3"], None,
+     "--model-parallel must be 2, got 3: the paper variant splits into two columns"),
+    (["--variant", "paper", "--model-parallel", "0"], None, "argument --model-parallel: must be an int >= 1, got 0"),
+    (["--model-parallel", "2"], None, "--model-parallel 2 splits the paper variant's two columns: give --variant "
+                                      "paper (the mini variant has no grouped layers"),
+    (["--variant", "seed", "--model-parallel", "2"], None, "give --variant paper (the seed variant"),
+    (["--variant", "paper", "--model-parallel", "2"], None, "--model-parallel 2 runs as two processes, one column "
+                                                            "each: add --nproc-per-node 2"),
+    (["--variant", "paper", "--model-parallel", "2", "--nproc-per-node", "3"], None,
+     "--model-parallel 2 needs exactly 2 processes, one column each: give --nproc-per-node 2, not 3"),
+    (["--variant", "paper", "--model-parallel", "2"], 3, "--model-parallel 2 needs exactly 2 processes, one column "
+                                                         "each; this job has 3"),
+]
+
+
+@needs_mpi
+@pytest.mark.parametrize("args, ranks, message", MODEL_PARALLEL_REFUSALS)
+def test_model_parallel_refusals(paper_images, tmp_path, args, ranks, message):
+    done = _train("--data-path", paper_images, "--image-size", "67", "--epochs", "1", "--output-dir", tmp_path / "r",
+                  *args, ranks=ranks, timeout=120)
+    assert done.returncode != 0
+    assert message in done.stderr, done.stderr
+    assert not os.path.exists(tmp_path / "r" / "checkpoint.npz")
+
+
+@needs_mpi
+def test_a_run_with_lrn_over_all_channels_does_not_resume_as_columns(paper_images, tmp_path):
+    first = _train(*_paper_run(paper_images, tmp_path / "run", "--epochs", "1"))
+    assert first.returncode == 0, first.stderr
+    done = _train("--resume", tmp_path / "run" / "checkpoint.npz", "--epochs", "2", "--model-parallel", "2", ranks=2)
+    assert done.returncode != 0
+    assert "normalised LRN over all the channels; the columns normalise over their own halves" in done.stderr
+    assert not os.path.exists(tmp_path / "run" / "checkpoint_epoch2.npz")
+    shutil.rmtree(tmp_path / "run")

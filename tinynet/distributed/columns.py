@@ -5,6 +5,8 @@
       a convolution with groups=R    its group r (input and output), which needs only rank r's channels
       a dense layer                  neurons r*n/R .. (r+1)*n/R, over the whole input
       LRN                            over its own channels (the per-column form, LRN(groups=R) of the whole)
+      the last dense layer           whole, on every rank alike, when R does not divide its outputs (the logits
+                                     of 3 classes on 2 ranks)
     and the ranks exchange activations only where a layer needs the whole input and has only a part: the
     channels (or features) are gathered from every rank (all_gather), concatenated in rank order.
 
@@ -15,15 +17,21 @@ alike, need no sum: each rank keeps its own slice of their gradient.
 
     ColumnNet(full_model, rank, world)   this rank's column of ``full_model`` (its weights copied); forward
                                          gives the whole network's output on every rank
-    ColumnNet.full_state_dict()          the whole network's state dict, gathered (one ordinary checkpoint)
+    ColumnNet.full_state_dict(full)      the whole network's state dict, gathered (one ordinary checkpoint)
+    ColumnNet.load_from(full)            this rank's blocks of ``full``'s weights copied in (after a resume)
+    ColumnNet.scatter_optimizer(f, c)    the whole network's optimizer ``f`` -> this column's ``c``: each
+                                         state array's block (momentum buffers, Adam's moments), the rest as it is
+    ColumnNet.gather_optimizer(c, f)     the other way, gathered from every rank (for the checkpoint)
+    ColumnGradScaler                     GradScaler whose inf/NaN check is agreed by every rank: a column sees
+                                         only its own gradients, and every rank must skip the same steps
 """
 import numpy as np
 
-from tinynet import backend, nn
+from tinynet import amp, backend, nn
 from tinynet.autograd import Function
 from tinynet.distributed import group as _group
 
-__all__ = ["ColumnNet", "GatherChannels"]
+__all__ = ["ColumnNet", "GatherChannels", "ColumnGradScaler"]
 
 
 class GatherChannels(Function):
@@ -74,9 +82,23 @@ class ColumnNet(nn.Module):
         if not (isinstance(world, int) and world >= 1 and isinstance(rank, int) and 0 <= rank < world):
             raise ValueError(f"ColumnNet: need ints 0 <= rank < world, got rank={rank!r}, world={world!r}")
         layers, self._sources = [], []  # sources: (column layer, full layer) with weights to slice
+        self._replicas = []  # (column layer, full layer) held whole on every rank
         split = False  # whether the activation so far holds only this rank's channels
-        for layer in _leaves(full):
+        leaves = _leaves(full)
+        last = max((k for k, m in enumerate(leaves) if isinstance(m, (nn.Conv2d, nn.Linear))), default=-1)
+        for at, layer in enumerate(leaves):
             width = getattr(layer, "out_channels", getattr(layer, "out_features", 0))
+            if isinstance(layer, nn.Linear) and width % world and at == last:
+                # The logits of a class count the ranks can't share (say 3 classes on 2): the last layer whole on
+                # every rank. Its input gathered, its gradient kept alone (each rank's is the whole one), and the
+                # same weights, gradients and steps on every rank.
+                if split:
+                    layers.append(_Gather(partitioned=False))
+                whole = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
+                layers.append(whole)
+                self._replicas.append((whole, layer))
+                split = False
+                continue
             if isinstance(layer, (nn.Conv2d, nn.Linear)) and width % world:
                 raise ValueError(f"ColumnNet: {layer!r} has {width} outputs, which {world} ranks can't share equally")
             if isinstance(layer, nn.Conv2d):
@@ -111,25 +133,100 @@ class ColumnNet(nn.Module):
         if split:
             layers.append(_Gather(partitioned=False))
         self.body = nn.Sequential(*layers)
-        for column, whole in self._sources:
-            column.weight.data[...] = _block(whole.weight.data, rank, world)
-            if whole.bias is not None:
-                column.bias.data[...] = _block(whole.bias.data, rank, world)
+        self.load_from(full)
 
     def forward(self, x):
         return self.body(x)
 
+    def pairs(self, replicas=False):
+        """(column parameter, whole-network parameter) for every parameter that is split: block ``rank`` of the
+        whole one along axis 0 is the column's; ``replicas``: those held whole on every rank instead."""
+        return [(getattr(column, name), getattr(whole, name))
+                for column, whole in (self._replicas if replicas else self._sources)
+                for name in ("weight", "bias") if getattr(column, name) is not None]
+
+    def load_from(self, full):
+        """Copy this rank's block of every weight of ``full`` (the network this column was made from) in."""
+        for part, whole in self.pairs():
+            part.data[...] = _block(whole.data, self.rank, self.world)
+        for part, whole in self.pairs(replicas=True):
+            part.data[...] = whole.data
+
     def full_state_dict(self, full):
         """``full``'s state dict with this column's weights gathered from every rank in (the same on all)."""
-        for column, whole in self._sources:
-            for name in ("weight", "bias"):
-                part = getattr(column, name)
-                if part is None:
-                    continue
-                xp = backend.get_array_module(part.data)
-                gathered = _group._need("full_state_dict").all_gather(xp.ascontiguousarray(part.data))
-                getattr(whole, name).data[...] = xp.concatenate(list(gathered), axis=0)
+        for part, whole in self.pairs():
+            whole.data[...] = _gathered(part.data, "full_state_dict")
+        for part, whole in self.pairs(replicas=True):
+            whole.data[...] = part.data  # the same on every rank
         return full.state_dict()
+
+    def scatter_optimizer(self, full_optimizer, optimizer):
+        """Put ``full_optimizer``'s state (over the whole network's parameters, as a checkpoint holds it) into
+        ``optimizer`` (over this column's): each array the shape of its parameter is cut to this rank's block,
+        other entries (a step count) are copied; the param groups' hyper-parameters are copied too."""
+        for part, whole in self.pairs():
+            state = full_optimizer.state.get(whole)
+            if state is None:
+                optimizer.state.pop(part, None)
+                continue
+            optimizer.state[part] = {k: _block(v, self.rank, self.world) if _shaped_like(v, whole) else v
+                                     for k, v in state.items()}
+        _copy_state(full_optimizer, optimizer, [(whole, part) for part, whole in self.pairs(replicas=True)])
+        _copy_hyper(full_optimizer, optimizer)
+
+    def gather_optimizer(self, optimizer, full_optimizer):
+        """The other way: ``full_optimizer``'s state and hyper-parameters from every rank's ``optimizer``
+        (a collective: every rank calls it; afterwards all hold the same)."""
+        for part, whole in self.pairs():
+            state = optimizer.state.get(part)
+            if state is None:
+                full_optimizer.state.pop(whole, None)
+                continue
+            full_optimizer.state[whole] = {k: _gathered(v, "gather_optimizer") if _shaped_like(v, part) else v
+                                           for k, v in sorted(state.items())}
+        _copy_state(optimizer, full_optimizer, self.pairs(replicas=True))
+        _copy_hyper(optimizer, full_optimizer)
+
+
+class ColumnGradScaler(amp.GradScaler):
+    """``amp.GradScaler`` for columns: after unscaling, whether a gradient is inf or NaN is decided over every
+    rank (an all-reduce of one number), so all ranks skip the same steps and keep the same scale."""
+
+    def unscale_(self, optimizer):
+        super().unscale_(optimizer)
+        if self.enabled:
+            found = backend.to_device(np.array([float(self._unscaled[id(optimizer)])]), self.device)  # NCCL: on the GPU
+            _group._need("ColumnGradScaler").all_reduce(found, "max")
+            self._unscaled[id(optimizer)] = bool(backend.host(found)[0])
+
+
+def _gathered(a, what):
+    """Every rank's ``a`` concatenated along axis 0 in rank order (a collective)."""
+    xp = backend.get_array_module(a)
+    return xp.concatenate(list(_group._need(what).all_gather(xp.ascontiguousarray(a))), axis=0)
+
+
+def _shaped_like(value, parameter):
+    return hasattr(value, "shape") and tuple(value.shape) == tuple(parameter.shape)
+
+
+def _copy_state(source, target, pairs):
+    """``source``'s state of each parameter a into ``target``'s of b, for (a, b) in ``pairs`` (arrays copied)."""
+    for a, b in pairs:
+        state = source.state.get(a)
+        if state is None:
+            target.state.pop(b, None)
+        else:
+            target.state[b] = {k: v.copy() if hasattr(v, "copy") else v for k, v in state.items()}
+
+
+def _copy_hyper(source, target):
+    """Each param group's hyper-parameters (lr, momentum, weight decay, ...) from ``source`` to ``target``."""
+    if len(source.param_groups) != len(target.param_groups):
+        raise ValueError(f"columns: the optimizers have {len(source.param_groups)} and {len(target.param_groups)} "
+                         "param groups")
+    for a, b in zip(source.param_groups, target.param_groups):
+        b.update({k: v for k, v in a.items() if k != "params"})
 
 
 def _leaves(model):
