@@ -61,10 +61,15 @@ def _train(args):
             raise ValueError("--nproc-per-node: this process is already one of a launched job's ranks (RANK/WORLD_SIZE "
                              "or mpiexec's variables are set); start the job one way, not both")
         cfg = check(cfg)  # the flags' errors once, here, not once per rank
-        if cfg.model_parallel is not None and cfg.nproc_per_node != cfg.model_parallel:
-            raise ValueError(f"--model-parallel {cfg.model_parallel} needs exactly {cfg.model_parallel} processes, one "
-                             f"column each: give --nproc-per-node {cfg.model_parallel}, not {cfg.nproc_per_node} (model "
-                             "parallelism combined with data parallelism is not supported)")
+        if cfg.model_parallel is not None:
+            from tinynet.saved_run import read_run_meta
+            from tinynet.train_distributed import check_columns
+
+            if cfg.nproc_per_node != cfg.model_parallel:
+                raise ValueError(f"--model-parallel {cfg.model_parallel} needs exactly {cfg.model_parallel} processes, "
+                                 f"one column each: give --nproc-per-node {cfg.model_parallel}, not {cfg.nproc_per_node} "
+                                 "(model parallelism combined with data parallelism is not supported)")
+            check_columns(cfg, None if cfg.resume is None else read_run_meta(cfg.resume))
         backend = cfg.dist_backend or ("nccl" if cfg.device == "cuda" else "mpi")
         command = _without_nproc(args.argv)
         timeout = DEFAULT_DIST_TIMEOUT_S if cfg.dist_timeout is None else cfg.dist_timeout
@@ -285,7 +290,7 @@ def build_parser():
     p.add_argument("--dist-timeout", type=_float(low=0), default=None, metavar="SECONDS",
                    help="with --nproc-per-node: the launcher stops every process when one makes no progress for "
                         f"this long (default {DEFAULT_DIST_TIMEOUT_S:g}; 0: never); one that dies stops them at once")
-    p.add_argument("--model-parallel", type=_int(low=1), default=None, metavar="2",
+    p.add_argument("--model-parallel", type=_int(), default=None, metavar="2",
                    help="with --variant paper and two processes (--nproc-per-node 2 or mpiexec -n 2): the paper's "
                         "two columns, each process holding half of every layer and both reading the same batches; "
                         "LRN per column (kept in the checkpoint, which is one whole network's)")

@@ -319,7 +319,9 @@ def _run(cfg, changed, meta, out, log, world=None):
                           f"the most tinynet train builds is {MAX_PARAMETERS:,}: give a smaller --image-size")
     lrn_groups = train_distributed.lrn_groups(cfg, world, meta)  # 2: LRN per column (--model-parallel's form)
     backend.manual_seed(cfg.seed)  # the same weights on every rank
-    model = build_model(cfg.variant, len(classes), size, cfg.init, cfg.dropout, lrn_groups).to(cfg.device)
+    model = build_model(cfg.variant, len(classes), size, cfg.init, cfg.dropout, lrn_groups)
+    if cfg.model_parallel is None:  # (with columns the whole network stays on the host, each column on the device)
+        model = model.to(cfg.device)
     net = model  # what is saved and resumed; ``model`` is what trains (the DDP wrapper, or this rank's column)
     columns = None if cfg.model_parallel is None else train_distributed.Columns(cfg, net, world)
     if columns is not None:
@@ -375,6 +377,8 @@ def _run(cfg, changed, meta, out, log, world=None):
                     columns.gather(optimizer)
                 _check_finite(net, metrics, optimizer, cfg)
                 scheduler.step(metrics["top1"])
+                if columns is not None:
+                    columns.copy_lr(optimizer)  # the next epoch's lr, which the checkpoint holds
                 if not math.isfinite(optimizer.lr):  # the next epoch's lr, stored in the checkpoint
                     raise TrainingDiverged(
                         f"after epoch {epoch + 1} the schedule made the learning rate {optimizer.lr}; nothing of "

@@ -32,7 +32,8 @@ from tinynet import backend
 from tinynet.data import DataLoader, DistributedSampler
 from tinynet.train_flags import ConfigError
 
-__all__ = ["World", "join", "leave", "train_loader", "val_loader", "reduce_sums", "lrn_groups", "Columns"]
+__all__ = ["World", "join", "leave", "train_loader", "val_loader", "reduce_sums", "check_columns", "lrn_groups",
+           "Columns"]
 
 
 class World:
@@ -119,6 +120,21 @@ def reduce_sums(values, world, device):
     return [float(v) for v in backend.host(a)]
 
 
+def check_columns(cfg, meta):
+    """ConfigError unless a --model-parallel run of ``cfg`` can resume ``meta`` (the checkpoint's metadata; None
+    for a new run): a paper-variant run whose LRN normalised each column's channels."""
+    variant = cfg.variant if meta is None else meta["variant"]
+    if variant != "paper":
+        raise ConfigError(f"--model-parallel 2 splits the paper variant's two columns; the checkpoint {cfg.resume} "
+                          f"is of the {variant} variant, which has no grouped layers to split along" if meta is not None
+                          else f"--model-parallel 2 splits the paper variant's two columns: give --variant paper (the "
+                          f"{variant} variant has no grouped layers to split along)")
+    if meta is not None and meta["lrn_groups"] != 2:
+        raise ConfigError(f"--model-parallel 2: the checkpoint {cfg.resume}'s run normalised LRN over all the channels; "
+                          "the columns normalise over their own halves, so resuming would change the network. Resume "
+                          "it without --model-parallel, or start a new run")
+
+
 def lrn_groups(cfg, world, meta):
     """The LRN form of the run (the resolved ``cfg``; ``meta``: the checkpoint's, or None): 2 (per column)
     with --model-parallel, else the checkpoint's (1, over all the channels, for a new run). ConfigError for a
@@ -126,32 +142,27 @@ def lrn_groups(cfg, world, meta):
     saved = 1 if meta is None else meta["lrn_groups"]
     if cfg.model_parallel is None:
         return saved
-    if cfg.variant != "paper":
-        raise ConfigError(f"--model-parallel 2 splits the paper variant's two columns: give --variant paper (the "
-                          f"{cfg.variant} variant has no grouped layers to split along)")
+    check_columns(cfg, meta)
     if world is None:
         raise ConfigError("--model-parallel 2 runs as two processes, one column each: add --nproc-per-node 2 (or "
                           "start it with mpiexec -n 2)")
     if world.size != cfg.model_parallel:
         raise ConfigError(f"--model-parallel 2 needs exactly 2 processes, one column each; this job has {world.size} "
                           "(model parallelism combined with data parallelism is not supported)")
-    if meta is not None and saved != 2:
-        raise ConfigError(f"--model-parallel 2: the checkpoint {cfg.resume}'s run normalised LRN over all the channels; "
-                          "the columns normalise over their own halves, so resuming would change the network. Resume "
-                          "it without --model-parallel, or start a new run")
     return 2
 
 
 class Columns:
-    """--model-parallel: this rank's column of the whole network ``net``, and the whole network's optimizer,
-    kept to read and write checkpoints (the column's own optimizer is the one that trains)."""
+    """--model-parallel: this rank's column (on the run's device) of the whole network ``net`` (on the host),
+    and the whole network's optimizer, kept there to read and write checkpoints; the column's own optimizer
+    is the one that trains. So the device holds half of every layer, as each of the paper's GPUs did."""
 
     def __init__(self, cfg, net, world):
         from tinynet.distributed.columns import ColumnNet
         from tinynet.train_optimizer import make_optimizer
 
         self.net, self.world = net, world
-        self.column = ColumnNet(net, world.rank, world.size)
+        self.column = ColumnNet(net, world.rank, world.size).to(cfg.device)
         self.full_optimizer = make_optimizer(cfg, net)
 
     def scatter(self, optimizer):
@@ -160,6 +171,14 @@ class Columns:
         self.column.scatter_optimizer(self.full_optimizer, optimizer)
 
     def gather(self, optimizer):
-        """This column's weights and ``optimizer``'s state gathered into the whole network's, on every rank."""
+        """This column's weights and ``optimizer``'s state gathered into the whole network's, on every rank
+        (a collective)."""
         self.column.full_state_dict(self.net)
         self.column.gather_optimizer(optimizer, self.full_optimizer)
+
+    def copy_lr(self, optimizer):
+        """The hyper-parameters of ``optimizer`` (the column's: the scheduler sets its lr) into the whole
+        network's optimizer, which the checkpoint holds."""
+        from tinynet.distributed.columns import copy_hyperparameters
+
+        copy_hyperparameters(optimizer, self.full_optimizer)

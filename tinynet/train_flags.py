@@ -208,7 +208,7 @@ def check(cfg):
     if cfg.dist_timeout is not None:
         _number("dist_timeout", cfg.dist_timeout, low=0)
     if cfg.model_parallel is not None:
-        _number("model_parallel", cfg.model_parallel, integer=True, low=1)
+        _number("model_parallel", cfg.model_parallel, integer=True)
         if cfg.model_parallel != 2:
             raise ConfigError(f"--model-parallel must be 2, got {cfg.model_parallel}: the paper variant splits into "
                               "two columns (its grouped convolutions have 2 groups)")

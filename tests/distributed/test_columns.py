@@ -88,6 +88,9 @@ def test_a_network_that_cannot_be_split_evenly_is_refused():
     np.testing.assert_array_equal(column.pairs(replicas=True)[0][0].data, net[2].weight.data)
     with pytest.raises(ValueError, match="ColumnNet: a convolution with groups=2 splits over 2 ranks, not 4"):
         ColumnNet(nn.Sequential(nn.Conv2d(4, 8, 3), nn.Conv2d(8, 8, 3, groups=2)), 0, 4)
+    with pytest.raises(ValueError, match=r"ColumnNet: LocalResponseNorm.* normalises over 1 block\(s\) of channels; a "
+                                         r"column normalises only its own, so the whole network must have LRN groups=2"):
+        ColumnNet(nn.Sequential(nn.Conv2d(4, 8, 3), nn.LocalResponseNorm(5)), 0, 2)
     with pytest.raises(ValueError, match="ColumnNet: need ints 0 <= rank < world"):
         ColumnNet(nn.Sequential(nn.Linear(4, 4)), 2, 2)
 
@@ -113,7 +116,7 @@ def _train(*args, ranks=None, timeout=300):
 
 def _paper_run(images, out, *extra):
     return ("--data-path", images, "--variant", "paper", "--image-size", "67", "-b", "6", "--lr", "0.002",
-            "--lr-scheduler", "step", "--output-dir", out, *extra)
+            "--lr-scheduler", "exponential", "--lr-gamma", "0.5", "--output-dir", out, *extra)
 
 
 @needs_mpi
@@ -129,6 +132,7 @@ def test_model_parallel_training_is_the_single_process_networks(paper_images, tm
     assert "batch 6, model-parallel: one column on each of 2 processes (mpi)" in done.stdout
     ckpt = load_checkpoint(first / "checkpoint.npz")
     assert ckpt.meta["lrn_groups"] == 2 and ckpt.model_state["classifier.6.weight"].shape == (3, 4096)
+    assert ckpt.meta["lr"] == 0.001  # the next epoch's, as one process's checkpoint holds it
     for name in ("columns", "single"):
         shutil.copytree(first, tmp_path / name)
     two = _train("--resume", tmp_path / "columns" / "checkpoint.npz", "--epochs", "2", "--model-parallel", "2",
@@ -139,6 +143,8 @@ def test_model_parallel_training_is_the_single_process_networks(paper_images, tm
     a = load_checkpoint(tmp_path / "columns" / "checkpoint.npz")
     b = load_checkpoint(tmp_path / "single" / "checkpoint.npz")
     assert a.meta["lrn_groups"] == b.meta["lrn_groups"] == 2
+    assert a.meta["lr"] == b.meta["lr"] == 0.0005
+    assert "note: the learning rate" not in two.stdout + one.stdout  # the checkpoint's lr is the schedule's
     for name, w in b.model_state.items():
         np.testing.assert_allclose(a.model_state[name], w, rtol=1e-3, atol=1e-6, err_msg=name)
         assert not np.array_equal(w, ckpt.model_state[name]) or name.endswith("bias"), name  # epoch 2 moved it
@@ -156,7 +162,8 @@ def test_model_parallel_training_is_the_single_process_networks(paper_images, tm
 MODEL_PARALLEL_REFUSALS = [
     (["--variant", "paper", "--model-parallel", "3"], None,
      "--model-parallel must be 2, got 3: the paper variant splits into two columns"),
-    (["--variant", "paper", "--model-parallel", "0"], None, "argument --model-parallel: must be an int >= 1, got 0"),
+    (["--variant", "paper", "--model-parallel", "0"], None, "--model-parallel must be 2, got 0"),
+    (["--variant", "paper", "--model-parallel", "x"], None, "argument --model-parallel: must be an int, got 'x'"),
     (["--model-parallel", "2"], None, "--model-parallel 2 splits the paper variant's two columns: give --variant "
                                       "paper (the mini variant has no grouped layers"),
     (["--variant", "seed", "--model-parallel", "2"], None, "give --variant paper (the seed variant"),
@@ -183,8 +190,12 @@ def test_model_parallel_refusals(paper_images, tmp_path, args, ranks, message):
 def test_a_run_with_lrn_over_all_channels_does_not_resume_as_columns(paper_images, tmp_path):
     first = _train(*_paper_run(paper_images, tmp_path / "run", "--epochs", "1"))
     assert first.returncode == 0, first.stderr
+    message = "normalised LRN over all the channels; the columns normalise over their own halves"
     done = _train("--resume", tmp_path / "run" / "checkpoint.npz", "--epochs", "2", "--model-parallel", "2", ranks=2)
-    assert done.returncode != 0
-    assert "normalised LRN over all the channels; the columns normalise over their own halves" in done.stderr
+    assert done.returncode != 0 and message in done.stderr
+    # Under the launcher, refused before any rank starts: said once.
+    launched = _train("--resume", tmp_path / "run" / "checkpoint.npz", "--epochs", "2", "--model-parallel", "2",
+                      "--nproc-per-node", "2")
+    assert launched.returncode != 0 and launched.stderr.count(message) == 1, launched.stderr
     assert not os.path.exists(tmp_path / "run" / "checkpoint_epoch2.npz")
     shutil.rmtree(tmp_path / "run")

@@ -31,7 +31,7 @@ from tinynet import amp, backend, nn
 from tinynet.autograd import Function
 from tinynet.distributed import group as _group
 
-__all__ = ["ColumnNet", "GatherChannels", "ColumnGradScaler"]
+__all__ = ["ColumnNet", "GatherChannels", "ColumnGradScaler", "copy_hyperparameters"]
 
 
 class GatherChannels(Function):
@@ -124,6 +124,10 @@ class ColumnNet(nn.Module):
                 self._sources.append((lin, layer))
                 split = True
             elif isinstance(layer, nn.LocalResponseNorm):
+                if layer.groups != world:
+                    raise ValueError(f"ColumnNet: {layer!r} normalises over {layer.groups} block(s) of channels; a "
+                                     f"column normalises only its own, so the whole network must have LRN groups="
+                                     f"{world} (alexnet(..., lrn_groups={world})) to compute what the columns do")
                 layers.append(nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k))
             elif isinstance(layer, nn.Dropout) and split:  # on the whole activation, as the full network draws it
                 layers += [_Gather(), layer]
@@ -148,16 +152,16 @@ class ColumnNet(nn.Module):
     def load_from(self, full):
         """Copy this rank's block of every weight of ``full`` (the network this column was made from) in."""
         for part, whole in self.pairs():
-            part.data[...] = _block(whole.data, self.rank, self.world)
+            part.data[...] = _on(part, _block(whole.data, self.rank, self.world))
         for part, whole in self.pairs(replicas=True):
-            part.data[...] = whole.data
+            part.data[...] = _on(part, whole.data)
 
     def full_state_dict(self, full):
         """``full``'s state dict with this column's weights gathered from every rank in (the same on all)."""
         for part, whole in self.pairs():
-            whole.data[...] = _gathered(part.data, "full_state_dict")
+            whole.data[...] = _on(whole, _gathered(part.data, "full_state_dict"))
         for part, whole in self.pairs(replicas=True):
-            whole.data[...] = part.data  # the same on every rank
+            whole.data[...] = _on(whole, part.data)  # the same on every rank
         return full.state_dict()
 
     def scatter_optimizer(self, full_optimizer, optimizer):
@@ -169,10 +173,10 @@ class ColumnNet(nn.Module):
             if state is None:
                 optimizer.state.pop(part, None)
                 continue
-            optimizer.state[part] = {k: _block(v, self.rank, self.world) if _shaped_like(v, whole) else v
+            optimizer.state[part] = {k: _on(part, _block(v, self.rank, self.world)) if _shaped_like(v, whole) else v
                                      for k, v in state.items()}
         _copy_state(full_optimizer, optimizer, [(whole, part) for part, whole in self.pairs(replicas=True)])
-        _copy_hyper(full_optimizer, optimizer)
+        copy_hyperparameters(full_optimizer, optimizer)
 
     def gather_optimizer(self, optimizer, full_optimizer):
         """The other way: ``full_optimizer``'s state and hyper-parameters from every rank's ``optimizer``
@@ -182,10 +186,10 @@ class ColumnNet(nn.Module):
             if state is None:
                 full_optimizer.state.pop(whole, None)
                 continue
-            full_optimizer.state[whole] = {k: _gathered(v, "gather_optimizer") if _shaped_like(v, part) else v
-                                           for k, v in sorted(state.items())}
+            full_optimizer.state[whole] = {k: _on(whole, _gathered(v, "gather_optimizer")) if _shaped_like(v, part)
+                                           else v for k, v in sorted(state.items())}
         _copy_state(optimizer, full_optimizer, self.pairs(replicas=True))
-        _copy_hyper(optimizer, full_optimizer)
+        copy_hyperparameters(optimizer, full_optimizer)
 
 
 class ColumnGradScaler(amp.GradScaler):
@@ -206,6 +210,11 @@ def _gathered(a, what):
     return xp.concatenate(list(_group._need(what).all_gather(xp.ascontiguousarray(a))), axis=0)
 
 
+def _on(parameter, a):
+    """``a`` on ``parameter``'s device (the whole network may stay on the host while its columns are on GPUs)."""
+    return backend.to_device(a, backend.device_of(parameter.data))
+
+
 def _shaped_like(value, parameter):
     return hasattr(value, "shape") and tuple(value.shape) == tuple(parameter.shape)
 
@@ -217,10 +226,10 @@ def _copy_state(source, target, pairs):
         if state is None:
             target.state.pop(b, None)
         else:
-            target.state[b] = {k: v.copy() if hasattr(v, "copy") else v for k, v in state.items()}
+            target.state[b] = {k: _on(b, v).copy() if hasattr(v, "shape") else v for k, v in state.items()}
 
 
-def _copy_hyper(source, target):
+def copy_hyperparameters(source, target):
     """Each param group's hyper-parameters (lr, momentum, weight decay, ...) from ``source`` to ``target``."""
     if len(source.param_groups) != len(target.param_groups):
         raise ValueError(f"columns: the optimizers have {len(source.param_groups)} and {len(target.param_groups)} "
