@@ -191,9 +191,16 @@ def matmul_gflops(xp, clock, n):
 
 # --- tinynet ---------------------------------------------------------------------
 
+CONV_ALGORITHM = "auto"  # --conv-algorithm: what every convolution that can uses (tinynet/functional/conv_choice.py)
+
+
 def tinynet_setup(device, batch, seed=0):
     tinynet.manual_seed(seed)
     model = alexnet("seed", num_classes=NUM_CLASSES).to(device)
+    for layer in model.modules():
+        if isinstance(layer, nn.Conv2d) and (CONV_ALGORITHM != "winograd" or (
+                layer.kernel_size in ((3, 3), (5, 5)) and layer.stride == (1, 1))):
+            layer.algorithm = CONV_ALGORITHM
     opt = SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
     rng = np.random.default_rng(seed)
     x = tinynet.Tensor(rng.standard_normal((batch, 3, SIZE, SIZE), dtype=np.float32), device=device)
@@ -440,8 +447,13 @@ def main():
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--name", help="results file name under benchmarks/results/ (default: derived)")
     parser.add_argument("--no-save", action="store_true", help="print only, write no results file")
+    parser.add_argument("--conv-algorithm", choices=("auto", "im2col", "winograd"), default="auto",
+                        help="tinynet's convolutions: auto (the default: the fastest per layer, timed once), im2col, "
+                             "or winograd where a layer can (stride 1, 3x3 and 5x5)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global CONV_ALGORITHM
+    CONV_ALGORITHM = args.conv_algorithm
     gpu = args.device == "cuda"
     args.batch = args.batch or ([128, 256] if gpu else [32])
     args.warmup = args.warmup if args.warmup is not None else (5 if gpu else 1)
@@ -455,6 +467,7 @@ def main():
         return
 
     report = {"benchmark": "seed AlexNet, 1000 classes, 224x224, SGD momentum 0.9 wd 5e-4",
+              "conv_algorithm": args.conv_algorithm,
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
               "commit": git_commit(),
@@ -464,7 +477,8 @@ def main():
         if gpu:  # one process per precision: CuPy picks the float32 compute type once per process
             env = dict(os.environ, CUPY_TF32="1" if prec == "tf32" else "0")
             cmd = [sys.executable, os.path.abspath(__file__), "--child", "--device", "cuda", "--precision", prec,
-                   "--warmup", str(args.warmup), "--repeat", str(args.repeat), "--batch", *map(str, args.batch)]
+                   "--warmup", str(args.warmup), "--repeat", str(args.repeat), "--batch", *map(str, args.batch),
+                   "--conv-algorithm", args.conv_algorithm]
             cmd += ["--no-layers"] * args.no_layers + ["--no-torch"] * args.no_torch
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if proc.returncode != 0 or not proc.stdout.strip():

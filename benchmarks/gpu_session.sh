@@ -18,13 +18,17 @@
 #    and benchmarks/ddp.py --device cuda (a step with and without DDP)      -> $OUT/ddp_train.log, ddp.log
 # 7. benchmarks/alexnet.py --precision fp16 / bf16 against PyTorch's autocast, and tinynet train
 #    --amp fp16 against float32 for 4 epochs (the loss curves)             -> $OUT/amp_*.log, amp-train-*
+# 8. Winograd (issue 19): benchmarks/winograd.py --device cuda (each variant against im2col per layer), and
+#    benchmarks/alexnet.py --device cuda with --conv-algorithm im2col and auto, float32 and TF32, against
+#    PyTorch with cuDNN, with the per-layer table                           -> $OUT/winograd*.log
 # Each step has its own time limit, so one that hangs or fails leaves the others' results. All seven take
 # more than a 15-minute device budget. Steps 3 and 4 have results from an earlier GPU session
 # (benchmarks/results/gpu-nvidia-h200-*), so the default is the open issues' checks, in two calls of at
 # most 10 minutes each:
 #     STEPS="1 2 5"     the machine, the test suite (with xdist on 16 cores: about a minute), issue 15's runs
 #     STEPS="6 7"       issue 16's NCCL job and step times, issue 17's AMP benchmark and loss curves
-# (STEPS="1 2 3 4 5 6 7" runs everything, given the time.)
+#     STEPS="8"         issue 19's Winograd layers and AlexNet step against cuDNN
+# (STEPS="1 2 3 4 5 6 7 8" runs everything, given the time.)
 set -u
 STEPS=${STEPS:-"1 2 5 6 7"}
 want() { case " $STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
@@ -113,5 +117,17 @@ for mode in fp16 fp32; do
     cp /tmp/tinynet-gpu-amp-$mode/metrics.jsonl "$OUT/amp-train-$mode-metrics.jsonl" 2>/dev/null
 done
 tail -n 4 "$OUT"/amp_*.log
+fi
+if want 8; then
+stamp "8. Winograd: each variant per layer, and the AlexNet step with im2col and with auto, against cuDNN"
+timeout 120 python3 benchmarks/winograd.py --device cuda --batch 128 --repeat 10 >"$OUT/winograd.log" 2>&1
+echo "winograd benchmark exit $?" >>"$OUT/winograd.log"
+for alg in im2col auto; do
+    timeout 200 python3 benchmarks/alexnet.py --device cuda --batch 128 --repeat 10 --conv-algorithm $alg \
+        --name gpu-winograd-$alg >"$OUT/winograd_alexnet_$alg.log" 2>&1
+    echo "alexnet $alg exit $?" >>"$OUT/winograd_alexnet_$alg.log"
+done
+cp benchmarks/results/gpu-winograd-*.json "$OUT/" 2>/dev/null
+tail -n 12 "$OUT/winograd.log" "$OUT"/winograd_alexnet_*.log
 fi
 stamp "done"

@@ -9,6 +9,8 @@ Modules:
     array          which array library an array belongs to (numpy or cupy)
     sizes          the output-size formula of a sliding window (conv and pooling)
     im2col         im2col / col2im for convolutions, column layout (C*kH*kW, N*OH*OW)
+    winograd       Winograd's minimal filtering: the transform matrices (exact, from their points), the
+                   input, filter and output transforms and their adjoints
     pool           max pooling: forward with argmax and backward by offset (dilation, ceil_mode),
                    PyTorch's flat indices; the window geometry (padding, taps) average pooling shares
     avg_pool       average pooling: PyTorch's divisors, forward and backward

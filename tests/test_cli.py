@@ -383,3 +383,13 @@ def test_data_pack_packs_resumes_after_ctrl_c_and_reruns(world, tmp_path, monkey
     assert rc == 1 and "is a packed set of other images or another --size" in err
     assert cli.main(base + ["--size", "40", "--overwrite"]) == 0
     assert packed.PackedDataset(out / "val").size == 40
+
+
+def test_summary_of_a_checkpoint_lists_its_convolution_algorithms(world, capsys):
+    assert cli.main(["summary", "alexnet", "--checkpoint", world["ckpt"]]) == 0
+    out = capsys.readouterr().out
+    assert "parameters:" in out and "convolution algorithms of this run (" in out
+    lines = [line.split() for line in out.splitlines() if "weight=" in line]
+    assert lines and all(line[0] in ("im2col", "winograd") for line in lines)
+    rc, err = _run(["summary", "alexnet", "--checkpoint", world["root"] + "/missing.npz"], capsys)
+    assert rc == 1 and "missing.npz does not exist" in err

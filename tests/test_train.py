@@ -55,7 +55,8 @@ def test_pipeline_with_odd_images_and_a_corrupt_file(tiny_data, tmp_path):
     assert np.isfinite(m["train_loss"]) and 0 <= m["top1"] <= m["top5"] <= 1
     assert any("broken.jpg" in line for line in logs)
     out = tmp_path / "run"
-    assert sorted(os.listdir(out)) == ["checkpoint.npz", "checkpoint_epoch1.npz", "curves.png", "metrics.jsonl"]
+    assert sorted(os.listdir(out)) == ["checkpoint.npz", "checkpoint_epoch1.npz", "conv_algorithms.json", "curves.png",
+                                     "metrics.jsonl"]
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["top1"] == m["top1"]
     meta = load_checkpoint(out / "checkpoint.npz").meta
@@ -604,3 +605,57 @@ def test_a_checkpoint_written_before_the_torchvision_flags_resumes(tiny_data, tm
     old = save_checkpoint(tmp_path / "old" / "checkpoint.npz", model, opt, dict(ckpt.meta, flags=flags))
     history = _quiet(_cfg(tiny_data, None, epochs=3, lr_scheduler=None, resume=str(old)))
     assert [h["epoch"] for h in history] == [1, 2, 3] and history[2]["lr"] == pytest.approx(0.0025)
+
+
+def test_the_convolution_algorithms_are_recorded_and_resumed(tiny_data, tmp_path, monkeypatch):
+    # "auto" times each convolution shape once; the run records what it chose (checkpoint and
+    # conv_algorithms.json), and a resumed run computes with the recorded choices, not new timings.
+    from tinynet.checkpoint import save_checkpoint
+    from tinynet.functional import conv_choice
+    from tinynet.saved_run import build_model
+
+    conv_choice.clear()
+    train(_cfg(tiny_data, tmp_path / "run", epochs=1), log=lambda m: None)
+    ckpt = load_checkpoint(tmp_path / "run" / "checkpoint.npz")
+    table = ckpt.meta["conv_algorithms"]
+    assert table and set(table.values()) <= set(conv_choice.NAMES)
+    assert any("weight=64x32x3x3" in key for key in table)  # the mini variant's conv2, 3x3 and stride 1
+    assert json.loads((tmp_path / "run" / "conv_algorithms.json").read_text()) == table
+    # The checkpoint now says F(4x4, 3x3) for every shape; the resumed run uses that, times nothing.
+    forced = {key: "winograd F(4x4,3x3)" for key in table}
+    model = build_model("mini", 3, 32)
+    model.load_state_dict(ckpt.model_state)
+    save_checkpoint(tmp_path / "run" / "checkpoint.npz", model, None, dict(ckpt.meta, conv_algorithms=forced))
+    conv_choice.clear()
+    made = []
+    real = conv_choice.make_op
+    monkeypatch.setattr(conv_choice, "make_op", lambda name, *a: made.append(name) or real(name, *a))
+    real_time = conv_choice._time
+
+    def timing(name, x, w, *rest):  # a batch of another size (the unreadable file moved) is a new shape
+        assert conv_choice.shape_key(x, w, *rest[:4]) not in forced, "a recorded shape was timed again"
+        return real_time(name, x, w, *rest)
+
+    monkeypatch.setattr(conv_choice, "_time", timing)
+    train(_cfg(tiny_data, tmp_path / "run", epochs=2, resume=str(tmp_path / "run" / "checkpoint.npz")),
+          log=lambda m: None)
+    assert made.count("winograd F(4x4,3x3)") >= len(forced)
+    after = load_checkpoint(tmp_path / "run" / "checkpoint.npz").meta["conv_algorithms"]
+    assert {k: after[k] for k in forced} == forced
+    conv_choice.clear()
+
+
+def test_conv_algorithm_flag_sets_every_layer_that_can(tiny_data, tmp_path, monkeypatch):
+    from tinynet.functional import conv_choice
+
+    made = []
+    real = conv_choice.make_op
+    monkeypatch.setattr(conv_choice, "make_op", lambda name, *a: made.append(name) or real(name, *a))
+    monkeypatch.setattr(conv_choice, "_time", lambda *a: pytest.fail("winograd forced: nothing to time"))
+    with pytest.warns(UserWarning, match="broken.jpg"):
+        train(_cfg(tiny_data, tmp_path / "w", conv_algorithm="winograd"), log=lambda m: None)
+    # The mini variant's four 3x3 layers; its conv1 (5x5, stride 2) can't, and stays on im2col.
+    assert set(made) == {"winograd F(2x2,3x3)", "im2col"}
+    assert made.count("winograd F(2x2,3x3)") == 4 * made.count("im2col")
+    with pytest.raises(ConfigError, match="--conv-algorithm must be one of 'auto', 'im2col', 'winograd', got 'fft'"):
+        train(_cfg(tiny_data, tmp_path / "x", conv_algorithm="fft"), log=lambda m: None)

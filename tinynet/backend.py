@@ -141,6 +141,15 @@ def device_of(array) -> str:
     return "cuda" if is_cupy_array(array) else "cpu"
 
 
+def synchronize(array) -> None:
+    """Wait until the work queued on ``array``'s device is done (the GPU's stream; nothing on the host): what
+    a timing of GPU work must do before reading the clock, CUDA launches being asynchronous."""
+    if device_of(array) == "cuda":
+        import cupy
+
+        cupy.cuda.get_current_stream().synchronize()
+
+
 def to_device(array, device):
     """Return ``array`` on ``device`` ("cpu" or "cuda"); no copy if it is already there."""
     device = normalize_device(device)

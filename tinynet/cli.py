@@ -25,10 +25,24 @@ def _summary(args):
     import tinynet
     from tinynet.models import alexnet
 
-    model = alexnet(args.variant, num_classes=args.num_classes)
-    shape = (3, model.input_size, model.input_size) if args.input is None else args.input
+    if args.checkpoint is not None:  # the run's own model, and the convolution algorithms it used
+        from tinynet.train import load_model
+
+        model, meta = load_model(args.checkpoint)
+        args.variant = meta["variant"]
+        shape = (3, meta["image_size"], meta["image_size"]) if args.input is None else args.input
+    else:
+        model, meta = alexnet(args.variant, num_classes=args.num_classes), None
+        shape = (3, model.input_size, model.input_size) if args.input is None else args.input
     text = tinynet.summary(model, shape)
     print(text)
+    if meta is not None:
+        table = meta["conv_algorithms"]
+        print(f"\nconvolution algorithms of this run ({len(table)} shapes; 'auto' times each shape once: "
+              "tinynet/functional/conv_choice.py):" if table else
+              "\nconvolution algorithms of this run: none recorded (a checkpoint from before they were)")
+        for key in sorted(table):
+            print(f"  {table[key]:<22} {key}")
     if "\nstopped: " in text:
         print(f"tinynet summary: the {args.variant} AlexNet can't take an input of {shape}: see 'stopped:' above",
               file=sys.stderr)
@@ -290,6 +304,9 @@ def build_parser():
     p.add_argument("--dist-timeout", type=_float(low=0), default=None, metavar="SECONDS",
                    help="with --nproc-per-node: the launcher stops every process when one makes no progress for "
                         f"this long (default {DEFAULT_DIST_TIMEOUT_S:g}; 0: never); one that dies stops them at once")
+    p.add_argument("--conv-algorithm", default=None, choices=["auto", "im2col", "winograd"],
+                   help="how the convolutions compute: auto (the default: the fastest per shape, timed once and kept "
+                        "in the checkpoint), im2col, or winograd where a layer can (stride 1, 3x3 and 5x5)")
     p.add_argument("--model-parallel", type=_int(), default=None, metavar="2",
                    help="with --variant paper and two processes (--nproc-per-node 2 or mpiexec -n 2): the paper's "
                         "two columns, each process holding half of every layer and both reading the same batches; "
@@ -348,6 +365,9 @@ def build_parser():
     p.add_argument("--variant", default="seed", choices=list(VARIANTS))
     p.add_argument("--input", default=None, type=_chw, help="C,H,W of one input (default: the variant's own size)")
     p.add_argument("--num-classes", type=_int(low=1), default=1000)
+    p.add_argument("--checkpoint", default=None, metavar="PATH",
+                   help="summarise the model of a run checkpoint (its variant, classes and image size) and list the "
+                        "convolution algorithm it used for each input shape (im2col or a Winograd variant)")
     p.set_defaults(func=_summary)
 
     p = sub.add_parser("demo", parents=[common], help="train a tiny convnet on generated images and print its falling loss")

@@ -5,6 +5,9 @@
                                              every epoch from the run's history, so a resumed run's file
                                              reads as one run: epochs 1, 2, ..., k, each once
     curves.png                               loss and accuracy per epoch (matplotlib, if installed)
+    conv_algorithms.json                     the algorithm each convolution shape used (im2col or a
+                                             Winograd variant: tinynet/functional/conv_choice.py), as the
+                                             checkpoint records them for --resume
 
 A folder "holds a run" when it has checkpoint.npz, a checkpoint_epoch<k>.npz or metrics.jsonl. A run is
 never written over one silently: ``open_run`` moves the default folder (runs/alexnet) on to
@@ -32,17 +35,20 @@ _CHECKPOINT = re.compile(r"checkpoint(_epoch\d+)?\.npz")
 
 
 def run_files(folder):
-    """The files of a run in ``folder`` (checkpoints, metrics.jsonl, curves.png), sorted; [] if none."""
+    """The files of a run in ``folder`` (checkpoints, metrics.jsonl, curves.png, conv_algorithms.json), sorted;
+    [] if none."""
     try:
         names = os.listdir(folder)
     except OSError:
         return []
-    return sorted(n for n in names if n in ("metrics.jsonl", "curves.png") or _CHECKPOINT.fullmatch(n))
+    return sorted(n for n in names if n in ("metrics.jsonl", "curves.png", "conv_algorithms.json")
+                  or _CHECKPOINT.fullmatch(n))
 
 
 def run_markers(folder):
     """The files that make ``folder`` hold a run: its checkpoints and metrics.jsonl ([] if none)."""
-    return [n for n in run_files(folder) if n != "curves.png" and os.path.isfile(os.path.join(folder, n))]
+    return [n for n in run_files(folder) if n not in ("curves.png", "conv_algorithms.json")
+            and os.path.isfile(os.path.join(folder, n))]
 
 
 class RunFolder:
@@ -197,6 +203,13 @@ def write_metrics(folder, history):
     """metrics.jsonl from the whole history, written to a temporary file and renamed into place."""
     path = os.path.join(folder, "metrics.jsonl")
     _replace(path, "".join(json.dumps(h) + "\n" for h in history).encode("utf-8"))
+    return path
+
+
+def write_conv_algorithms(folder, table):
+    """conv_algorithms.json: {shape key: algorithm} (conv_choice.choices()), written as metrics.jsonl is."""
+    path = os.path.join(folder, "conv_algorithms.json")
+    _replace(path, (json.dumps(table, indent=1, sort_keys=True) + "\n").encode("utf-8"))
     return path
 
 

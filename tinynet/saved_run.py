@@ -20,6 +20,7 @@ from tinynet import __version__
 from tinynet.checkpoint import CheckpointError, load_checkpoint, read_meta, require
 from tinynet.models import VARIANTS, alexnet, min_input_size, parameter_count
 from tinynet import train_flags
+from tinynet.functional import conv_choice
 from tinynet.train_flags import DEFAULTS, SCHEDULERS, ConfigError, TrainConfig
 
 
@@ -32,6 +33,7 @@ def run_meta(cfg, optimizer, scheduler, classes, size, history, scaler=None, lrn
     """The metadata of a checkpoint written after epoch history[-1]["epoch"] (with --amp fp16, the loss
     scaler's state as "grad_scaler"; with LRN per column, as --model-parallel 2 trains it, "lrn_groups": 2)."""
     extra = {} if scaler is None or not scaler.is_enabled() else {"grad_scaler": scaler.state_dict()}
+    extra["conv_algorithms"] = conv_choice.choices()  # what "auto" chose per shape: --resume computes the same
     if lrn_groups != 1:
         extra["lrn_groups"] = lrn_groups
     return extra | {
@@ -70,6 +72,12 @@ def read_run_meta(path):
         require(meta, f"scheduler.{key}", kind, path, check=rule, what=what)
     for key, kind, rule, what, default in _WARMUP_FIELDS:  # absent: no warm-up (and every older checkpoint)
         require(meta, f"scheduler.{key}", kind, path, check=rule, what=what, default=default)
+    table = require(meta, "conv_algorithms", dict, path, default={})  # absent: chosen afresh (older checkpoints)
+    try:
+        conv_choice.check_table(table)
+    except ValueError as e:
+        raise CheckpointError(f"checkpoint {path}: field {e}") from None
+    meta["conv_algorithms"] = table
     meta["flags"] = flags = require(meta, "flags", dict, path, default={})
     try:  # the run flags a resume takes from the checkpoint: each within the range the command line allows
         train_flags.check(TrainConfig(**{k: flags[k] for k in DEFAULTS if k in flags}))

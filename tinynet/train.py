@@ -43,6 +43,7 @@ from tinynet.models import parameter_count
 from tinynet import amp, distributed, run_folder, train_distributed, train_flags
 from tinynet.distributed import launch
 from tinynet.distributed.columns import ColumnGradScaler
+from tinynet.functional import conv_choice
 from tinynet.train_optimizer import has_norm_parameters, make_optimizer, resume_optimizer
 from tinynet.train_schedule import make_plan, replan
 from tinynet.saved_run import build_model, check_compatible, load_model, read_run_meta, run_meta, state_shapes
@@ -248,6 +249,7 @@ def _resume_into(cfg, changed, meta, model, optimizer, scheduler, log, columns=N
                            param_shapes=[p.shape for p in whole.params])
     model.load_state_dict(ckpt.model_state)
     resume_optimizer(cfg, whole, ckpt.optimizer_state, cfg.resume)
+    conv_choice.load_choices(meta["conv_algorithms"])  # the algorithms the run chose: the same numbers again
     if columns is not None:
         columns.scatter(optimizer)
     try:
@@ -326,6 +328,7 @@ def _run(cfg, changed, meta, out, log, world=None):
     columns = None if cfg.model_parallel is None else train_distributed.Columns(cfg, net, world)
     if columns is not None:
         model = columns.column
+    _use_conv_algorithm(model, cfg.conv_algorithm or "auto")
     data_world = None if columns is not None else world  # columns read every batch alike, as one process
     optimizer = make_optimizer(cfg, model)
     if cfg.norm_weight_decay is not None and not has_norm_parameters(model):
@@ -401,6 +404,17 @@ def _run(cfg, changed, meta, out, log, world=None):
 
 
 _AMP_DTYPES = {"fp16": "float16", "bf16": "bfloat16"}
+
+
+def _use_conv_algorithm(model, algorithm):
+    """--conv-algorithm: every convolution of ``model`` that can compute with ``algorithm`` does ("winograd":
+    the stride-1 3x3 and 5x5 ones; the others stay on "auto", which is im2col for them)."""
+    from tinynet import nn
+
+    for layer in model.modules():
+        if isinstance(layer, nn.Conv2d) and (algorithm != "winograd" or (
+                layer.kernel_size in ((3, 3), (5, 5)) and layer.stride == (1, 1) and layer.dilation == (1, 1))):
+            layer.algorithm = algorithm
 
 
 def _resume_scaler(cfg, meta, scaler, log):
@@ -557,6 +571,8 @@ def _record(out, cfg, model, optimizer, scheduler, classes, size, history, log, 
     latest = saved[-1][0]
     out.clear_earlier(log, keep=(f"checkpoint_epoch{epoch}.npz", "checkpoint.npz"))
     for write, name in [(lambda: run_folder.write_metrics(out.path, history), "metrics.jsonl"),
+                        (lambda: run_folder.write_conv_algorithms(out.path, meta["conv_algorithms"]),
+                         "conv_algorithms.json"),
                         (lambda: run_folder.plot_curves(history, os.path.join(out.path, "curves.png")), "curves.png")]:
         try:
             write()

@@ -32,6 +32,7 @@ WARMUP_METHODS = ("constant", "linear")
 DEVICES = ("cpu", "cuda")
 DIST_BACKENDS = ("mpi", "nccl")
 AMP_MODES = ("fp16", "bf16")
+CONV_ALGORITHMS = ("auto", "im2col", "winograd")  # tinynet/functional/conv_choice.py
 DEFAULT_DIST_TIMEOUT_S = 300.0  # how long the launcher lets a rank go without progress, unless told
 DEFAULT_OUTPUT_DIR = "runs/alexnet"
 
@@ -83,6 +84,7 @@ class TrainConfig:
     dist_backend: str = None  # "nccl" or "mpi"; None: nccl on --device cuda, else mpi
     dist_timeout: float = None  # seconds a rank may go without progress before the launcher stops the job; None: 300
     model_parallel: int = None  # 2: the paper variant's two columns on two processes (tinynet/distributed/columns.py)
+    conv_algorithm: str = None  # "auto" (None), "im2col" or "winograd": what each convolution that can uses
 
 
 # A new run's value of each field that is None when not given (None here: the variant's own).
@@ -138,8 +140,8 @@ def resume_help():
     for name, (what, why) in ON_RESUME.items():
         lines.append(f"  {flag(name):<20} {what}: {why}")
     lines.append("Not part of the run, always as given now: --device, -j, --loader-timeout, --no-progress, --tf32, "
-                 "--amp, --nproc-per-node, --dist-backend, --dist-timeout, --model-parallel, --output-dir (default on resume: "
-                 "the checkpoint's folder). A run resumes with any number of processes; a --model-parallel run's LRN "
+                 "--amp, --nproc-per-node, --dist-backend, --dist-timeout, --model-parallel, --conv-algorithm, --output-dir "
+                 "(default on resume: the checkpoint's folder; the convolution algorithms \"auto\" chose are kept). A run resumes with any number of processes; a --model-parallel run's LRN "
                  "form (per column) stays with it, also resumed in one process.")
     lines.append("Resuming a finished run, or with --epochs not above the checkpoint's epoch, is refused. A resumed "
                  "run with a larger --epochs goes on from the checkpoint's epoch with the lr the flags in force "
@@ -205,6 +207,8 @@ def check(cfg):
     _number("loader_timeout", cfg.loader_timeout, low=0)
     if cfg.amp is not None:
         _choice("amp", cfg.amp, AMP_MODES)
+    if cfg.conv_algorithm is not None:
+        _choice("conv_algorithm", cfg.conv_algorithm, CONV_ALGORITHMS)
     if cfg.dist_timeout is not None:
         _number("dist_timeout", cfg.dist_timeout, low=0)
     if cfg.model_parallel is not None:

@@ -75,6 +75,12 @@ KERNELS = {
         "float_to_bfloat16_kernel": (INDEX_TYPES,),
         "bfloat16_to_float_kernel": (INDEX_TYPES,),
     },
+    "winograd.cu": {
+        "winograd_input_tiles_kernel": (STORAGE_TYPES, INDEX_TYPES),
+        "winograd_input_untiles_kernel": (STORAGE_TYPES, INDEX_TYPES),
+        "winograd_output_untiles_kernel": (STORAGE_TYPES, INDEX_TYPES),
+        "winograd_output_tiles_kernel": (STORAGE_TYPES, INDEX_TYPES),
+    },
     "optim.cu": {
         "sgd_kernel": (STORAGE_TYPES, INDEX_TYPES),
         "adam_kernel": (STORAGE_TYPES, INDEX_TYPES),
@@ -254,6 +260,61 @@ def col2im(col, x_shape, kernel_size, stride, padding, dilation=(1, 1)):
     _launch("im2col.cu", "col2im_kernel", x.size, max(col.size, x.size), (col, x),
             (N, C, H, W, kH, kW, sH, sW, pH, pW, dH, dW, tH, tW, OH, OW), types=(col.dtype,))
     return x
+
+
+# --- Winograd tiles (kernels/winograd.py) ---------------------------------------------------------------------
+
+def _winograd_geometry(x_shape, m, r, padding):
+    N, C, H, W = x_shape
+    pH, pW = padding
+    tH, tW = -(-(H + 2 * pH - r + 1) // m), -(-(W + 2 * pW - r + 1) // m)
+    return N, C, H, W, pH, pW, tH, tW
+
+
+def winograd_input_tiles(x, m, r, padding):
+    """The tiles ``kernels.winograd.input_transform`` transforms: x (N, C, H, W) -> D (C, a*a, N*tH*tW)."""
+    N, C, H, W, pH, pW, tH, tW = _winograd_geometry(x.shape, m, r, padding)
+    a = m + r - 1
+    x = _contiguous(x)
+    D = _cupy().empty((C, a * a, N * tH * tW), dtype=x.dtype)
+    _launch("winograd.cu", "winograd_input_tiles_kernel", D.size, max(D.size, x.size), (x, D),
+            (N, C, H, W, pH, pW, tH, tW, m, a), types=(x.dtype,))
+    return D
+
+
+def winograd_input_untiles(dD, x_shape, m, r, padding):
+    """The tiles' entries added back onto the pixels they were read from, as a gather: dD (C, a*a, P) ->
+    dx (N, C, H, W)."""
+    N, C, H, W, pH, pW, tH, tW = _winograd_geometry(x_shape, m, r, padding)
+    a = m + r - 1
+    dD = _contiguous(dD)
+    dx = _cupy().empty((N, C, H, W), dtype=dD.dtype)
+    _launch("winograd.cu", "winograd_input_untiles_kernel", dx.size, max(dD.size, dx.size), (dD, dx),
+            (N, C, H, W, pH, pW, tH, tW, m, a), types=(dD.dtype,))
+    return dx
+
+
+def winograd_output_untiles(Y, out_shape, m, bias=None):
+    """The output tiles placed: Y (OC, m*m, P) -> y (N, OC, OH, OW), plus ``bias`` (OC,) in the same pass."""
+    N, OC, OH, OW = out_shape
+    tH, tW = -(-OH // m), -(-OW // m)
+    Y = _contiguous(Y)
+    y = _cupy().empty((N, OC, OH, OW), dtype=Y.dtype)
+    b = Y if bias is None else _contiguous(bias)  # never read without a bias
+    _launch("winograd.cu", "winograd_output_untiles_kernel", y.size, max(Y.size, y.size), (Y, b, y),
+            (N, OC, OH, OW, tH, tW, m, int(bias is not None)), types=(Y.dtype,))
+    return y
+
+
+def winograd_output_tiles(gy, m):
+    """The output gradient as tiles: gy (N, OC, OH, OW) -> dY (OC, m*m, P), zeros past the edge."""
+    N, OC, OH, OW = gy.shape
+    tH, tW = -(-OH // m), -(-OW // m)
+    gy = _contiguous(gy)
+    dY = _cupy().empty((OC, m * m, N * tH * tW), dtype=gy.dtype)
+    _launch("winograd.cu", "winograd_output_tiles_kernel", dY.size, max(dY.size, gy.size), (gy, dY),
+            (N, OC, OH, OW, tH, tW, m), types=(gy.dtype,))
+    return dY
 
 
 # --- max-pool ------------------------------------------------------------------------------------------------

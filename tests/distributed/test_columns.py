@@ -21,6 +21,9 @@ from tinynet.models import alexnet
 
 tinynet.manual_seed(0)
 full = alexnet("paper", num_classes=10, input_size=67, lrn_groups=2, dropout=0.0, init="kaiming")
+for layer in full.modules():  # the same algorithm on both sides (a column's shapes differ from the whole's)
+    if isinstance(layer, tinynet.nn.Conv2d):
+        layer.algorithm = "im2col"
 rng = np.random.default_rng(3)
 x = tinynet.tensor(rng.standard_normal((2, 3, 67, 67)).astype(np.float32))
 y = tinynet.tensor(rng.integers(0, 10, 2))
@@ -115,8 +118,11 @@ def _train(*args, ranks=None, timeout=300):
 
 
 def _paper_run(images, out, *extra):
+    # im2col everywhere: the columns' layers have other shapes than the whole network's, so "auto" could pick
+    # other algorithms for them, and the runs would differ by those algorithms' rounding.
     return ("--data-path", images, "--variant", "paper", "--image-size", "67", "-b", "6", "--lr", "0.002",
-            "--lr-scheduler", "exponential", "--lr-gamma", "0.5", "--output-dir", out, *extra)
+            "--lr-scheduler", "exponential", "--lr-gamma", "0.5", "--conv-algorithm", "im2col", "--output-dir", out,
+            *extra)
 
 
 @needs_mpi
@@ -136,9 +142,9 @@ def test_model_parallel_training_is_the_single_process_networks(paper_images, tm
     for name in ("columns", "single"):
         shutil.copytree(first, tmp_path / name)
     two = _train("--resume", tmp_path / "columns" / "checkpoint.npz", "--epochs", "2", "--model-parallel", "2",
-                 ranks=2)
+                 "--conv-algorithm", "im2col", ranks=2)
     assert two.returncode == 0, two.stdout + two.stderr
-    one = _train("--resume", tmp_path / "single" / "checkpoint.npz", "--epochs", "2")
+    one = _train("--resume", tmp_path / "single" / "checkpoint.npz", "--epochs", "2", "--conv-algorithm", "im2col")
     assert one.returncode == 0, one.stdout + one.stderr
     a = load_checkpoint(tmp_path / "columns" / "checkpoint.npz")
     b = load_checkpoint(tmp_path / "single" / "checkpoint.npz")

@@ -63,7 +63,8 @@ def test_the_launcher_runs_n_ranks_and_a_run_resumes_with_another_number(images,
                                                                 "0.005", "--nproc-per-node", "2")])
     assert first.returncode == 0, first.stderr
     assert "batch 8 per process x 2 processes (mpi) = 16" in first.stdout
-    assert sorted(os.listdir(out)) == ["checkpoint.npz", "checkpoint_epoch1.npz", "curves.png", "metrics.jsonl"]
+    assert sorted(os.listdir(out)) == ["checkpoint.npz", "checkpoint_epoch1.npz", "conv_algorithms.json", "curves.png",
+                                     "metrics.jsonl"]
     resumed = _run([sys.executable, "-m", "tinynet", "train", "--resume", str(out / "checkpoint.npz"), "--epochs",
                     "2", "-j", "0", "--no-progress"])  # one process now
     assert resumed.returncode == 0, resumed.stderr

@@ -691,3 +691,88 @@ def test_bfloat16_uniform_rows(target, index, shape):
     grid = np.floor(u32 * np.float32(256)) / np.float32(256)
     assert_rounded_once(got, grid)
     assert kernels.from_bfloat16_bits(got).max() < 1 and np.array_equal(kernels.from_bfloat16_bits(got), grid)
+
+
+# --- Winograd tiles (winograd.cu against the layouts of kernels/winograd.py) ---------------------------------------
+
+WINOGRAD_CASES = [((2, 3, 7, 6), 2, 3, (1, 1)), ((1, 2, 9, 9), 4, 3, (1, 0)), ((2, 2, 8, 7), 2, 5, (2, 2)),
+                  ((1, 1, 5, 5), 4, 3, (0, 0))]
+
+
+def _tiles_reference(x, m, r, padding):
+    """D (C, a*a, P) by the definition: D[c, (i, j), (n, t, u)] = x_pad[n, c, t*m + i, u*m + j] (0 outside)."""
+    N, C, H, W = x.shape
+    pH, pW = padding
+    a = m + r - 1
+    tH, tW = -(-(H + 2 * pH - r + 1) // m), -(-(W + 2 * pW - r + 1) // m)
+    x_pad = np.zeros((N, C, tH * m + a, tW * m + a), x.dtype)
+    x_pad[:, :, pH:pH + H, pW:pW + W] = x
+    D = np.zeros((C, a, a, N, tH, tW), x.dtype)
+    for i in range(a):
+        for j in range(a):
+            for t in range(tH):
+                for u in range(tW):
+                    D[:, i, j, :, t, u] = x_pad[:, :, t * m + i, u * m + j].T
+    return D.reshape(C, a * a, N * tH * tW)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, m, r, padding", WINOGRAD_CASES)
+def test_winograd_tiles(target, index, rng, dtype, x_shape, m, r, padding):
+    # The gathers are copies (every entry equals the definition's, zeros included); the scatter of overlapping
+    # tiles is their adjoint: <D, dD> = <x, dx> (float64 sums of the same products); the output tiles and
+    # their placing are inverse copies, the bias added once.
+    x = rng.standard_normal(x_shape).astype(dtype)
+    D = target.run("winograd_input_tiles", x, m, r, padding)
+    np.testing.assert_array_equal(D, _tiles_reference(x, m, r, padding))
+    dD = rng.standard_normal(D.shape).astype(dtype)
+    dx = target.run("winograd_input_untiles", dD, x_shape, m, r, padding)
+    assert dx.shape == x.shape and dx.dtype == x.dtype
+    lhs = float(np.sum(D.astype(np.float64) * dD.astype(np.float64)))
+    rhs = float(np.sum(x.astype(np.float64) * dx.astype(np.float64)))
+    assert abs(lhs - rhs) <= (2e-2 if dtype == "float16" else 1e-4) * max(1.0, abs(lhs)), (lhs, rhs)
+    N, C, H, W = x_shape
+    out_shape = (N, 3, H + 2 * padding[0] - r + 1, W + 2 * padding[1] - r + 1)
+    tH, tW = -(-out_shape[2] // m), -(-out_shape[3] // m)
+    y_full = rng.standard_normal((N, 3, tH * m, tW * m)).astype(dtype)
+    y = np.ascontiguousarray(y_full[:, :, :out_shape[2], :out_shape[3]])
+    dY = target.run("winograd_output_tiles", y, m)  # (OC, m*m, P): the tiles of y, zeros past its edge
+    expect = np.where(np.arange(tH * m)[:, None] < out_shape[2], 1, 0) * np.where(
+        np.arange(tW * m)[None, :] < out_shape[3], 1, 0) * y_full
+    expect = expect.reshape(N, 3, tH, m, tW, m).transpose(1, 3, 5, 0, 2, 4).reshape(3, m * m, N * tH * tW)
+    np.testing.assert_array_equal(dY, expect.astype(dtype))
+    np.testing.assert_array_equal(target.run("winograd_output_untiles", dY, out_shape, m), y)
+    bias = rng.standard_normal(3).astype(dtype)
+    with_bias = target.run("winograd_output_untiles", dY, out_shape, m, bias)
+    np.testing.assert_array_equal(with_bias, (y + bias.reshape(1, 3, 1, 1)).astype(dtype))
+    assert target.index_dtypes() == [index] * 5
+
+
+@pytest.mark.parametrize("m, r, groups", [(2, 3, 1), (4, 3, 2), (2, 5, 1)])
+def test_winograd_convolution_through_the_gpu_branches(target, monkeypatch, rng, m, r, groups):
+    # kernels/winograd.py's GPU branches (the tile kernels, then the transforms as batched products) run the
+    # whole op when told every array is the GPU's: the emulated kernels stand in for the GPU's. The same
+    # output and gradients as the host's blocks, to float32's rounding (the products are summed alike).
+    from tinynet.functional.winograd import WinogradConv2d
+
+    if target.name == "cuda":
+        pytest.skip("the real GPU runs these branches in tests/functional/test_winograd.py")
+    x = rng.standard_normal((2, 4, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((6, 4 // groups, r, r)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    gy = rng.standard_normal((2, 6, 9, 8)).astype(np.float32)
+
+    def run():
+        op = WinogradConv2d(m, r, (r // 2, r // 2), groups)
+        op.needs_input_grad = (True, True, True)
+        y = op.forward(x, w, b)
+        return (y,) + op.backward(gy)
+
+    host = run()
+    monkeypatch.setattr(kcuda, "handles", lambda *arrays: True)
+    emulated = run()
+    assert {launch[1] for launch in target.launches} == {
+        "winograd_input_tiles_kernel", "winograd_output_untiles_kernel", "winograd_output_tiles_kernel",
+        "winograd_input_untiles_kernel"}
+    for got, want in zip(emulated, host):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -113,6 +113,7 @@ class ColumnNet(nn.Module):
                                      layer.stride, layer.padding, bias=layer.bias is not None)
                 else:
                     raise ValueError(f"ColumnNet: a convolution with groups={g} splits over {g} ranks, not {world}")
+                conv.algorithm = layer.algorithm  # im2col, winograd or auto, as the whole network's layer
                 layers.append(conv)
                 self._sources.append((conv, layer))
                 split = True

@@ -39,6 +39,7 @@ import numpy as np
 
 import kernels
 from kernels import col2im, conv_output_size, im2col, workspace
+from tinynet._tensor import Tensor
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional import _autocast
@@ -199,8 +200,8 @@ is a kernels.workspace buffer (recycled from earlier steps once nothing uses it)
         product(a_g, b_g, out[g * rows:(g + 1) * rows])
     return out
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """2-D convolution, PyTorch's ``F.conv2d`` (same arguments, order and defaults).
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm="im2col"):
+    """2-D convolution, PyTorch's ``F.conv2d`` (same arguments, order and defaults; ``algorithm`` is tinynet's).
 
     Args:
         input: (N, C, H, W) tensor, or (C, H, W) for one unbatched image.
@@ -211,6 +212,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             (output as large as the input; stride 1 only).
         dilation: int or (h, w) pair, >= 1: the spacing of the kernel's taps.
         groups: split the channels into this many independent convolutions.
+        algorithm: "im2col" (the default here), "winograd" (3x3 and 5x5 kernels, stride 1, no dilation:
+            tinynet/functional/winograd.py) or "auto" (the fastest for these shapes, timed once; nn.Conv2d's
+            default): tinynet/functional/conv_choice.py.
 
     Returns:
         (N, out_channels, OH, OW) tensor ((out_channels, OH, OW) for an unbatched input).
@@ -229,7 +233,17 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if bottom != top or right != left:  # an even kernel: the odd cell below / to the right
             input = pad(input, (0, right - left, 0, bottom - top))
         padding = (top, left)
-    op = Conv2d(stride, padding, dilation, groups)
+    if algorithm not in ("auto", "im2col", "winograd"):
+        raise ValueError(f"conv2d: algorithm must be 'auto', 'im2col' or 'winograd', got {algorithm!r}")
     input, weight, bias = _autocast.lower(input, weight, bias)  # inside tinynet.amp.autocast: its dtype
+    op = Conv2d(stride, padding, dilation, groups)
+    if algorithm != "im2col" and _autocast.active() != _autocast.BFLOAT16 and all(
+            isinstance(t, Tensor) for t in (input, weight)):  # (bfloat16: conv.py's GEMM; not tensors: refused below)
+        from tinynet.functional import conv_choice
+
+        op._check(input.data, weight.data, getattr(bias, "data", bias))  # shapes first, named as conv2d's
+        name = conv_choice.resolve(algorithm, input.data, weight.data, stride, padding, dilation, groups,
+                                   input_grad=input.requires_grad)
+        op = conv_choice.make_op(name, stride, padding, dilation, groups)
     y = _autocast.lowered_output(op(input, weight) if bias is None else op(input, weight, bias))
     return y.reshape(y.shape[1:]) if unbatched else y

@@ -22,10 +22,12 @@ class Conv2d(Module):
     Parameters: weight (out_channels, in_channels // groups, kH, kW), bias (out_channels,).
     padding_mode 'zeros' pads inside the convolution; 'reflect', 'replicate' and 'circular' pad the
     input with ``F.pad`` in that mode first, then convolve with no padding.
+    algorithm (tinynet's): "auto" (default: the fastest for each input shape, timed once, as cudnn.benchmark
+    does), "im2col" or "winograd" (3x3 and 5x5 kernels, stride 1, no dilation): tinynet/functional/conv_choice.py.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
+                 bias=True, padding_mode="zeros", device=None, dtype=None, *, algorithm="auto"):
         super().__init__()
         in_channels = int_arg(in_channels, "in_channels", "Conv2d", low=1)
         out_channels = int_arg(out_channels, "out_channels", "Conv2d", low=1)
@@ -41,6 +43,14 @@ class Conv2d(Module):
                 f"Conv2d: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, got {padding_mode!r}"
             )
         device = backend.device_arg("Conv2d", device)
+        if algorithm not in ("auto", "im2col", "winograd"):
+            raise ValueError(f"Conv2d: algorithm must be 'auto', 'im2col' or 'winograd', got {algorithm!r}")
+        if algorithm == "winograd" and (self.kernel_size not in ((3, 3), (5, 5)) or self.stride != (1, 1)
+                                        or self.dilation != (1, 1)):
+            raise ValueError(f"Conv2d: algorithm='winograd' computes square 3x3 or 5x5 kernels with stride 1 and "
+                             f"dilation 1; got kernel_size={self.kernel_size}, stride={self.stride}, "
+                             f"dilation={self.dilation}")
+        self.algorithm = algorithm
         self.in_channels, self.out_channels = in_channels, out_channels
         self.groups = groups
         self.padding_mode = padding_mode
@@ -62,9 +72,10 @@ class Conv2d(Module):
 
     def forward(self, x):
         if self.padding_mode == "zeros":
-            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+                            algorithm=self.algorithm)
         return F.conv2d(pad(x, self._pad, mode=self.padding_mode), self.weight, self.bias, self.stride, 0,
-                        self.dilation, self.groups)
+                        self.dilation, self.groups, algorithm=self.algorithm)
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -75,6 +86,8 @@ class Conv2d(Module):
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
+        if self.algorithm != "auto":
+            s += f", algorithm={self.algorithm!r}"
         if self.bias is None:
             s += ", bias=False"
         if self.padding_mode != "zeros":

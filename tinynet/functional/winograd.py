@@ -1,0 +1,107 @@
+"""2-D convolution by Winograd's minimal filtering (stride 1, no dilation): kernels/winograd.py.
+
+Shapes:  x (N, C, H, W),  weight g (OC, C/G, r, r),  bias (OC,),  y (N, OC, OH, OW),  OH = H + 2p - r + 1.
+F(m x m, r x r) computes m x m outputs from each a x a input tile (a = m + r - 1); P = N * tH * tW tiles.
+
+Forward
+    U = G g G^T                       (a*a, OC, C/G)   filter_transform, per channel pair
+    V = B^T d B                       (C, a*a, P)      input_transform, per tile and channel
+    for each group g, at each of the a*a tile entries xi:
+        M_g[:, xi] = U_g[xi] @ V_g[:, xi]              (OC/G, C/G) @ (C/G, P): the products, summed over C
+    y = A^T M A + bias                (N, OC, OH, OW)  output_transform, per tile, the bias in the same pass
+
+Backward, each step the adjoint (transpose) of one above:
+    dM = the tiles of dL/dy, times A's adjoint          (OC, a*a, P)       output_transform_adjoint
+    dU_g[xi] = dM_g[:, xi] @ V_g[:, xi]^T  ->  dg = G^T dU G                  filter_transform_adjoint
+    dV_g[:, xi] = U_g[xi]^T @ dM_g[:, xi]  ->  dx = B dV B^T, overlapping tiles summed   input_transform_adjoint
+    dbias = dL/dy summed over N, OH, OW
+
+Each entry's products are one batched matrix product over the a*a entries (views: nothing is copied). The
+op keeps V for dg ((a/m)^2 times the size of x, more where the tiles overhang the output: about 4.6x for
+F(2, 3) on a 13x13 map, 3.4x for F(4, 3), 9x for F(2, 5) on 27x27, where im2col's columns are 9x and 25x)
+and U for dx (a*a/(r*r) times the weight's size).
+"""
+from kernels import winograd, workspace
+from tinynet.autograd import Function
+from tinynet.backend import get_array_module
+from tinynet.functional.conv import Conv2d
+
+
+class WinogradConv2d(Function):
+    """The batched op with F(m x m, r x r): padding an (h, w) pair, groups an int (stride 1, dilation 1;
+    ``conv2d`` picks it: tinynet/functional/conv_choice.py)."""
+
+    def __init__(self, m, r, padding=(0, 0), groups=1):
+        self.m, self.r, self.padding, self.groups = m, r, padding, groups
+
+    def forward(self, x, w, b=None):
+        Conv2d((1, 1), self.padding, (1, 1), self.groups)._check(x, w, b)  # the same shape errors as im2col's
+        m, r = self.m, self.r
+        N, C, H, W = x.shape
+        OC = w.shape[0]
+        OH, OW = H + 2 * self.padding[0] - r + 1, W + 2 * self.padding[1] - r + 1
+        U = winograd.filter_transform(w, m)                         # (a*a, OC, C/G)
+        V = winograd.input_transform(x, m, r, self.padding)         # (C, a*a, P)
+        M = self._products(U, V)                                    # (OC, a*a, P)
+        y = winograd.output_transform(M, (N, OC, OH, OW), m, r, b)
+        self.V = V if self.needs_input_grad[1] else None
+        self.U = U if self.needs_input_grad[0] else None
+        self.x_shape = x.shape
+        return y
+
+    def backward(self, gy):
+        m, r = self.m, self.r
+        dM = winograd.output_transform_adjoint(gy, m, r)            # (OC, a*a, P)
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:
+            gx = winograd.input_transform_adjoint(self._input_grad(self.U, dM), self.x_shape, m, r, self.padding)
+        if self.needs_input_grad[1]:
+            gw = winograd.filter_transform_adjoint(self._weight_grad(dM, self.V), r, m)
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            gb = gy.sum(axis=(0, 2, 3))
+        return (gx, gw, gb)[:len(self.needs_input_grad)]
+
+    # The element-wise stage and its two adjoints: per group, one batched product over the tile entries xi,
+    # on views of the (channel, entry, tile) arrays with the entry first. ``_groups`` gives each group's
+    # (output channels, input channels) slices.
+
+    def _groups(self, oc, c):
+        G = self.groups
+        return [(slice(g * oc // G, (g + 1) * oc // G), slice(g * c // G, (g + 1) * c // G)) for g in range(G)]
+
+    def _products(self, U, V):
+        """M[o, xi] = sum_c U[xi, o, c] V[c, xi]: (a*a, OC, C/G), (C, a*a, P) -> (OC, a*a, P)."""
+        xp = get_array_module(V)
+        M = workspace.empty((U.shape[1],) + V.shape[1:], V.dtype, xp)
+        for o, c in self._groups(U.shape[1], V.shape[0]):
+            xp.matmul(U[:, o], V[c].transpose(1, 0, 2), out=M[o].transpose(1, 0, 2))
+        return M
+
+    def _input_grad(self, U, dM):
+        """dV[c, xi] = sum_o U[xi, o, c] dM[o, xi]: -> (C, a*a, P)."""
+        xp = get_array_module(dM)
+        C = U.shape[2] * self.groups
+        dV = workspace.empty((C,) + dM.shape[1:], dM.dtype, xp)
+        for o, c in self._groups(dM.shape[0], C):
+            xp.matmul(U[:, o].transpose(0, 2, 1), dM[o].transpose(1, 0, 2), out=dV[c].transpose(1, 0, 2))
+        return dV
+
+    def _weight_grad(self, dM, V):
+        """dU[xi, o, c] = sum_p dM[o, xi, p] V[c, xi, p]: -> (a*a, OC, C/G)."""
+        xp = get_array_module(dM)
+        OC, Cg = dM.shape[0], V.shape[0] // self.groups
+        dU = xp.empty((dM.shape[1], OC, Cg), dtype=dM.dtype)
+        for o, c in self._groups(OC, V.shape[0]):
+            xp.matmul(dM[o].transpose(1, 0, 2), V[c].transpose(1, 2, 0), out=dU[:, o])
+        return dU
+
+
+def eligible(kernel_size, stride, dilation, dtype):
+    """The Winograd variants (m, r) that can compute this convolution: square 3x3 or 5x5 kernels, stride 1,
+    no dilation, a float dtype."""
+    if stride != (1, 1) or dilation != (1, 1) or kernel_size[0] != kernel_size[1] or dtype.kind != "f":
+        return ()
+    return tuple(v for v in winograd.VARIANTS if v[1] == kernel_size[0])
+
+
+__all__ = ["WinogradConv2d", "eligible"]
