@@ -15,6 +15,9 @@ puts under a training step (the step's FLOPs at that rate).
     python benchmarks/alexnet.py                          # CPU, batch 32
     python benchmarks/alexnet.py --device cuda            # GPU: batch 128 and 256, float32 and TF32
 
+NumPy is imported before tinynet, as users' scripts do; TINYNET_BENCH_IMPORT=tinynet-first imports
+tinynet first instead (the order matters where OpenBLAS reads its environment when it loads).
+
 On the GPU each precision runs in its own child process (CuPy fixes the compute
 type of float32 products once per process; see tinynet.backend.enable_tf32).
 Results, with the machine's description, go to benchmarks/results/<name>.json.
@@ -33,8 +36,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import kernels  # noqa: E402  before NumPy: it sets OpenBLAS's thread timeout (kernels/__init__.py)
-import numpy as np  # noqa: E402
+if os.environ.get("TINYNET_BENCH_IMPORT") == "tinynet-first":  # the other order, to compare
+    __import__("kernels")
+import numpy as np  # noqa: E402  NumPy first, as users' scripts import it
+import kernels  # noqa: E402
 import tinynet  # noqa: E402
 from tinynet import functional as F  # noqa: E402
 from tinynet import nn  # noqa: E402

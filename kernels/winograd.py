@@ -130,7 +130,8 @@ def tile_counts(out_h, out_w, m):
     return -(-out_h // m), -(-out_w // m)
 
 
-def _geometry(x_shape, m, r, padding):
+def geometry(x_shape, m, r, padding):
+    """(N, C, H, W, pH, pW, tH, tW) of a stride-1 convolution with F(m, r) tiles."""
     N, C, H, W = x_shape
     pH, pW = padding
     OH, OW = H + 2 * pH - r + 1, W + 2 * pW - r + 1
@@ -158,7 +159,7 @@ def input_transform(x, m, r, padding):
     """V (C, a*a, P): V[c, :, p] = kron(B^T, B^T) @ d, d the a x a tile p of channel c of the padded input
     (tile (n, t, u) starts at row t*m, column u*m), flattened."""
     xp = get_array_module(x)
-    N, C, H, W, pH, pW, tH, tW = _geometry(x.shape, m, r, padding)
+    N, C, H, W, pH, pW, tH, tW = geometry(x.shape, m, r, padding)
     a, P = m + r - 1, N * tH * tW
     bt = kron(m, r, "B^T", x.dtype, xp)
     V = workspace.empty((C, a * a, P), x.dtype, xp)
@@ -183,7 +184,7 @@ def input_transform_adjoint(dV, x_shape, m, r, padding):
     """dV (C, a*a, P) -> dx (N, C, H, W): each tile's kron(B^T, B^T)^T @ dV, then every tile entry added to
     the pixel it was read from (overlapping tiles summed)."""
     xp = get_array_module(dV)
-    N, C, H, W, pH, pW, tH, tW = _geometry(x_shape, m, r, padding)
+    N, C, H, W, pH, pW, tH, tW = geometry(x_shape, m, r, padding)
     a = m + r - 1
     b = kron(m, r, "B^T", dV.dtype, xp, transpose=True)
     if _cuda.handles(dV):

@@ -388,8 +388,10 @@ def test_data_pack_packs_resumes_after_ctrl_c_and_reruns(world, tmp_path, monkey
 def test_summary_of_a_checkpoint_lists_its_convolution_algorithms(world, capsys):
     assert cli.main(["summary", "alexnet", "--checkpoint", world["ckpt"]]) == 0
     out = capsys.readouterr().out
-    assert "parameters:" in out and "convolution algorithms of this run (" in out
+    assert "parameters:" in out and "convolution algorithms this run computed with (" in out
     lines = [line.split() for line in out.splitlines() if "weight=" in line]
     assert lines and all(line[0] in ("im2col", "winograd") for line in lines)
     rc, err = _run(["summary", "alexnet", "--checkpoint", world["root"] + "/missing.npz"], capsys)
     assert rc == 1 and "missing.npz does not exist" in err
+    rc, err = _run(["summary", "alexnet", "--variant", "paper", "--checkpoint", world["ckpt"]], capsys)
+    assert rc == 1 and "--variant: the checkpoint gives the model's variant and classes; leave them out" in err

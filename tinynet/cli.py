@@ -28,19 +28,26 @@ def _summary(args):
     if args.checkpoint is not None:  # the run's own model, and the convolution algorithms it used
         from tinynet.train import load_model
 
+        given = [flag for flag, value in (("--variant", args.variant), ("--num-classes", args.num_classes))
+                 if value is not None]
+        if given:
+            raise ValueError(f"{' and '.join(given)}: the checkpoint gives the model's variant and classes; "
+                             "leave them out with --checkpoint")
         model, meta = load_model(args.checkpoint)
         args.variant = meta["variant"]
         shape = (3, meta["image_size"], meta["image_size"]) if args.input is None else args.input
     else:
-        model, meta = alexnet(args.variant, num_classes=args.num_classes), None
+        args.variant = args.variant or "seed"
+        model, meta = alexnet(args.variant, num_classes=args.num_classes or 1000), None
         shape = (3, model.input_size, model.input_size) if args.input is None else args.input
     text = tinynet.summary(model, shape)
     print(text)
     if meta is not None:
         table = meta["conv_algorithms"]
-        print(f"\nconvolution algorithms of this run ({len(table)} shapes; 'auto' times each shape once: "
-              "tinynet/functional/conv_choice.py):" if table else
-              "\nconvolution algorithms of this run: none recorded (a checkpoint from before they were)")
+        print(f"\nconvolution algorithms this run computed with ({len(table)} shapes; tinynet/functional/"
+              "conv_choice.py):" if table else
+              "\nconvolution algorithms of this run: none recorded (the model met no convolution, or the checkpoint "
+              "is older than the record)")
         for key in sorted(table):
             print(f"  {table[key]:<22} {key}")
     if "\nstopped: " in text:
@@ -362,9 +369,9 @@ def build_parser():
 
     p = sub.add_parser("summary", parents=[common], help="print a model's layers, shapes, parameters, multiply-adds and memory")
     p.add_argument("model", choices=["alexnet"])
-    p.add_argument("--variant", default="seed", choices=list(VARIANTS))
+    p.add_argument("--variant", default=None, choices=list(VARIANTS), help="default: seed")
     p.add_argument("--input", default=None, type=_chw, help="C,H,W of one input (default: the variant's own size)")
-    p.add_argument("--num-classes", type=_int(low=1), default=1000)
+    p.add_argument("--num-classes", type=_int(low=1), default=None, help="default: 1000")
     p.add_argument("--checkpoint", default=None, metavar="PATH",
                    help="summarise the model of a run checkpoint (its variant, classes and image size) and list the "
                         "convolution algorithm it used for each input shape (im2col or a Winograd variant)")

@@ -33,7 +33,7 @@ def run_meta(cfg, optimizer, scheduler, classes, size, history, scaler=None, lrn
     """The metadata of a checkpoint written after epoch history[-1]["epoch"] (with --amp fp16, the loss
     scaler's state as "grad_scaler"; with LRN per column, as --model-parallel 2 trains it, "lrn_groups": 2)."""
     extra = {} if scaler is None or not scaler.is_enabled() else {"grad_scaler": scaler.state_dict()}
-    extra["conv_algorithms"] = conv_choice.choices()  # what "auto" chose per shape: --resume computes the same
+    extra["conv_algorithms"] = conv_choice.used()  # what computed each shape: --resume computes the same
     if lrn_groups != 1:
         extra["lrn_groups"] = lrn_groups
     return extra | {

@@ -249,7 +249,8 @@ def _resume_into(cfg, changed, meta, model, optimizer, scheduler, log, columns=N
                            param_shapes=[p.shape for p in whole.params])
     model.load_state_dict(ckpt.model_state)
     resume_optimizer(cfg, whole, ckpt.optimizer_state, cfg.resume)
-    conv_choice.load_choices(meta["conv_algorithms"])  # the algorithms the run chose: the same numbers again
+    if (cfg.conv_algorithm or "auto") == "auto":  # the algorithms the run computed with: the same numbers again
+        conv_choice.load_choices(meta["conv_algorithms"])
     if columns is not None:
         columns.scatter(optimizer)
     try:
@@ -320,6 +321,7 @@ def _run(cfg, changed, meta, out, log, world=None):
                           f"({4 * count / 2**30:.0f} GiB in float32, more again for gradients and momentum); "
                           f"the most tinynet train builds is {MAX_PARAMETERS:,}: give a smaller --image-size")
     lrn_groups = train_distributed.lrn_groups(cfg, world, meta)  # 2: LRN per column (--model-parallel's form)
+    conv_choice.clear()  # this run's convolution algorithms, chosen (or resumed) afresh and recorded
     backend.manual_seed(cfg.seed)  # the same weights on every rank
     model = build_model(cfg.variant, len(classes), size, cfg.init, cfg.dropout, lrn_groups)
     if cfg.model_parallel is None:  # (with columns the whole network stays on the host, each column on the device)

@@ -264,16 +264,15 @@ def col2im(col, x_shape, kernel_size, stride, padding, dilation=(1, 1)):
 
 # --- Winograd tiles (kernels/winograd.py) ---------------------------------------------------------------------
 
-def _winograd_geometry(x_shape, m, r, padding):
-    N, C, H, W = x_shape
-    pH, pW = padding
-    tH, tW = -(-(H + 2 * pH - r + 1) // m), -(-(W + 2 * pW - r + 1) // m)
-    return N, C, H, W, pH, pW, tH, tW
+def _winograd():
+    from kernels import winograd  # (kernels.winograd imports this module: at call time, not at import)
+
+    return winograd
 
 
 def winograd_input_tiles(x, m, r, padding):
     """The tiles ``kernels.winograd.input_transform`` transforms: x (N, C, H, W) -> D (C, a*a, N*tH*tW)."""
-    N, C, H, W, pH, pW, tH, tW = _winograd_geometry(x.shape, m, r, padding)
+    N, C, H, W, pH, pW, tH, tW = _winograd().geometry(x.shape, m, r, padding)
     a = m + r - 1
     x = _contiguous(x)
     D = _cupy().empty((C, a * a, N * tH * tW), dtype=x.dtype)
@@ -285,7 +284,7 @@ def winograd_input_tiles(x, m, r, padding):
 def winograd_input_untiles(dD, x_shape, m, r, padding):
     """The tiles' entries added back onto the pixels they were read from, as a gather: dD (C, a*a, P) ->
     dx (N, C, H, W)."""
-    N, C, H, W, pH, pW, tH, tW = _winograd_geometry(x_shape, m, r, padding)
+    N, C, H, W, pH, pW, tH, tW = _winograd().geometry(x_shape, m, r, padding)
     a = m + r - 1
     dD = _contiguous(dD)
     dx = _cupy().empty((N, C, H, W), dtype=dD.dtype)
@@ -297,7 +296,7 @@ def winograd_input_untiles(dD, x_shape, m, r, padding):
 def winograd_output_untiles(Y, out_shape, m, bias=None):
     """The output tiles placed: Y (OC, m*m, P) -> y (N, OC, OH, OW), plus ``bias`` (OC,) in the same pass."""
     N, OC, OH, OW = out_shape
-    tH, tW = -(-OH // m), -(-OW // m)
+    tH, tW = _winograd().tile_counts(OH, OW, m)
     Y = _contiguous(Y)
     y = _cupy().empty((N, OC, OH, OW), dtype=Y.dtype)
     b = Y if bias is None else _contiguous(bias)  # never read without a bias
@@ -309,7 +308,7 @@ def winograd_output_untiles(Y, out_shape, m, bias=None):
 def winograd_output_tiles(gy, m):
     """The output gradient as tiles: gy (N, OC, OH, OW) -> dY (OC, m*m, P), zeros past the edge."""
     N, OC, OH, OW = gy.shape
-    tH, tW = -(-OH // m), -(-OW // m)
+    tH, tW = _winograd().tile_counts(OH, OW, m)
     gy = _contiguous(gy)
     dY = _cupy().empty((OC, m * m, N * tH * tW), dtype=gy.dtype)
     _launch("winograd.cu", "winograd_output_tiles_kernel", dY.size, max(dY.size, gy.size), (gy, dY),

@@ -137,15 +137,34 @@ def test_a_recorded_choice_is_used_as_it_is(monkeypatch):
     conv_choice.clear()
 
 
+KEY3 = "float32 cpu input=2x4x9x9 weight=8x4x3x3 stride=1x1 padding=1x1 dilation=1x1 groups=1"
+
+
 @pytest.mark.parametrize("table, message", [
-    ([("k", "im2col")], "'conv_algorithms' must map shape keys to one of im2col, winograd F"),
-    ({"k": "fft"}, "'conv_algorithms' must map shape keys to one of"),
-    ({1: "im2col"}, "'conv_algorithms' must map"),
-    ({"k": ["im2col"]}, "'conv_algorithms' must map"),
+    ([("k", "im2col")], "'conv_algorithms' must be a dict of shape key -> algorithm, got list"),
+    ({"k": "im2col"}, "'conv_algorithms': 'k' is not a shape key"),
+    ({1: "im2col"}, "'conv_algorithms': 1 is not a shape key"),
+    ({KEY3: "fft"}, "maps to 'fft', which can't compute it"),
+    ({KEY3: ["im2col"]}, r"maps to \['im2col'\], which can't compute it"),
+    ({KEY3: "winograd F(2x2,5x5)"}, r"maps to 'winograd F\(2x2,5x5\)', which can't compute it \(one of im2col, "
+                                    r"winograd F\(2x2,3x3\), winograd F\(4x4,3x3\)\)"),
+    ({KEY3.replace("stride=1x1", "stride=2x2"): "winograd F(2x2,3x3)"}, "which can't compute it \\(one of im2col\\)"),
 ])
-def test_a_bad_table_is_refused(table, message):
+def test_a_bad_table_is_refused_naming_the_entry(table, message):
     with pytest.raises(ValueError, match=message):
         conv_choice.load_choices(table)
+    conv_choice.check_table({KEY3: "winograd F(4x4,3x3)"})  # a good one
+
+
+def test_fixed_algorithms_are_noted_as_used_and_clear_forgets():
+    conv_choice.clear()
+    x = tinynet.randn(1, 2, 8, 8)
+    nn.Conv2d(2, 3, 3, padding=1, algorithm="winograd")(x)
+    nn.Conv2d(2, 3, 5, padding=2, algorithm="im2col")(x)
+    assert sorted(conv_choice.used().values()) == ["im2col", "winograd F(2x2,3x3)"]
+    assert conv_choice.choices() == {}  # fixed algorithms are not "auto"'s decisions
+    conv_choice.clear()
+    assert conv_choice.used() == {}
 
 
 def test_bad_algorithms_are_refused():

@@ -237,13 +237,16 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         raise ValueError(f"conv2d: algorithm must be 'auto', 'im2col' or 'winograd', got {algorithm!r}")
     input, weight, bias = _autocast.lower(input, weight, bias)  # inside tinynet.amp.autocast: its dtype
     op = Conv2d(stride, padding, dilation, groups)
-    if algorithm != "im2col" and _autocast.active() != _autocast.BFLOAT16 and all(
-            isinstance(t, Tensor) for t in (input, weight)):  # (bfloat16: conv.py's GEMM; not tensors: refused below)
+    x_arr, w_arr = (t.data if isinstance(t, Tensor) else t for t in (input, weight))
+    if all(hasattr(a, "shape") and hasattr(a, "dtype") for a in (x_arr, w_arr)):  # (else refused by the op)
         from tinynet.functional import conv_choice
 
-        op._check(input.data, weight.data, getattr(bias, "data", bias))  # shapes first, named as conv2d's
-        name = conv_choice.resolve(algorithm, input.data, weight.data, stride, padding, dilation, groups,
-                                   input_grad=input.requires_grad)
-        op = conv_choice.make_op(name, stride, padding, dilation, groups)
+        op._check(x_arr, w_arr, getattr(bias, "data", bias))  # the shapes first, named as conv2d's
+        if _autocast.active() == _autocast.BFLOAT16:  # bfloat16: im2col, whose products take bfloat16 words
+            algorithm = "im2col"
+        name = conv_choice.resolve(algorithm, x_arr, w_arr, stride, padding, dilation, groups,
+                                   input_grad=getattr(input, "requires_grad", False))  # (noted as used)
+        if name != "im2col":
+            op = conv_choice.make_op(name, stride, padding, dilation, groups)
     y = _autocast.lowered_output(op(input, weight) if bias is None else op(input, weight, bias))
     return y.reshape(y.shape[1:]) if unbatched else y

@@ -18,7 +18,7 @@ Backward, each step the adjoint (transpose) of one above:
 
 Each entry's products are one batched matrix product over the a*a entries (views: nothing is copied). The
 op keeps V for dg ((a/m)^2 times the size of x, more where the tiles overhang the output: about 4.6x for
-F(2, 3) on a 13x13 map, 3.4x for F(4, 3), 9x for F(2, 5) on 27x27, where im2col's columns are 9x and 25x)
+F(2, 3) on a 13x13 map, 3.4x for F(4, 3), 9.7x for F(2, 5) on 27x27, where im2col's columns are 9x and 25x)
 and U for dx (a*a/(r*r) times the weight's size).
 """
 from kernels import winograd, workspace
