@@ -349,3 +349,29 @@ BAD = [
 def test_bad_arguments_name_conv2d_and_the_argument(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_the_weight_gradient_is_the_same_whether_the_columns_are_kept_or_rebuilt(monkeypatch):
+    # The default rebuilds im2col's columns from the input in backward (less memory kept); keeping them gives
+    # the same bits. The kept input is the caller's array: changing it in place before backward is caught.
+    from tinynet.functional import conv
+
+    rng = np.random.default_rng(5)
+    x = tinynet.tensor(rng.standard_normal((2, 3, 9, 8)).astype(np.float32), requires_grad=True)
+    w = tinynet.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    results = []
+    for mode in (True, False):
+        monkeypatch.setattr(conv, "KEEP_COLUMNS", mode)
+        x.grad = w.grad = None
+        y = F.conv2d(x, w, padding=1, stride=(2, 1))
+        assert (y.grad_fn.col is not None) == mode and (y.grad_fn.x_in is None) == mode
+        y.backward(tinynet.tensor(np.ones(y.shape, np.float32)))
+        results.append((x.grad.numpy(), w.grad.numpy()))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.setattr(conv, "KEEP_COLUMNS", False)
+    image = tinynet.tensor(rng.standard_normal((1, 3, 6, 6)).astype(np.float32))
+    y = F.conv2d(image, w, padding=1)
+    image.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()

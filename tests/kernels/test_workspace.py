@@ -60,12 +60,14 @@ def test_at_most_max_per_shape_buffers_are_kept():
     assert workspace.held_bytes() == workspace.MAX_PER_SHAPE * held[0].nbytes
 
 
-def test_conv_training_steps_reuse_their_column_buffers():
-    """Two training steps of a conv layer: the second step's im2col lands in the first one's buffer,
-    and the gradients are the same as with fresh memory."""
+def test_conv_training_steps_reuse_their_column_buffers(monkeypatch):
+    """Two training steps of a conv layer keeping its columns: the second step's im2col lands in the first
+    one's buffer, and the gradients are the same as with fresh memory."""
     import tinynet
     from tinynet import functional as F
+    from tinynet.functional import conv
 
+    monkeypatch.setattr(conv, "KEEP_COLUMNS", True)
     rng = np.random.default_rng(0)
     x = tinynet.Tensor(rng.standard_normal((4, 8, 32, 32), dtype=np.float32), requires_grad=True)
     w = tinynet.Tensor(rng.standard_normal((16, 8, 3, 3), dtype=np.float32), requires_grad=True)

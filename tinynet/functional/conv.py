@@ -29,11 +29,14 @@ transposes W_g^T and col_g^T are views that BLAS (and cuBLAS) read with a
 transpose flag, so no operand is copied; a batched 3-D ``matmul`` would make
 CuPy copy a transposed operand and skip TF32.
 
-The op keeps ``col`` from forward for dW (only when dW is needed), rather
-than x: rebuilding it in backward would repeat the forward's im2col, about a
-tenth of the layer's time. ``col`` is kH*kW/(sH*sW) times the size of x (a
-few hundred MB for the seed AlexNet at batch 32). dx is not computed for an
-input that needs no gradient (the image fed to the first layer).
+For dW the op keeps x and rebuilds ``col`` in backward (``KEEP_COLUMNS``
+False, the default), rather than keeping ``col`` from forward: ``col`` is
+kH*kW/(sH*sW) times the size of x (7x for conv1 of the seed AlexNet, 25x for
+a 5x5 stride-1 layer: hundreds of MB at batch 32), where x is often kept
+anyway (the image; the input of the next op), and the rebuild repeats one
+im2col, a small part of the layer's time (benchmarks/memory.py measures both).
+dx is not computed for an input that needs no gradient (the image fed to the
+first layer).
 """
 import numpy as np
 
@@ -66,6 +69,9 @@ def conv_args(stride, padding, dilation, groups, where="conv2d"):
     else:
         padding = pair(padding, "padding", where, low=0)
     return stride, padding, pair(dilation, "dilation", where, low=1), int_arg(groups, "groups", where, low=1)
+
+
+KEEP_COLUMNS = False  # True: keep im2col's columns from forward for dW instead of x (more memory, one im2col less)
 
 
 def same_padding(kernel_size, dilation):
@@ -141,7 +147,9 @@ class Conv2d(Function):
             y[...] = y_cn
         else:
             xp.add(y_cn, b.reshape(1, OC, 1, 1), out=y)
-        self.col = col if self.needs_input_grad[1] else None  # only dW needs the columns
+        # Only dW needs the columns: kept, or rebuilt in backward from the input (see the module's docstring).
+        self.col = col if self.needs_input_grad[1] and KEEP_COLUMNS else None
+        self.x_in = x_in if self.needs_input_grad[1] and not KEEP_COLUMNS else None
         self.x_shape = x.shape
         self.w = w if self.needs_input_grad[0] else None  # only dx needs W
         self.w_shape = w.shape
@@ -164,7 +172,9 @@ class Conv2d(Function):
             dcol = _grouped_matmul(w_t, g_mat, G, a_axis=1, bfloat16=self.bf16)  # (C*kH*kW, N*OH*OW)
             gx = col2im(dcol, self.x_shape, (kH, kW), self.stride, self.padding, self.dilation)
         if self.needs_input_grad[1]:
-            gw = _grouped_matmul(g_mat, self.col.T, G, b_axis=1, bfloat16=self.bf16).reshape(self.w_shape)
+            col = self.col if self.col is not None else im2col(self.x_in, (kH, kW), self.stride, self.padding,
+                                                                 self.dilation)
+            gw = _grouped_matmul(g_mat, col.T, G, b_axis=1, bfloat16=self.bf16).reshape(self.w_shape)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return (gx, gw, gb)[:len(self.needs_input_grad)]
