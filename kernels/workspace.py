@@ -11,46 +11,63 @@ memory; this module is the small version of that idea for NumPy.
 
 How. ``empty(shape, dtype, xp)`` returns an uninitialised array like
 ``xp.empty``. For NumPy arrays of at least ``MIN_BYTES`` it first looks for a
-buffer of the same shape and dtype that it handed out before and that nobody
-references any more, and returns that one. "Nobody references it" is read off
-the reference count: a buffer held only by this module's list has the count
-``_FREE_REFCOUNT`` (measured once, below, through the same code path), and any
-array, view or slice still using it adds to that count, since a NumPy view
-keeps its base alive. So a buffer is reused only once every array that could
-see it is gone - the same guarantee as freeing it.
+buffer it handed out before that nobody references any more, of at least the
+bytes asked for and at most ``SLACK`` times as many (the smallest such), and
+returns the front of it, shaped as asked; so one buffer serves every layer
+whose arrays are about its size, one after another, as a caching allocator's
+blocks do. "Nobody references it" is read off the reference count: a buffer
+held only by this module's list has the count ``_FREE_REFCOUNT`` (measured
+once, below, through the same code path), and any array, view or slice still
+using it adds to that count, since a NumPy view keeps its base alive. So a
+buffer is reused only once every array that could see it is gone - the same
+guarantee as freeing it.
 
 CuPy arrays take ``cupy.empty`` (CuPy's pool already reuses device memory).
-At most ``MAX_PER_SHAPE`` buffers are kept per (shape, dtype); ``clear()``
-drops them all.
+At most ``MAX_BUFFERS`` buffers are kept; past that, a new one replaces the
+free buffer least recently handed out. ``clear()`` drops them all.
 """
 import sys
 
 import numpy as np
 
 MIN_BYTES = 1 << 20  # smaller arrays come from malloc's own free lists cheaply
-MAX_PER_SHAPE = 4
+SLACK = 2  # a request may take a free buffer of up to this many times its bytes
+MAX_BUFFERS = 64
 
-_buffers = {}  # (shape, dtype) -> [np.ndarray, ...]
+_buffers = []  # [[uint8 array, the request count when last handed out], ...]
+_requests = 0
 
 
-def _is_free(buf):
-    # References while we look: the list, the caller's loop variable, this argument, getrefcount's argument.
-    return sys.getrefcount(buf) <= _FREE_REFCOUNT
+def _is_free(entry):
+    """Whether nothing but this module references the buffer of ``entry``: its references are then the entry's
+    own and getrefcount's argument (``_FREE_REFCOUNT``, measured below the same way)."""
+    return sys.getrefcount(entry[0]) <= _FREE_REFCOUNT
 
 
 def empty(shape, dtype, xp=np):
     """An uninitialised C-contiguous array of ``shape`` and ``dtype`` on ``xp``'s device (recycled if possible)."""
+    global _requests
     shape, dtype = tuple(int(s) for s in shape), np.dtype(dtype)
-    if xp is not np or dtype.itemsize * int(np.prod(shape)) < MIN_BYTES:
+    nbytes = dtype.itemsize * int(np.prod(shape))
+    if xp is not np or nbytes < MIN_BYTES:
         return xp.empty(shape, dtype=dtype)
-    bufs = _buffers.setdefault((shape, dtype.str), [])
-    for buf in bufs:
-        if _is_free(buf):
-            return buf
-    buf = np.empty(shape, dtype=dtype)
-    if len(bufs) < MAX_PER_SHAPE:
-        bufs.append(buf)
-    return buf
+    _requests += 1
+    best = None
+    for entry in _buffers:
+        size = entry[0].nbytes
+        if nbytes <= size <= SLACK * nbytes and (best is None or size < best[0].nbytes) and _is_free(entry):
+            best = entry
+    if best is None:
+        best = [np.empty(nbytes, dtype=np.uint8), 0]
+        if len(_buffers) >= MAX_BUFFERS:
+            free = [e for e in _buffers if _is_free(e)]
+            if not free:
+                return best[0].view(dtype).reshape(shape)  # not kept
+            oldest = min(free, key=lambda e: e[1])
+            del _buffers[next(i for i, e in enumerate(_buffers) if e is oldest)]  # (== would compare the arrays)
+        _buffers.append(best)
+    best[1] = _requests
+    return best[0][:nbytes].view(dtype).reshape(shape)
 
 
 def clear():
@@ -60,18 +77,17 @@ def clear():
 
 def held_bytes():
     """Bytes of all buffers kept for reuse, in use or not."""
-    return sum(b.nbytes for bufs in _buffers.values() for b in bufs)
+    return sum(entry[0].nbytes for entry in _buffers)
 
 
 def _calibrate():
-    """The reference count of a buffer that only a list holds, seen the way ``_is_free`` sees it:
-    a list entry, a loop variable, a function argument and getrefcount's own argument."""
-    for buf in [np.empty(1)]:
-        return _count(buf)
+    """The reference count of a buffer that only an entry of the list holds, seen the way ``_is_free`` sees it."""
+    held = [[np.empty(1), 0]]
+    return _count(held[0])
 
 
-def _count(buf):
-    return sys.getrefcount(buf)
+def _count(entry):
+    return sys.getrefcount(entry[0])
 
 
 _FREE_REFCOUNT = _calibrate()

@@ -41,12 +41,12 @@ def test_a_view_keeps_its_buffer_busy(keep):
     assert (view == 7.0).all()
 
 
-def test_shape_and_dtype_must_match():
+def test_a_request_takes_a_buffer_of_enough_bytes_whatever_its_shape():
     a = workspace.empty(BIG, np.float32)
     address = a.ctypes.data
     del a
-    assert workspace.empty(BIG, np.float64).ctypes.data != address
-    assert workspace.empty((1024, 512), np.float32).ctypes.data != address
+    assert workspace.empty(BIG, np.float64).ctypes.data != address  # twice the bytes: too small
+    assert workspace.empty((1024, 512), np.float32).ctypes.data == address  # the same bytes, another shape
 
 
 def test_small_arrays_are_not_kept():
@@ -54,10 +54,32 @@ def test_small_arrays_are_not_kept():
     assert workspace.held_bytes() == 0
 
 
-def test_at_most_max_per_shape_buffers_are_kept():
-    held = [workspace.empty(BIG, np.float32) for _ in range(workspace.MAX_PER_SHAPE + 2)]
-    assert len({a.ctypes.data for a in held}) == len(held)
-    assert workspace.held_bytes() == workspace.MAX_PER_SHAPE * held[0].nbytes
+def test_a_free_buffer_serves_any_request_of_about_its_size():
+    # One buffer for arrays of other shapes and dtypes, if it is at least the request and at most SLACK times it.
+    a = workspace.empty((1024, 1024), np.float32)  # 4 MiB
+    address = a.ctypes.data
+    del a
+    b = workspace.empty((1400, 1024), np.float16)  # 2.7 MiB: fits
+    assert b.ctypes.data == address and b.shape == (1400, 1024) and b.dtype == np.float16 and b.flags.c_contiguous
+    c = workspace.empty((600, 1024), np.float32)  # 2.3 MiB: fits, but the buffer is busy
+    assert not np.shares_memory(b, c)
+    del b
+    small = workspace.empty((384, 1024), np.float32)  # 1.5 MiB: the free 4 MiB buffer is more than twice that
+    assert small.ctypes.data != address
+    assert workspace.held_bytes() == (4 + 2.34375 + 1.5) * 2**20
+
+
+def test_at_most_max_buffers_are_kept_the_least_recently_used_free_one_goes():
+    held = [workspace.empty(BIG, np.float32) for _ in range(workspace.MAX_BUFFERS)]
+    first = held[0].ctypes.data
+    del held[0]
+    extra = workspace.empty(BIG, np.float32)  # reuses the free one
+    assert extra.ctypes.data == first
+    beyond = workspace.empty(BIG, np.float32)  # none free: handed out, not kept
+    assert workspace.held_bytes() == workspace.MAX_BUFFERS * beyond.nbytes
+    del held[:3], extra, beyond
+    odd = workspace.empty((1500, 1024), np.float32)  # no free buffer fits 6 MiB: the oldest free one makes room
+    assert workspace.held_bytes() == (workspace.MAX_BUFFERS - 1) * 2 * 2**20 + odd.nbytes
 
 
 def test_conv_training_steps_reuse_their_column_buffers(monkeypatch):

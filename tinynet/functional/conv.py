@@ -171,6 +171,7 @@ class Conv2d(Function):
             w_t = self.w.reshape(OC, Cg * kH * kW).T  # (Cg*kH*kW, OC), a view
             dcol = _grouped_matmul(w_t, g_mat, G, a_axis=1, bfloat16=self.bf16)  # (C*kH*kW, N*OH*OW)
             gx = col2im(dcol, self.x_shape, (kH, kW), self.stride, self.padding, self.dilation)
+            del dcol  # its buffer free now: the columns rebuilt below land in it (kernels/workspace.py)
         if self.needs_input_grad[1]:
             col = self.col if self.col is not None else im2col(self.x_in, (kH, kW), self.stride, self.padding,
                                                                  self.dilation)
