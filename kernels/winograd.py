@@ -180,16 +180,20 @@ def input_transform(x, m, r, padding):
     return V
 
 
-def input_transform_adjoint(dV, x_shape, m, r, padding):
+def input_transform_adjoint(dV, x_shape, m, r, padding, out=None):
     """dV (C, a*a, P) -> dx (N, C, H, W): each tile's kron(B^T, B^T)^T @ dV, then every tile entry added to
-    the pixel it was read from (overlapping tiles summed)."""
+    the pixel it was read from (overlapping tiles summed); into ``out`` if given."""
     xp = get_array_module(dV)
     N, C, H, W, pH, pW, tH, tW = geometry(x_shape, m, r, padding)
     a = m + r - 1
     b = kron(m, r, "B^T", dV.dtype, xp, transpose=True)
     if _cuda.handles(dV):
-        return _cuda.winograd_input_untiles(xp.matmul(b, dV), x_shape, m, r, padding)
-    dx = workspace.empty((N, C, H, W), dV.dtype, xp)
+        dx = _cuda.winograd_input_untiles(xp.matmul(b, dV), x_shape, m, r, padding)
+        if out is None:
+            return dx
+        out[...] = dx
+        return out
+    dx = workspace.empty((N, C, H, W), dV.dtype, xp) if out is None else out
 
     def block(c0, c1):
         D = np.matmul(b, dV[c0:c1]).reshape(c1 - c0, a, a, N, tH, tW)
@@ -203,17 +207,17 @@ def input_transform_adjoint(dV, x_shape, m, r, padding):
     return dx
 
 
-def output_transform(M, out_shape, m, r, bias=None):
+def output_transform(M, out_shape, m, r, bias=None, out=None):
     """M (OC, a*a, P) -> y (N, OC, OH, OW): each tile's kron(A^T, A^T) @ M, placed at (t*m, u*m) of its
     sample and channel (the rows and columns past the output's edge dropped), plus ``bias`` (OC,) if given,
-    in the same pass."""
+    in the same pass; into ``out`` (C-contiguous) if given."""
     xp = get_array_module(M)
     N, OC, OH, OW = out_shape
     tH, tW = tile_counts(OH, OW, m)
     at = kron(m, r, "A^T", M.dtype, xp)
     if _cuda.handles(M):
-        return _cuda.winograd_output_untiles(xp.matmul(at, M), out_shape, m, bias)
-    y = workspace.empty(out_shape, M.dtype, xp)
+        return _cuda.winograd_output_untiles(xp.matmul(at, M), out_shape, m, bias, out)
+    y = workspace.empty(out_shape, M.dtype, xp) if out is None else out
 
     def block(o0, o1):
         Y = np.matmul(at, M[o0:o1]).reshape(o1 - o0, m, m, N, tH, tW)

@@ -23,8 +23,10 @@ buffer is reused only once every array that could see it is gone - the same
 guarantee as freeing it.
 
 CuPy arrays take ``cupy.empty`` (CuPy's pool already reuses device memory).
-At most ``MAX_BUFFERS`` buffers are kept; past that, a new one replaces the
-free buffer least recently handed out. ``clear()`` drops them all.
+A new buffer replaces the free ones it can stand in for (those of at least
+1/SLACK of its size), so the sizes a step meets converge on a few buffers. At
+most ``MAX_BUFFERS`` buffers are kept; past that, a new one replaces the free
+buffer least recently handed out. ``clear()`` drops them all.
 """
 import sys
 
@@ -58,6 +60,9 @@ def empty(shape, dtype, xp=np):
         if nbytes <= size <= SLACK * nbytes and (best is None or size < best[0].nbytes) and _is_free(entry):
             best = entry
     if best is None:
+        # The free buffers this new one can stand in for (at least 1/SLACK of its size) are dropped: whatever
+        # they served, it serves, so a step's sizes converge on a few buffers instead of one per size met.
+        _buffers[:] = [e for e in _buffers if not (nbytes // SLACK <= e[0].nbytes < nbytes and _is_free(e))]
         best = [np.empty(nbytes, dtype=np.uint8), 0]
         if len(_buffers) >= MAX_BUFFERS:
             free = [e for e in _buffers if _is_free(e)]

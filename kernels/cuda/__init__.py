@@ -293,12 +293,13 @@ def winograd_input_untiles(dD, x_shape, m, r, padding):
     return dx
 
 
-def winograd_output_untiles(Y, out_shape, m, bias=None):
-    """The output tiles placed: Y (OC, m*m, P) -> y (N, OC, OH, OW), plus ``bias`` (OC,) in the same pass."""
+def winograd_output_untiles(Y, out_shape, m, bias=None, out=None):
+    """The output tiles placed: Y (OC, m*m, P) -> y (N, OC, OH, OW), plus ``bias`` (OC,) in the same pass;
+    into ``out`` (C-contiguous) if given."""
     N, OC, OH, OW = out_shape
     tH, tW = _winograd().tile_counts(OH, OW, m)
     Y = _contiguous(Y)
-    y = _cupy().empty((N, OC, OH, OW), dtype=Y.dtype)
+    y = _cupy().empty((N, OC, OH, OW), dtype=Y.dtype) if out is None else out
     b = Y if bias is None else _contiguous(bias)  # never read without a bias
     _launch("winograd.cu", "winograd_output_untiles_kernel", y.size, max(Y.size, y.size), (Y, b, y),
             (N, OC, OH, OW, tH, tW, m, int(bias is not None)), types=(Y.dtype,))

@@ -185,3 +185,35 @@ def test_bad_algorithms_are_refused():
         F.conv2d(tinynet.randn(1, 3, 8, 8), w, algorithm="winograd")  # the shapes checked as im2col's are
     assert "algorithm='winograd'" in repr(nn.Conv2d(2, 3, 3, algorithm="winograd"))
     assert "algorithm" not in repr(nn.Conv2d(2, 3, 3))
+
+
+@pytest.mark.parametrize("x_shape, w_shape, padding, groups", CASES[:3] + CASES[3:4])
+def test_runs_of_samples_give_the_whole_batchs_result(monkeypatch, x_shape, w_shape, padding, groups):
+    # CHUNK_BYTES so small that every sample is a run of its own: the same output and gradients (float64),
+    # also with the weight frozen (no V kept) and for an empty batch.
+    from tinynet.functional import winograd as op_module
+
+    rng = np.random.default_rng(7)
+    x_shape = (3,) + x_shape[1:]
+    x, w, b = rand(rng, x_shape), rand(rng, w_shape), rand(rng, (w_shape[0],))
+    g = rand(rng, F.conv2d(x, w, padding=padding, groups=groups).shape, requires_grad=False)
+    for m, r in _variants(w_shape):
+        results = []
+        for chunk in (1 << 40, 1):
+            monkeypatch.setattr(op_module, "CHUNK_BYTES", chunk)
+            for t in (x, w, b):
+                t.grad = None
+            y = WinogradConv2d(m, r, padding, groups)(x, w, b)
+            y.backward(g)
+            results.append([host(t) for t in (y, x.grad, w.grad, b.grad)])
+        for got, want in zip(*results):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        frozen = w.detach()
+        x.grad = None
+        WinogradConv2d(m, r, padding, groups)(x, frozen).backward(g[:, :, :, :])
+        np.testing.assert_allclose(host(x.grad), results[0][1], rtol=1e-12, atol=1e-12)
+        empty = rand(rng, (0,) + x_shape[1:])
+        w.grad = None
+        y = WinogradConv2d(m, r, padding, groups)(empty, w)
+        y.sum().backward()
+        assert y.shape[0] == 0 and host(empty.grad).shape == empty.shape and not host(w.grad).any()

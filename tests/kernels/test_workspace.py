@@ -45,8 +45,12 @@ def test_a_request_takes_a_buffer_of_enough_bytes_whatever_its_shape():
     a = workspace.empty(BIG, np.float32)
     address = a.ctypes.data
     del a
-    assert workspace.empty(BIG, np.float64).ctypes.data != address  # twice the bytes: too small
     assert workspace.empty((1024, 512), np.float32).ctypes.data == address  # the same bytes, another shape
+    big = workspace.empty(BIG, np.float64)  # twice the bytes: too small, so a new buffer, which replaces it
+    big_address = big.ctypes.data
+    assert big_address != address and workspace.held_bytes() == big.nbytes
+    del big
+    assert workspace.empty(BIG, np.float32).ctypes.data == big_address  # the bigger one serves the smaller
 
 
 def test_small_arrays_are_not_kept():

@@ -16,8 +16,9 @@ Backward, each step the adjoint (transpose) of one above:
     dV_g[:, xi] = U_g[xi]^T @ dM_g[:, xi]  ->  dx = B dV B^T, overlapping tiles summed   input_transform_adjoint
     dbias = dL/dy summed over N, OH, OW
 
-Each entry's products are one batched matrix product over the a*a entries (views: nothing is copied). The
-op keeps V for dg ((a/m)^2 times the size of x, more where the tiles overhang the output: about 4.6x for
+Each entry's products are one batched matrix product over the a*a entries (views: nothing is copied), for
+a run of samples at a time (CHUNK_BYTES of products: M and dM stay small, each run exact on its own since
+tiles never cross samples; dU adds the runs' parts). The op keeps V for dg ((a/m)^2 times the size of x, more where the tiles overhang the output: about 4.6x for
 F(2, 3) on a 13x13 map, 3.4x for F(4, 3), 9.7x for F(2, 5) on 27x27, where im2col's columns are 9x and 25x)
 and U for dx (a*a/(r*r) times the weight's size).
 """
@@ -25,6 +26,9 @@ from kernels import winograd, workspace
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional.conv import Conv2d
+
+
+CHUNK_BYTES = 64 << 20  # the products of a run of samples at a time (forward's M, backward's dM): bounded memory
 
 
 class WinogradConv2d(Function):
@@ -36,30 +40,52 @@ class WinogradConv2d(Function):
 
     def forward(self, x, w, b=None):
         Conv2d((1, 1), self.padding, (1, 1), self.groups)._check(x, w, b)  # the same shape errors as im2col's
+        xp = get_array_module(x)
         m, r = self.m, self.r
         N, C, H, W = x.shape
         OC = w.shape[0]
         OH, OW = H + 2 * self.padding[0] - r + 1, W + 2 * self.padding[1] - r + 1
         U = winograd.filter_transform(w, m)                         # (a*a, OC, C/G)
         V = winograd.input_transform(x, m, r, self.padding)         # (C, a*a, P)
-        M = self._products(U, V)                                    # (OC, a*a, P)
-        y = winograd.output_transform(M, (N, OC, OH, OW), m, r, b)
+        y = workspace.empty((N, OC, OH, OW), x.dtype, xp)
+        for n0, n1, p0, p1 in self._chunks(x.shape, OC, x.itemsize):  # M (OC, a*a, P) for a few samples at a time
+            M = self._products(U, V[:, :, p0:p1])
+            winograd.output_transform(M, (n1 - n0, OC, OH, OW), m, r, b, out=y[n0:n1])
         self.V = V if self.needs_input_grad[1] else None
         self.U = U if self.needs_input_grad[0] else None
-        self.x_shape = x.shape
+        self.x_shape, self.U_shape = x.shape, U.shape
         return y
 
     def backward(self, gy):
+        xp = get_array_module(gy)
         m, r = self.m, self.r
-        dM = winograd.output_transform_adjoint(gy, m, r)            # (OC, a*a, P)
-        gx = gw = gb = None
+        N, C, H, W = self.x_shape
+        gx = gw = gb = dU = None
         if self.needs_input_grad[0]:
-            gx = winograd.input_transform_adjoint(self._input_grad(self.U, dM), self.x_shape, m, r, self.padding)
+            gx = workspace.empty(self.x_shape, gy.dtype, xp)
+        for n0, n1, p0, p1 in self._chunks(self.x_shape, gy.shape[1], gy.itemsize):
+            dM = winograd.output_transform_adjoint(gy[n0:n1], m, r)  # (OC, a*a, tiles of these samples)
+            if self.needs_input_grad[0]:
+                winograd.input_transform_adjoint(self._input_grad(self.U, dM), (n1 - n0, C, H, W), m, r,
+                                                 self.padding, out=gx[n0:n1])
+            if self.needs_input_grad[1]:
+                part = self._weight_grad(dM, self.V[:, :, p0:p1])
+                dU = part if dU is None else xp.add(dU, part, out=dU)
         if self.needs_input_grad[1]:
-            gw = winograd.filter_transform_adjoint(self._weight_grad(dM, self.V), r, m)
+            if dU is None:  # an empty batch
+                dU = xp.zeros((self.U_shape[0], gy.shape[1], C // self.groups), dtype=gy.dtype)
+            gw = winograd.filter_transform_adjoint(dU, self.r, m)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return (gx, gw, gb)[:len(self.needs_input_grad)]
+
+    def _chunks(self, x_shape, OC, itemsize):
+        """(n0, n1, p0, p1): runs of samples whose products (OC, a*a, tiles) stay within CHUNK_BYTES, with their
+        tiles' range (a sample's tiles are contiguous). Tiles never cross samples, so each run is exact alone."""
+        N, _, _, _, _, _, tH, tW = winograd.geometry(x_shape, self.m, self.r, self.padding)
+        a2, per_sample = (self.m + self.r - 1) ** 2, tH * tW
+        step = max(1, CHUNK_BYTES // max(1, OC * a2 * per_sample * itemsize))
+        return [(n0, min(N, n0 + step), n0 * per_sample, min(N, n0 + step) * per_sample) for n0 in range(0, N, step)]
 
     # The element-wise stage and its two adjoints: per group, one batched product over the tile entries xi,
     # on views of the (channel, entry, tile) arrays with the entry first. ``_groups`` gives each group's
