@@ -203,8 +203,7 @@ def tinynet_setup(device, batch, seed=0):
     tinynet.manual_seed(seed)
     model = alexnet("seed", num_classes=NUM_CLASSES).to(device)
     for layer in model.modules():
-        if isinstance(layer, nn.Conv2d) and (CONV_ALGORITHM != "winograd" or (
-                layer.kernel_size in ((3, 3), (5, 5)) and layer.stride == (1, 1))):
+        if isinstance(layer, nn.Conv2d) and (CONV_ALGORITHM != "winograd" or layer.winograd_eligible()):
             layer.algorithm = CONV_ALGORITHM
     opt = SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
     rng = np.random.default_rng(seed)

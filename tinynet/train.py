@@ -414,8 +414,7 @@ def _use_conv_algorithm(model, algorithm):
     from tinynet import nn
 
     for layer in model.modules():
-        if isinstance(layer, nn.Conv2d) and (algorithm != "winograd" or (
-                layer.kernel_size in ((3, 3), (5, 5)) and layer.stride == (1, 1) and layer.dilation == (1, 1))):
+        if isinstance(layer, nn.Conv2d) and (algorithm != "winograd" or layer.winograd_eligible()):
             layer.algorithm = algorithm
 
 

@@ -84,6 +84,41 @@ def same_padding(kernel_size, dilation):
     return tuple(sides)
 
 
+def check_operands(x, w, b, padding, dilation, groups):
+    """ShapeError (or a dtype error) naming conv2d unless x (N, C, H, W), w (OC, C/groups, kH, kW) and b (OC,)
+    make a convolution with this padding and dilation (pairs) and groups: every algorithm's check."""
+    if x.ndim != 4:
+        raise ShapeError(
+            f"conv2d expects a 3-D (C, H, W) or 4-D (N, C, H, W) input, got a {x.ndim}-D input "
+            f"of shape {tuple(x.shape)}"
+        )
+    if w.ndim != 4:
+        raise ShapeError(f"conv2d expects a 4-D weight (OC, C/groups, kH, kW), got shape {tuple(w.shape)}")
+    N, C, H, W = x.shape
+    OC, Cg, kH, kW = w.shape
+    G = groups
+    if C % G or OC % G:
+        raise ShapeError(
+            f"conv2d: groups={G} must divide both the input channels ({C}) and the output channels ({OC})"
+        )
+    if Cg * G != C:
+        raise ShapeError(
+            f"conv2d: expected input with {Cg * G} channels (weight {tuple(w.shape)}, groups={G}), "
+            f"got {C} channels (input shape {tuple(x.shape)})"
+        )
+    (pH, pW), (dH, dW) = padding, dilation
+    spanH, spanW = dH * (kH - 1) + 1, dW * (kW - 1) + 1  # the rows and columns one window covers
+    if spanH > H + 2 * pH or spanW > W + 2 * pW:
+        spans = "" if (dH, dW) == (1, 1) else f" (dilation {dilation}: it spans {spanH}x{spanW})"
+        raise ShapeError(
+            f"conv2d: kernel {kH}x{kW}{spans} is larger than the padded input {H + 2 * pH}x{W + 2 * pW} "
+            f"(input {H}x{W}, padding {padding})"
+        )
+    if b is not None and b.shape != (OC,):
+        raise ShapeError(f"conv2d: bias must have shape ({OC},), got {tuple(b.shape)}")
+    check_same_dtype("conv2d", input=x, weight=w, bias=b)
+
+
 class Conv2d(Function):
     """The batched op: stride, padding, dilation as (h, w) pairs of ints, groups an int (checked
     by ``conv_args``; ``conv2d`` resolves "valid", "same" and an unbatched input first)."""
@@ -92,36 +127,7 @@ class Conv2d(Function):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
 
     def _check(self, x, w, b):
-        if x.ndim != 4:
-            raise ShapeError(
-                f"conv2d expects a 3-D (C, H, W) or 4-D (N, C, H, W) input, got a {x.ndim}-D input "
-                f"of shape {tuple(x.shape)}"
-            )
-        if w.ndim != 4:
-            raise ShapeError(f"conv2d expects a 4-D weight (OC, C/groups, kH, kW), got shape {tuple(w.shape)}")
-        N, C, H, W = x.shape
-        OC, Cg, kH, kW = w.shape
-        G = self.groups
-        if C % G or OC % G:
-            raise ShapeError(
-                f"conv2d: groups={G} must divide both the input channels ({C}) and the output channels ({OC})"
-            )
-        if Cg * G != C:
-            raise ShapeError(
-                f"conv2d: expected input with {Cg * G} channels (weight {tuple(w.shape)}, groups={G}), "
-                f"got {C} channels (input shape {tuple(x.shape)})"
-            )
-        (pH, pW), (dH, dW) = self.padding, self.dilation
-        spanH, spanW = dH * (kH - 1) + 1, dW * (kW - 1) + 1  # the rows and columns one window covers
-        if spanH > H + 2 * pH or spanW > W + 2 * pW:
-            spans = "" if (dH, dW) == (1, 1) else f" (dilation {self.dilation}: it spans {spanH}x{spanW})"
-            raise ShapeError(
-                f"conv2d: kernel {kH}x{kW}{spans} is larger than the padded input {H + 2 * pH}x{W + 2 * pW} "
-                f"(input {H}x{W}, padding {self.padding})"
-            )
-        if b is not None and b.shape != (OC,):
-            raise ShapeError(f"conv2d: bias must have shape ({OC},), got {tuple(b.shape)}")
-        check_same_dtype("conv2d", input=x, weight=w, bias=b)
+        check_operands(x, w, b, self.padding, self.dilation, self.groups)
 
     def forward(self, x, w, b=None):
         self._check(x, w, b)
@@ -252,7 +258,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     if all(hasattr(a, "shape") and hasattr(a, "dtype") for a in (x_arr, w_arr)):  # (else refused by the op)
         from tinynet.functional import conv_choice
 
-        op._check(x_arr, w_arr, getattr(bias, "data", bias))  # the shapes first, named as conv2d's
+        check_operands(x_arr, w_arr, getattr(bias, "data", bias), padding, dilation, groups)  # the shapes first
         if _autocast.active() == _autocast.BFLOAT16:  # bfloat16: im2col, whose products take bfloat16 words
             algorithm = "im2col"
         name = conv_choice.resolve(algorithm, x_arr, w_arr, stride, padding, dilation, groups,

@@ -52,9 +52,7 @@ _KEY = re.compile(r"(float16|float32|float64) (cpu|cuda) input=\d+x\d+x\d+x\d+ w
 
 def _can_compute(name, kernel, stride, dilation):
     """Whether algorithm ``name`` computes a convolution of this geometry."""
-    if name == IM2COL:
-        return True
-    return name in _VARIANT_OF and kernel == (_VARIANT_OF[name][1],) * 2 and stride == (1, 1) and dilation == (1, 1)
+    return name == IM2COL or (name in _VARIANT_OF and _VARIANT_OF[name] in eligible(kernel, stride, dilation))
 
 
 def resolve(algorithm, x, w, stride, padding, dilation, groups, input_grad=True):

@@ -22,10 +22,12 @@ tiles never cross samples; dU adds the runs' parts). The op keeps V for dg ((a/m
 F(2, 3) on a 13x13 map, 3.4x for F(4, 3), 9.7x for F(2, 5) on 27x27, where im2col's columns are 9x and 25x)
 and U for dx (a*a/(r*r) times the weight's size).
 """
+import numpy as np
+
 from kernels import winograd, workspace
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
-from tinynet.functional.conv import Conv2d
+from tinynet.functional.conv import check_operands
 
 
 CHUNK_BYTES = 64 << 20  # the products of a run of samples at a time (forward's M, backward's dM): bounded memory
@@ -39,7 +41,7 @@ class WinogradConv2d(Function):
         self.m, self.r, self.padding, self.groups = m, r, padding, groups
 
     def forward(self, x, w, b=None):
-        Conv2d((1, 1), self.padding, (1, 1), self.groups)._check(x, w, b)  # the same shape errors as im2col's
+        check_operands(x, w, b, self.padding, (1, 1), self.groups)  # the same shape errors as im2col's
         xp = get_array_module(x)
         m, r = self.m, self.r
         N, C, H, W = x.shape
@@ -122,10 +124,11 @@ class WinogradConv2d(Function):
         return dU
 
 
-def eligible(kernel_size, stride, dilation, dtype):
+def eligible(kernel_size, stride, dilation, dtype=None):
     """The Winograd variants (m, r) that can compute this convolution: square 3x3 or 5x5 kernels, stride 1,
-    no dilation, a float dtype."""
-    if stride != (1, 1) or dilation != (1, 1) or kernel_size[0] != kernel_size[1] or dtype.kind != "f":
+    no dilation, a float dtype (not checked when None)."""
+    if tuple(stride) != (1, 1) or tuple(dilation) != (1, 1) or len(kernel_size) != 2 \
+            or kernel_size[0] != kernel_size[1] or (dtype is not None and np.dtype(dtype).kind != "f"):
         return ()
     return tuple(v for v in winograd.VARIANTS if v[1] == kernel_size[0])
 

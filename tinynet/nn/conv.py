@@ -45,8 +45,7 @@ class Conv2d(Module):
         device = backend.device_arg("Conv2d", device)
         if algorithm not in ("auto", "im2col", "winograd"):
             raise ValueError(f"Conv2d: algorithm must be 'auto', 'im2col' or 'winograd', got {algorithm!r}")
-        if algorithm == "winograd" and (self.kernel_size not in ((3, 3), (5, 5)) or self.stride != (1, 1)
-                                        or self.dilation != (1, 1)):
+        if algorithm == "winograd" and not self.winograd_eligible():
             raise ValueError(f"Conv2d: algorithm='winograd' computes square 3x3 or 5x5 kernels with stride 1 and "
                              f"dilation 1; got kernel_size={self.kernel_size}, stride={self.stride}, "
                              f"dilation={self.dilation}")
@@ -66,6 +65,12 @@ class Conv2d(Module):
         self.reset_parameters()
         if device is not None:
             self.to(device)
+
+    def winograd_eligible(self):
+        """Whether a Winograd variant can compute this layer (a square 3x3 or 5x5 kernel, stride 1, no dilation)."""
+        from tinynet.functional.winograd import eligible
+
+        return bool(eligible(self.kernel_size, self.stride, self.dilation))
 
     def reset_parameters(self):
         init.default_init_(self.weight, self.bias)
