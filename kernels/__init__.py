@@ -23,7 +23,9 @@ Modules:
     pixels         uint8 batches to float32 with a per-sample, per-channel scale and offset (the loader's end)
     half           bfloat16 emulated in float32 (rounding to its grid)
     random         counter-based uniform numbers, one stream per sample (dropout under data parallelism)
-    parallel       host work in cache-sized blocks on every core (pooling, im2col, ReLU, SGD)
+    parallel       host work in cache-sized blocks on every core (pooling, im2col, ReLU, SGD); OpenBLAS
+                   held at one thread meanwhile
+    blas           matrix products split over those threads, one single-threaded OpenBLAS call each
     cuda           the CUDA versions, for CuPy arrays (see below)
 
 Each function here is written once against the array module of its input
@@ -36,28 +38,20 @@ in ``name_expressions``) and cached. col2im and the max-pool backward are
 gathers (one thread per input pixel), so they are deterministic and need no
 atomics. CuPy is imported only when a CuPy array arrives.
 """
-import os
-
-# Before NumPy loads OpenBLAS (the imports below do, unless the caller already has): OpenBLAS's
-# idle worker threads busy-wait up to 2**28 cycles (about 0.1 s) for the next matrix product,
-# on the very cores kernels.parallel uses for the work between two products; with 2**4 they go
-# to sleep at once. A value the user set wins. See kernels/parallel.py.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-from kernels.activation import dropout_forward, relu_forward  # noqa: E402
-from kernels.adaptive_pool import (adaptive_maxpool_backward, adaptive_maxpool_forward,  # noqa: E402
+from kernels.activation import dropout_forward, relu_forward
+from kernels.adaptive_pool import (adaptive_maxpool_backward, adaptive_maxpool_forward,
                                    adaptive_pool_matrix)
-from kernels.array import get_array_module, is_cupy_array  # noqa: E402
-from kernels.avg_pool import avgpool_backward, avgpool_divisor, avgpool_forward  # noqa: E402
-from kernels.half import from_bfloat16_bits, matmul_bfloat16, round_to_bfloat16, to_bfloat16_bits  # noqa: E402
-from kernels.im2col import col2im, im2col  # noqa: E402
-from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward  # noqa: E402
-from kernels.optim import adagrad_update, adam_update, lerp_, rmsprop_update, sgd_update  # noqa: E402
-from kernels.pixels import pixels_to_float  # noqa: E402
-from kernels.pool import maxpool_backward, maxpool_forward, maxpool_indices  # noqa: E402
-from kernels.random import sample_keys, uniform_rows  # noqa: E402
-from kernels.special import erf, erfc  # noqa: E402
-from kernels.sizes import conv_output_size  # noqa: E402
+from kernels.array import get_array_module, is_cupy_array
+from kernels.avg_pool import avgpool_backward, avgpool_divisor, avgpool_forward
+from kernels.half import from_bfloat16_bits, matmul_bfloat16, round_to_bfloat16, to_bfloat16_bits
+from kernels.im2col import col2im, im2col
+from kernels.lrn import channel_window_sum, lrn_backward, lrn_forward
+from kernels.optim import adagrad_update, adam_update, lerp_, rmsprop_update, sgd_update
+from kernels.pixels import pixels_to_float
+from kernels.pool import maxpool_backward, maxpool_forward, maxpool_indices
+from kernels.random import sample_keys, uniform_rows
+from kernels.special import erf, erfc
+from kernels.sizes import conv_output_size
 
 __all__ = [
     "get_array_module",

@@ -32,6 +32,7 @@ A call from inside a block runs on the calling thread only (no nesting), and
 a forked child process starts a fresh pool (the parent's threads do not exist
 there).
 """
+import ctypes
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -98,6 +99,82 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
+# --- OpenBLAS's own threads ----------------------------------------------------------------------
+# A block that makes a matrix product (kernels.blas's parts, Winograd's transforms) already has a core
+# of its own: OpenBLAS must not hand it to its worker threads too, which then busy-wait on the cores our
+# other blocks use. So while run_blocks runs with more than one thread, OpenBLAS runs on one.
+
+_blas_lock = threading.Lock()
+_blas_depth = 0  # run_blocks calls in progress (any thread); OpenBLAS is held at one thread while > 0
+_blas_saved = None  # its thread count before the first of them
+_blas_controls = None  # (get, set) of the loaded OpenBLAS, () where there is none, None before the first look
+
+
+def _find_openblas():
+    """``(get_num_threads, set_num_threads)`` of the OpenBLAS this process loaded, or ``()``."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split(None, 5)[-1].strip() for line in f if "openblas" in line.lower()}
+    except OSError:  # not Linux: OpenBLAS keeps its own threads
+        return ()
+    for path in sorted(p for p in paths if os.path.isfile(p)):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
+            try:
+                get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
+                put = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}")
+            except AttributeError:
+                continue
+            get.restype, get.argtypes = ctypes.c_int, []
+            put.restype, put.argtypes = None, [ctypes.c_int]
+            return get, put
+    return ()
+
+
+def openblas_controls():
+    """``(get_num_threads, set_num_threads)`` of the OpenBLAS NumPy loaded, or ``()`` where there is none.
+
+    Found through the process's mapped libraries (Linux), under the names of NumPy's wheels
+    (``scipy_openblas_*64_``) or a plain OpenBLAS's; looked up once, after a first product has
+    surely loaded NumPy's BLAS."""
+    global _blas_controls
+    if _blas_controls is None:
+        np.ones((2, 2)) @ np.ones((2, 2))
+        _blas_controls = _find_openblas()
+    return _blas_controls
+
+
+class _OneBlasThread:
+    """Inside: OpenBLAS on one thread. Re-entrant and shared by threads: the first to enter saves the
+    count, the last to leave restores it, so a user's own ``a @ b`` outside tinynet keeps OpenBLAS's
+    threads."""
+
+    def __enter__(self):
+        global _blas_depth, _blas_saved
+        controls = openblas_controls()
+        with _blas_lock:
+            if controls and _blas_depth == 0:
+                _blas_saved = controls[0]()
+                if _blas_saved != 1:
+                    controls[1](1)
+            _blas_depth += 1
+
+    def __exit__(self, *exc):
+        global _blas_depth
+        controls = _blas_controls
+        with _blas_lock:
+            _blas_depth -= 1
+            if controls and _blas_depth == 0 and _blas_saved not in (None, 1):
+                controls[1](_blas_saved)
+        return False
+
+
+one_blas_thread = _OneBlasThread()
+
+
 def run_blocks(n: int, fn, block: int, xp=np):
     """Call ``fn(start, stop)`` for the blocks of ``block`` items of ``range(n)``, on all threads.
 
@@ -115,8 +192,16 @@ def run_blocks(n: int, fn, block: int, xp=np):
         return
     block = max(1, int(block))
     starts = range(0, n, block)
-    threads = min(num_threads(), len(starts))
-    if threads <= 1 or getattr(_inside, "active", False):
+    if getattr(_inside, "active", False) or num_threads() <= 1:  # nested (OpenBLAS already held), or serial
+        for s in starts:
+            fn(s, min(s + block, n))
+        return
+    with one_blas_thread:
+        _run(n, fn, block, starts, min(num_threads(), len(starts)))
+
+
+def _run(n, fn, block, starts, threads):
+    if threads <= 1:
         for s in starts:
             fn(s, min(s + block, n))
         return

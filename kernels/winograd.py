@@ -43,7 +43,7 @@ from functools import lru_cache
 import numpy as np
 
 from kernels import cuda as _cuda
-from kernels import parallel, workspace
+from kernels import blas, parallel, workspace
 from kernels.array import get_array_module
 
 # The interpolation points of each variant: a - 1 finite points (and infinity). The transforms' entries
@@ -144,14 +144,14 @@ def filter_transform(g, m):
     OC, C, r, _ = g.shape
     xp = get_array_module(g)
     flat = xp.ascontiguousarray(g.transpose(2, 3, 0, 1)).reshape(r * r, OC * C)
-    return (kron(m, r, "G", g.dtype, xp) @ flat).reshape(-1, OC, C)
+    return blas.matmul(kron(m, r, "G", g.dtype, xp), flat).reshape(-1, OC, C)
 
 
 def filter_transform_adjoint(dU, r, m):
     """dU (a*a, OC, C) -> dg (OC, C, r, r): G^T dU G per channel pair."""
     a2, OC, C = dU.shape
     xp = get_array_module(dU)
-    dg = kron(m, r, "G", dU.dtype, xp, transpose=True) @ dU.reshape(a2, OC * C)
+    dg = blas.matmul(kron(m, r, "G", dU.dtype, xp, transpose=True), dU.reshape(a2, OC * C))
     return xp.ascontiguousarray(dg.reshape(r, r, OC, C).transpose(2, 3, 0, 1))
 
 

@@ -176,16 +176,43 @@ def test_a_forked_child_gets_its_own_pool(monkeypatch):
     assert os.WEXITSTATUS(status) == 0
 
 
-def test_importing_tinynet_sets_the_openblas_thread_timeout_unless_the_user_did():
-    code = "import tinynet, os; print(os.environ['OPENBLAS_THREAD_TIMEOUT'])"
+def test_importing_tinynet_leaves_the_environment_alone():
+    code = "import os; before = dict(os.environ); import numpy, tinynet; print(dict(os.environ) == before)"
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
     env["PYTHONPATH"] = root
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "4"
-    env["OPENBLAS_THREAD_TIMEOUT"] = "12"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "12"
+    assert out.stdout.strip() == "True"
+
+
+@pytest.mark.skipif(not parallel.openblas_controls(), reason="NumPy's BLAS here is not an OpenBLAS tinynet can "
+                    "find (another BLAS or OS): it keeps its own threads")
+def test_blocks_run_with_openblas_on_one_thread_nested_or_failing_and_get_its_count_back(monkeypatch):
+    monkeypatch.setattr(parallel, "_num_threads", 2)
+    get, put = parallel.openblas_controls()
+    before = get()
+    put(2)
+    try:
+        seen = []
+
+        def block(start, stop):
+            seen.append(get())
+            parallel.run_blocks(2, lambda a, b: seen.append(get()), 1)  # nested: serial, still held
+
+        parallel.run_blocks(4, block, 1)
+        assert seen and set(seen) == {1} and get() == 2
+
+        def failing(start, stop):
+            raise RuntimeError("block failed")
+
+        with pytest.raises(RuntimeError, match="block failed"):
+            parallel.run_blocks(4, failing, 1)
+        assert get() == 2 and parallel._blas_depth == 0
+        monkeypatch.setattr(parallel, "_num_threads", 1)  # one thread: OpenBLAS keeps its own
+        parallel.run_blocks(2, lambda a, b: seen.append(get()), 1)
+        assert seen[-1] == 2
+    finally:
+        put(before)
 
 
 # --- the blocked kernels, in many small blocks on 3 threads -------------------------------------

@@ -25,6 +25,7 @@ import numbers
 
 import numpy as np
 
+from kernels import blas
 from tinynet.autograd import Function, _is_array
 from tinynet._tensor import Tensor
 from tinynet.backend import get_array_module
@@ -235,7 +236,7 @@ class MatMul(Function):
         self.x = x if self.needs_input_grad[1] else None
         self.y = y if self.needs_input_grad[0] else None
         self.x_shape, self.y_shape = x.shape, y.shape
-        return _broadcasting("matmul", lambda a, b: a @ b, x, y)
+        return _broadcasting("matmul", blas.matmul, x, y)  # a @ b; split over our threads on the host (kernels/blas.py)
 
     def backward(self, g):
         x_shape, y_shape = self.x_shape, self.y_shape
@@ -250,9 +251,9 @@ class MatMul(Function):
             g2 = g2[..., None, :]
         gx = gy = None
         if self.needs_input_grad[0]:
-            gx = unbroadcast(g2 @ self.y.reshape(y2_shape).swapaxes(-1, -2), x2_shape).reshape(x_shape)
+            gx = unbroadcast(blas.matmul(g2, self.y.reshape(y2_shape).swapaxes(-1, -2)), x2_shape).reshape(x_shape)
         if self.needs_input_grad[1]:
-            gy = unbroadcast(self.x.reshape(x2_shape).swapaxes(-1, -2) @ g2, y2_shape).reshape(y_shape)
+            gy = unbroadcast(blas.matmul(self.x.reshape(x2_shape).swapaxes(-1, -2), g2), y2_shape).reshape(y_shape)
         return gx, gy
 
 

@@ -41,7 +41,7 @@ first layer).
 import numpy as np
 
 import kernels
-from kernels import col2im, conv_output_size, im2col, workspace
+from kernels import blas, col2im, conv_output_size, im2col, workspace
 from tinynet._tensor import Tensor
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
@@ -206,7 +206,7 @@ is a kernels.workspace buffer (recycled from earlier steps once nothing uses it)
     """
     xp = get_array_module(a)
     dtype = np.float32 if bfloat16 else xp.result_type(a.dtype, b.dtype)  # bfloat16: float32 sums of words
-    product = _bfloat16_product if bfloat16 else (lambda x, y, out: xp.matmul(x, y, out=out))
+    product = _bfloat16_product if bfloat16 else blas.matmul  # host: split over our threads (kernels/blas.py)
     if groups == 1:
         return product(a, b, workspace.empty((a.shape[0], b.shape[1]), dtype, xp))
     a_blocks = xp.split(a, groups, axis=a_axis)  # views

@@ -24,7 +24,7 @@ and U for dx (a*a/(r*r) times the weight's size).
 """
 import numpy as np
 
-from kernels import winograd, workspace
+from kernels import blas, winograd, workspace
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional.conv import check_operands
@@ -102,7 +102,7 @@ class WinogradConv2d(Function):
         xp = get_array_module(V)
         M = workspace.empty((U.shape[1],) + V.shape[1:], V.dtype, xp)
         for o, c in self._groups(U.shape[1], V.shape[0]):
-            xp.matmul(U[:, o], V[c].transpose(1, 0, 2), out=M[o].transpose(1, 0, 2))
+            blas.matmul(U[:, o], V[c].transpose(1, 0, 2), out=M[o].transpose(1, 0, 2))
         return M
 
     def _input_grad(self, U, dM):
@@ -111,7 +111,7 @@ class WinogradConv2d(Function):
         C = U.shape[2] * self.groups
         dV = workspace.empty((C,) + dM.shape[1:], dM.dtype, xp)
         for o, c in self._groups(dM.shape[0], C):
-            xp.matmul(U[:, o].transpose(0, 2, 1), dM[o].transpose(1, 0, 2), out=dV[c].transpose(1, 0, 2))
+            blas.matmul(U[:, o].transpose(0, 2, 1), dM[o].transpose(1, 0, 2), out=dV[c].transpose(1, 0, 2))
         return dV
 
     def _weight_grad(self, dM, V):
@@ -120,7 +120,7 @@ class WinogradConv2d(Function):
         OC, Cg = dM.shape[0], V.shape[0] // self.groups
         dU = xp.empty((dM.shape[1], OC, Cg), dtype=dM.dtype)
         for o, c in self._groups(OC, V.shape[0]):
-            xp.matmul(dM[o].transpose(1, 0, 2), V[c].transpose(1, 2, 0), out=dU[:, o])
+            blas.matmul(dM[o].transpose(1, 0, 2), V[c].transpose(1, 2, 0), out=dU[:, o])
         return dU
 
 
