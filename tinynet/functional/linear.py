@@ -9,7 +9,7 @@ Backward:  dx = g @ W          (N, out) @ (out, in)  -> (N, in)
            db = g summed over N
 """
 import kernels
-from kernels import blas
+from kernels import blas, workspace
 from tinynet.autograd import Function
 from tinynet.backend import get_array_module
 from tinynet.functional import _autocast
@@ -55,7 +55,10 @@ class Linear(Function):
 
 
 def _matmul(a, b):
-    return blas.matmul(a, b)  # a @ b; on the host split over our threads (kernels/blas.py)
+    """a @ b into a recycled buffer (dW is out*in floats: fresh memory would be faulted in every step),
+    on the host split over our threads (kernels/blas.py)."""
+    xp = get_array_module(a)
+    return blas.matmul(a, b, out=workspace.empty((a.shape[0], b.shape[1]), xp.result_type(a, b), xp))
 
 
 def _bfloat16_matmul(a, b):
