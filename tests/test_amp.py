@@ -268,3 +268,17 @@ def test_reductions_sum_in_float32_under_fp16_autocast():
         h = lin(tinynet.randn(5, 3))
         assert h.dtype == np.float16
         assert all(r.dtype == np.float32 for r in (h.sum(), h.mean(dim=0), tinynet.sum(h), h.var(), h.std(dim=1)))
+
+
+def test_with_amp_fp16_the_gradient_sizes_are_the_unscaled_ones(tiny_images, tmp_path):
+    # The loss is multiplied by the scale (65536, halved at each skipped step) before backward; the recorded
+    # mean |gradient| is measured after unscaling, so it is of the size a float32 run records, not thousands
+    # of times it. (Not equal: the steps skipped for overflow are left out, and the weights then differ.)
+    from tinynet.train import train
+
+    full = train(_train_cfg(tiny_images, tmp_path / "fp32", conv_algorithm="im2col"), log=None)[0]["grad_abs_mean"]
+    half = train(_train_cfg(tiny_images, tmp_path / "fp16", conv_algorithm="im2col", amp="fp16"),
+                 log=None)[0]["grad_abs_mean"]
+    assert list(half) == list(full) and len(full) == 8
+    for name in full:
+        assert 0.01 < half[name] / full[name] < 10, name

@@ -77,3 +77,21 @@ def test_index_links_every_page_once():
     pages = sorted(p.name for p in (ROOT / "docs").glob("*.md") if p.name != "index.md")
     assert sorted(set(linked)) == pages
     assert len(linked) == len(set(linked)), "a page is linked twice"
+
+
+@pytest.mark.parametrize("name", ["relu-tanh", "pooling", "lrn", "dropout", "augmentation"])
+def test_experiments_page_quotes_the_committed_results(name):
+    """docs/experiments.md's table of each experiment is the one its committed JSON gives, and the JSON's rows
+    are what tinynet.experiments.summarise makes of its runs today."""
+    import json
+
+    from tinynet import experiments
+
+    page = (ROOT / "docs" / "experiments.md").read_text()
+    result = json.loads((ROOT / "docs" / "experiments" / f"{name}.json").read_text())
+    assert experiments.markdown_table(result) in page
+    arms = result["arms"]
+    runs = {a: {int(s): h for s, h in result["runs"][arms[a]].items()} for a in (0, 1)}
+    rows = experiments.summarise(name, runs, ["class"] * result.get("classes", 10))
+    assert json.loads(json.dumps(rows)) == result["rows"]
+    assert (ROOT / "docs" / "experiments" / f"{name}.png").is_file()

@@ -159,3 +159,26 @@ def test_temporary_files_are_never_written_through_a_planted_link(tmp_path):
     run_folder.plot_curves(history, str(tmp_path / "r" / "curves.png"))
     assert precious.read_text() == "keep me"
     assert not os.path.islink(tmp_path / "r" / "curves.png") and not os.path.islink(tmp_path / "r" / "metrics.jsonl")
+
+
+def _history(epochs, grads=True):
+    return [dict({"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.2 / e, "top1": 0.1 * e, "top5": 0.2 * e},
+                 **({"grad_abs_mean": {"features.0": 1e-2 / e, "classifier.6": 3e-1 / e}} if grads and e > 1 else {}))
+            for e in range(1, epochs + 1)]
+
+
+@pytest.mark.parametrize("grads, width", [(True, 1500), (False, 1000)], ids=["with-gradient-sizes", "without"])
+def test_curves_draw_the_gradient_sizes_beside_the_losses_when_the_history_has_them(tmp_path, grads, width):
+    from PIL import Image
+
+    pytest.importorskip("matplotlib")
+    # with: epoch 1 lacks the key (a run recorded before it, resumed), epochs 2 and 3 have it
+    path = run_folder.plot_curves(_history(3, grads), str(tmp_path / "curves.png"))
+    assert Image.open(path).size == (width, 400)
+    assert os.listdir(tmp_path) == ["curves.png"]
+
+
+def test_curves_with_gradient_sizes_of_zero_still_draw(tmp_path):
+    pytest.importorskip("matplotlib")
+    history = [dict(h, grad_abs_mean={"features.0": 0.0}) for h in _history(2, grads=False)]
+    assert run_folder.plot_curves(history, str(tmp_path / "curves.png")) == str(tmp_path / "curves.png")

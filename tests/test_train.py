@@ -163,6 +163,9 @@ def test_cli_synth_train_eval_predict_filters(tmp_path, capsys):
     assert "missing.png: can't read this image" in captured.err
     assert cli.main(["filters", "--checkpoint", ckpt, "--out", str(tmp_path / "conv1.png")]) == 0
     assert Image.open(tmp_path / "conv1.png").mode == "RGB"
+    assert Image.open(tmp_path / "conv1.png").size == (492, 348)  # 32 kernels of 5x5 at the automatic scale, 12
+    assert cli.main(["filters", "--checkpoint", ckpt, "--out", str(tmp_path / "small.png"), "--scale", "2"]) == 0
+    assert Image.open(tmp_path / "small.png").size == (82, 58)
     assert cli.main(["eval", "--checkpoint", str(tmp_path / "nope.npz"), "--data-path", str(data)]) == 1
     assert "does not exist" in capsys.readouterr().err
 
@@ -662,3 +665,50 @@ def test_conv_algorithm_flag_sets_every_layer_that_can(tiny_data, tmp_path, monk
     assert {name for key, name in table.items() if "stride=2x2" in key} == {"im2col"}
     with pytest.raises(ConfigError, match="--conv-algorithm must be one of 'auto', 'im2col', 'winograd', got 'fft'"):
         train(_cfg(tiny_data, tmp_path / "x", conv_algorithm="fft"), log=lambda m: None)
+
+
+# --- each layer's gradient size per epoch (issue 20) -----------------------------------------------------------
+
+def test_every_epoch_records_each_parameter_layers_mean_absolute_gradient(tiny_data, tmp_path):
+    run = tmp_path / "r"
+    history = _quiet(_cfg(tiny_data, run, epochs=2))
+    layers = [name for name, m in build_model("mini", 3, 32).named_modules()
+              if list(m.named_parameters(recurse=False))]
+    assert layers == ["features.0", "features.3", "features.6", "features.8", "features.10", "classifier.1",
+                      "classifier.4", "classifier.6"]
+    for h in history:
+        assert list(h["grad_abs_mean"]) == layers
+        assert all(np.isfinite(v) and v > 0 for v in h["grad_abs_mean"].values())
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [line["grad_abs_mean"] for line in lines] == [h["grad_abs_mean"] for h in history]
+    assert load_checkpoint(run / "checkpoint.npz").meta["history"][1]["grad_abs_mean"] == history[1]["grad_abs_mean"]
+    assert Image.open(run / "curves.png").size[0] == 1500  # the third panel
+
+
+def test_a_run_recorded_before_the_gradient_sizes_resumes_and_still_draws(tiny_data, tmp_path):
+    run = tmp_path / "r"
+    _quiet(_cfg(tiny_data, run))
+    ckpt = load_checkpoint(run / "checkpoint.npz")
+    model = build_model("mini", 3, 32)
+    model.load_state_dict(ckpt.model_state)
+    history = [{k: v for k, v in h.items() if k != "grad_abs_mean"} for h in ckpt.meta["history"]]
+    old = save_checkpoint(tmp_path / "old" / "checkpoint.npz", model, SGD(model.parameters(), lr=0.01, momentum=0.9),
+                          dict(ckpt.meta, history=history))
+    resumed = _quiet(_cfg(tiny_data, None, epochs=2, resume=str(old)))
+    assert "grad_abs_mean" not in resumed[0] and len(resumed[1]["grad_abs_mean"]) == 8
+    assert Image.open(tmp_path / "old" / "curves.png").size[0] == 1500
+
+
+@pytest.mark.parametrize("bad", [[1.0], {"features.0": -1.0}, {"features.0": "big"}, {"features.0": True}])
+def test_a_forged_gradient_size_in_the_history_is_refused_by_name(tiny_data, tmp_path, bad):
+    run = tmp_path / "r"
+    _quiet(_cfg(tiny_data, run))
+    ckpt = load_checkpoint(run / "checkpoint.npz")
+    model = build_model("mini", 3, 32)
+    model.load_state_dict(ckpt.model_state)
+    history = [dict(ckpt.meta["history"][0], grad_abs_mean=bad)]
+    forged = save_checkpoint(tmp_path / "forged.npz", model, SGD(model.parameters(), lr=0.01, momentum=0.9),
+                             dict(ckpt.meta, history=history))
+    with pytest.raises(CheckpointError, match=r"forged\.npz, epoch 1 of field 'history': field 'grad_abs_mean' must "
+                                              r"be an object \{layer name: mean \|gradient\|"):
+        _quiet(_cfg(tiny_data, None, epochs=2, resume=str(forged)))

@@ -4,6 +4,7 @@
     tinynet eval --checkpoint F --data-path D     top-1 / top-5 on D's val/ folder
     tinynet predict --checkpoint F IMAGE...       top-5 classes of each image
     tinynet filters --checkpoint F --out P.png    conv1's learned kernels as an image
+    tinynet show activations IMAGE --checkpoint F the maps after every feature layer, as one picture
     tinynet data synth --out DIR                  write the synthetic image set
     tinynet data pack SRC OUT [--size 256]        decode and resize an image folder into memory-mapped shards
     tinynet summary alexnet [--variant V]         the layer table
@@ -18,6 +19,19 @@ def _demo(args):
     from tinynet import demo
 
     demo.run(epochs=args.epochs, seed=args.seed, device=args.device)
+    return 0
+
+
+def _experiment(args):
+    from tinynet import experiments
+
+    quick = experiments.QUICK if args.quick else {}
+    settings = experiments.Settings(
+        seeds=args.seeds or quick.get("seeds", 3), epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        optimizer=args.optimizer, conv_algorithm=args.conv_algorithm,
+        train_limit=args.train_images or quick.get("train_limit"), val_limit=args.val_images or quick.get("val_limit"),
+        quick=args.quick, device=args.device)
+    experiments.main(args.names, settings, args.data_path, args.output_dir, bar=args.progress)
     return 0
 
 
@@ -190,6 +204,15 @@ def _filters(args):
     return 0
 
 
+def _show_activations(args):
+    from tinynet.activations import show_activations
+
+    r = show_activations(args.checkpoint, args.image, args.out, args.device, args.channels)
+    name, p = r["top"]
+    print(f"wrote the maps of {r['layers']} feature layers for {args.image} (top class {name}, {p:.1%}) to {r['out']}")
+    return 0
+
+
 def _synth(args):
     from tinynet.data import synth
 
@@ -221,6 +244,8 @@ TF32_HELP = ("with --device cuda: float32 matrix products on TF32 tensor cores (
 
 
 def build_parser():
+    from tinynet.experiments import DEFAULT_OUTPUT_DIR as EXPERIMENT_DIR
+    from tinynet.experiments import NAMES as EXPERIMENT_NAMES
     from tinynet.models import VARIANTS
     from tinynet.models.alexnet import INITS
     from tinynet.train_flags import (DEFAULT_DIST_TIMEOUT_S, DEFAULT_OUTPUT_DIR, DEFAULTS, DEVICES, OPTIMIZERS,
@@ -341,7 +366,9 @@ def build_parser():
     p = sub.add_parser("filters", parents=[common], help="write conv1's learned kernels as an image grid")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", default="conv1.png")
-    p.add_argument("--scale", type=_int(low=1, high=64), default=4, help="pixels per kernel pixel (default 4)")
+    p.add_argument("--scale", type=_int(low=1, high=64), default=None,
+                   help="pixels per kernel pixel (default: the smallest that makes the grid at least 480 pixels "
+                        "wide, at most 1200: 12 for the mini model's 32 kernels of 5x5, 4 for the seed's 96 of 11x11)")
     p.set_defaults(func=_filters)
 
     p = sub.add_parser("data", help="data utilities")
@@ -366,6 +393,53 @@ def build_parser():
                    help="replace a packed set in OUT, or write into an OUT holding other files (left alone)")
     q.add_argument("--no-progress", dest="progress", action="store_false")
     q.set_defaults(func=_pack)
+
+    p = sub.add_parser("show", help="pictures of what a trained model does (show activations IMAGE ...)")
+    show_sub = p.add_subparsers(dest="show_command")
+    q = show_sub.add_parser("activations", parents=[common],
+                            help="one image through a checkpoint's model: the maps after every layer of "
+                                 "model.features, and the top-5 classes, as one picture")
+    q.add_argument("image", metavar="IMAGE", help="an image file (any format Pillow reads), prepared as eval does")
+    q.add_argument("--checkpoint", required=True, help="a run checkpoint, e.g. runs/alexnet/checkpoint.npz")
+    q.add_argument("--out", default="activations.png",
+                   help="the picture to write (default activations.png in the current folder; the format from "
+                        "the extension: .png, .pdf, .svg, ...)")
+    q.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    q.add_argument("--channels", type=_int(low=1, high=256), default=16,
+                   help="the most maps shown per layer, 16 to a row (default 16)")
+    q.set_defaults(func=_show_activations)
+
+    p = sub.add_parser("experiment", parents=[common],
+                       help="AlexNet's claims as paired runs over several seeds: a table, a plot and JSON "
+                            "(docs/experiments.md)")
+    p.add_argument("names", nargs="+", metavar="NAME", choices=list(EXPERIMENT_NAMES) + ["all"],
+                   help=f"one or more of {', '.join(EXPERIMENT_NAMES)}, or all")
+    p.add_argument("--quick", action="store_true",
+                   help="about a minute each on 2 cores: 2 seeds, fewer epochs, 1200 training and 400 validation "
+                        "images (an answer only in direction)")
+    p.add_argument("--seeds", type=_int(low=1, high=100), default=None, help="seeds per arm (default 3; --quick 2)")
+    p.add_argument("--epochs", type=_int(low=1, high=1000), default=None,
+                   help="epochs per run (default: the experiment's own, docs/experiments.md)")
+    p.add_argument("--data-path", default=None,
+                   help="train/ and val/ image folders, or CIFAR-10/100 or MNIST files (default: the generated set)")
+    p.add_argument("--output-dir", default=EXPERIMENT_DIR, help=f"default {EXPERIMENT_DIR}; each experiment "
+                                                                 "writes into its own NAME/ folder there")
+    p.add_argument("--batch-size", "-b", type=_int(low=1, high=4096), default=32)
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
+                   help="sgd (momentum 0.9) or adam; default: the experiment's own (docs/experiments.md)")
+    p.add_argument("--lr", type=_float(low=0, low_open=True, high=10), default=None,
+                   help="learning rate (default: the experiment's own)")
+    p.add_argument("--train-images", type=_int(low=10), default=None,
+                   help="train on a class-balanced subset of this many images (default: all; --quick 1200)")
+    p.add_argument("--val-images", type=_int(low=10), default=None,
+                   help="validate on a class-balanced subset of this many images (default: all; --quick 400)")
+    p.add_argument("--conv-algorithm", default="auto", choices=["auto", "im2col", "winograd"],
+                   help="as tinynet train's: auto (the default) times im2col and Winograd once per layer shape and "
+                        "keeps the faster, which can differ from run to run and with it the last digits of the "
+                        "results; im2col or winograd fix it")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.set_defaults(func=_experiment)
 
     p = sub.add_parser("summary", parents=[common], help="print a model's layers, shapes, parameters, multiply-adds and memory")
     p.add_argument("model", choices=["alexnet"])
@@ -435,7 +509,8 @@ def main(argv=None):
     expected = (TrainingDiverged, CheckpointError, OSError, ValueError, TypeError, RuntimeError, DeviceError,
                 GPUOutOfMemory, MemoryError)
     debug = getattr(args, "debug", False)  # --debug before or after the sub-command
-    command = " ".join(filter(None, [args.command, getattr(args, "data_command", None)]))  # e.g. "data synth"
+    command = " ".join(filter(None, [args.command, getattr(args, "data_command", None),  # e.g. "data synth"
+                                     getattr(args, "show_command", None)]))
     try:
         return args.func(args)
     except KeyboardInterrupt as e:

@@ -4,7 +4,9 @@
     metrics.jsonl                            one JSON line per epoch, rewritten whole (atomically) after
                                              every epoch from the run's history, so a resumed run's file
                                              reads as one run: epochs 1, 2, ..., k, each once
-    curves.png                               loss and accuracy per epoch (matplotlib, if installed)
+    curves.png                               loss and accuracy per epoch, and each parameter layer's mean
+                                             |gradient| (log scale) where the history has it (matplotlib,
+                                             if installed)
     conv_algorithms.json                     the algorithm each convolution shape used (im2col or a
                                              Winograd variant: tinynet/functional/conv_choice.py), as the
                                              checkpoint records them for --resume
@@ -220,6 +222,7 @@ def _replace(path, data):
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        _readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -227,9 +230,39 @@ def _replace(path, data):
         raise
 
 
+replace_file = _replace  # the public name, for the other writers of results (tinynet/experiments.py)
+
+
+def save_figure(fig, path, prefix="figure."):
+    """``fig.savefig`` into a fresh temporary file beside ``path`` (the format from ``path``'s extension),
+    renamed over ``path``; the figure is closed and no temporary file is left, whatever happens."""
+    import matplotlib.pyplot as plt
+
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=prefix, suffix=os.path.splitext(path)[1])
+    os.close(fd)  # a fresh file of ours (never a planted link), which savefig writes over
+    try:
+        fig.savefig(tmp, dpi=100)
+        _readable(tmp)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _readable(tmp):
+    """Give a fresh temporary file (mkstemp makes it 0600) the mode a plain open() would: 0666 less the umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+
+
 def plot_curves(history, path):
-    """curves.png: cross-entropy (train, validation) and validation top-1/top-5 per epoch; None
-    without matplotlib."""
+    """curves.png: cross-entropy (train, validation) and validation top-1/top-5 per epoch, and, where the
+    history has "grad_abs_mean" (runs since it was recorded), a third panel: each parameter layer's mean
+    |gradient| per epoch, one line per layer on a log scale (epochs without it, such as those of an older
+    run resumed, are left out of the lines); None without matplotlib."""
     try:
         import matplotlib
 
@@ -238,7 +271,9 @@ def plot_curves(history, path):
     except ImportError:
         return None
     epochs = [h["epoch"] for h in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    layers = list(dict.fromkeys(name for h in history for name in h.get("grad_abs_mean", {})))  # in model order
+    fig, axes = plt.subplots(1, 3 if layers else 2, figsize=(15 if layers else 10, 4))
+    ax1, ax2 = axes[:2]
     ax1.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
     ax1.plot(epochs, [h["val_loss"] for h in history], "o-", label="validation")
     ax1.set_xlabel("epoch"), ax1.set_ylabel("cross-entropy"), ax1.legend(), ax1.grid(alpha=0.3)
@@ -246,14 +281,22 @@ def plot_curves(history, path):
     ax2.plot(epochs, [100 * h["top5"] for h in history], "o-", label="top-5")
     ax2.set_xlabel("epoch"), ax2.set_ylabel("validation accuracy (%)"), ax2.legend(), ax2.grid(alpha=0.3)
     ax2.set_ylim(0, 100)
+    if layers:
+        _plot_grad_sizes(axes[2], history, layers)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix="curves.", suffix=".png")
-    os.close(fd)  # a fresh file of ours (never a planted link), which savefig writes over
-    try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return save_figure(fig, path, prefix="curves.")
+
+
+def _plot_grad_sizes(ax, history, layers):
+    """One line per layer: its mean |gradient| (> 0) at each epoch that recorded it, log scale."""
+    drawn = False
+    for name in layers:
+        points = [(h["epoch"], h["grad_abs_mean"][name]) for h in history
+                  if h.get("grad_abs_mean", {}).get(name, 0) > 0]
+        if points:
+            ax.plot(*zip(*points), "o-", markersize=3, label=name)
+            drawn = True
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch"), ax.set_ylabel("mean |gradient| of the weights"), ax.grid(alpha=0.3, which="both")
+    if drawn:
+        ax.legend(fontsize=7, ncol=2)

@@ -7,12 +7,14 @@ tinynet/checkpoint.py's. This module owns the run's fields of the metadata:
     variant      an AlexNet variant name                  num_classes  len(classes)
     image_size   int, at least the variant's minimum      scheduler    the schedule's state_dict()
     lr           the learning rate of the next epoch      flags        the run's TrainConfig, as a dict
-    history      [per-epoch metrics], epochs 1..epoch
+    history      [per-epoch metrics], epochs 1..epoch (each with HISTORY_FIELDS, and "grad_abs_mean":
+                 {layer: mean |gradient|} where the run recorded it)
 
 ``read_run_meta`` refuses a checkpoint whose fields are missing or of the wrong kind, naming the
 file and the field, before any array is read; ``load_model`` then builds the model the metadata
 describes and reads only the arrays that model has, each checked against its shape first.
 """
+import math
 import os
 from dataclasses import asdict
 
@@ -90,11 +92,20 @@ def read_run_meta(path):
         for key in HISTORY_FIELDS:
             require(meta["history"][k], key, float, f"{path}, epoch {k + 1} of field 'history'",
                     check=lambda v: v >= 0, what="a finite number >= 0")
+        require(meta["history"][k], "grad_abs_mean", dict, f"{path}, epoch {k + 1} of field 'history'",
+                default={}, check=_layer_sizes,  # absent: a run older than the record (curves.png draws none)
+                what="an object {layer name: mean |gradient|, a finite number >= 0}")
     return meta
 
 
 # The metrics of each epoch that the epoch line, metrics.jsonl and curves.png read.
 HISTORY_FIELDS = ("train_loss", "val_loss", "top1", "top5", "lr")
+
+
+def _layer_sizes(value):
+    """Whether ``value`` is a history entry's "grad_abs_mean": {str: finite number >= 0}."""
+    return all(isinstance(name, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+               and math.isfinite(v) and v >= 0 for name, v in value.items())
 
 _AT_LEAST_1 = (lambda v: v >= 1, "an int >= 1")
 _AT_LEAST_0 = (lambda v: v >= 0, "a number >= 0")

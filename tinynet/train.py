@@ -9,7 +9,8 @@ each have an image that decodes. Then, per epoch, it
    from the same pair, so the run is a pure function of the seed: stopping
    after epoch k and resuming ends with the same weights as never stopping;
 2. trains with the --opt optimizer (tinynet/train_optimizer.py) and cross-entropy (smoothed by
-   --label-smoothing), with a progress bar (loss, learning rate, images per second);
+   --label-smoothing), with a progress bar (loss, learning rate, images per second), and averages
+   each parameter layer's mean |gradient| over every 10th step (tinynet/train_grads.py: "grad_abs_mean");
 3. evaluates top-1 and top-5 on the validation folder;
 4. checks that the training loss, the validation loss and every weight are finite;
 5. steps the learning-rate plan (tinynet/train_schedule.py), writes checkpoint_epoch<k>.npz and
@@ -44,6 +45,7 @@ from tinynet import amp, distributed, run_folder, train_distributed, train_flags
 from tinynet.distributed import launch
 from tinynet.distributed.columns import ColumnGradScaler
 from tinynet.functional import conv_choice
+from tinynet.train_grads import GradSizes
 from tinynet.train_optimizer import has_norm_parameters, make_optimizer, resume_optimizer
 from tinynet.train_schedule import make_plan, replan
 from tinynet.saved_run import build_model, check_compatible, load_model, read_run_meta, run_meta, state_shapes
@@ -330,7 +332,7 @@ def _run(cfg, changed, meta, out, log, world=None):
     columns = None if cfg.model_parallel is None else train_distributed.Columns(cfg, net, world)
     if columns is not None:
         model = columns.column
-    _use_conv_algorithm(model, cfg.conv_algorithm or "auto")
+    use_conv_algorithm(model, cfg.conv_algorithm or "auto")
     data_world = None if columns is not None else world  # columns read every batch alike, as one process
     optimizer = make_optimizer(cfg, model)
     if cfg.norm_weight_decay is not None and not has_norm_parameters(model):
@@ -348,6 +350,7 @@ def _run(cfg, changed, meta, out, log, world=None):
     if world is not None and columns is None:
         model = distributed.DistributedDataParallel(net)  # every rank from rank 0's weights
     evaluated = net if columns is None else model  # the column computes the whole network's logits
+    layer_names = None if columns is None else columns.layer_names()  # the column's layers as the whole's
 
     # The workers serve every epoch (and both loaders stop theirs when the run ends).
     loader_args = dict(batch_size=cfg.batch_size, seed=cfg.seed, workers=cfg.workers, timeout=cfg.loader_timeout,
@@ -375,7 +378,7 @@ def _run(cfg, changed, meta, out, log, world=None):
         # print before the one line that says so.
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(start_epoch, cfg.epochs):
-                metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg, data_world, scaler)
+                metrics = _train_epoch(model, optimizer, train_loader, epoch, cfg, data_world, scaler, layer_names)
                 metrics.update(evaluate(evaluated, val_loader, cfg.device, data_world))
                 metrics["skipped_files"] = len(train_loader.skipped) + len(val_loader.skipped)
                 if columns is not None:  # the whole network and its optimizer, for the checks and the checkpoint
@@ -408,7 +411,7 @@ def _run(cfg, changed, meta, out, log, world=None):
 _AMP_DTYPES = {"fp16": "float16", "bf16": "bfloat16"}
 
 
-def _use_conv_algorithm(model, algorithm):
+def use_conv_algorithm(model, algorithm):
     """--conv-algorithm: every convolution of ``model`` that can compute with ``algorithm`` does ("winograd":
     the stride-1 3x3 and 5x5 ones; the others stay on "auto", which is im2col for them)."""
     from tinynet import nn
@@ -463,7 +466,7 @@ def _advice(cfg, optimizer):
             "for extreme values.")
 
 
-def _train_epoch(model, optimizer, loader, epoch, cfg, world=None, scaler=None):
+def _train_epoch(model, optimizer, loader, epoch, cfg, world=None, scaler=None, layer_names=None):
     from tqdm import tqdm
 
     reseed(cfg.seed, epoch)
@@ -476,6 +479,7 @@ def _train_epoch(model, optimizer, loader, epoch, cfg, world=None, scaler=None):
     pool = backend.gpu_memory_pool() if backend.normalize_device(cfg.device) == "cuda" else None
     out_of_memory = backend.out_of_memory_errors(cfg.device)  # () on the CPU: catches nothing
     peak = 0
+    grad_sizes = GradSizes(model, layer_names)  # each layer's mean |gradient|, summed on the device (train_grads.py)
     smoothing = {"label_smoothing": cfg.label_smoothing} if cfg.label_smoothing else {}  # 0: the plain loss
     bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False,
                unit="batch", file=sys.stderr)
@@ -504,11 +508,19 @@ def _train_epoch(model, optimizer, loader, epoch, cfg, world=None, scaler=None):
             (loss if scaler is None else scaler.scale(loss)).backward()
             if pool is not None:
                 peak = max(peak, pool.used_bytes())
+            measure = grad_sizes.due()  # the first step and every 10th (train_grads.py)
             if scaler is None:
+                if measure:
+                    grad_sizes.add(grad_sizes.measure())
                 optimizer.step()
             else:
+                if measure:
+                    scaler.unscale_(optimizer)  # what step() would do first: the gradients measured unscaled
+                    sizes, skipped = grad_sizes.measure(), scaler.skipped_steps
                 scaler.step(optimizer)
                 scaler.update()
+                if measure and scaler.skipped_steps == skipped:  # (a step skipped for inf/NaN is not counted)
+                    grad_sizes.add(sizes)
         except out_of_memory as e:
             raise _out_of_memory(e, cfg.batch_size, f"in training (epoch {epoch + 1}, step {step + 1})") from e
         seen += len(y)
@@ -524,7 +536,8 @@ def _train_epoch(model, optimizer, loader, epoch, cfg, world=None, scaler=None):
     if seen == 0:
         raise RuntimeError("the training epoch saw no images (all skipped as unreadable?)")
     metrics = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "lr": optimizer.lr, "train_images": seen,
-               "train_seconds": elapsed, "images_per_second": seen / elapsed}
+               "train_seconds": elapsed, "images_per_second": seen / elapsed,
+               "grad_abs_mean": grad_sizes.result()}
     if scaler is not None and scaler.is_enabled():
         metrics.update(loss_scale=scaler.get_scale(), skipped_steps=scaler.skipped_steps - skipped_before)
     if pool is not None:

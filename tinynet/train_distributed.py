@@ -176,6 +176,15 @@ class Columns:
         self.column.full_state_dict(self.net)
         self.column.gather_optimizer(optimizer, self.full_optimizer)
 
+    def layer_names(self):
+        """{name of a layer of the column: the whole network's name of it} ("body.0" -> "features.0"), for the
+        records that name layers (tinynet/train_grads.py)."""
+        column = self.column
+        whole_of = {id(part): whole for part, whole in column.pairs() + column.pairs(replicas=True)}
+        owner = {id(p): name for name, m in self.net.named_modules() for _, p in m.named_parameters(recurse=False)}
+        return {name: owner[id(whole_of[id(p)])] for name, m in column.named_modules()
+                for _, p in m.named_parameters(recurse=False) if id(p) in whole_of}
+
     def copy_lr(self, optimizer):
         """The hyper-parameters of ``optimizer`` (the column's: the scheduler sets its lr) into the whole
         network's optimizer, which the checkpoint holds."""

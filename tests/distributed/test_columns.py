@@ -126,6 +126,19 @@ def _paper_run(images, out, *extra):
 
 
 @needs_mpi
+def test_a_columns_layers_are_named_as_the_whole_networks():
+    from tinynet import nn
+    from tinynet.distributed.columns import ColumnNet
+    from tinynet.train_distributed import Columns
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    columns = Columns.__new__(Columns)  # (no process group: only the naming is checked)
+    columns.net, columns.column = net, ColumnNet(net, 0, 2)
+    names = columns.layer_names()
+    assert sorted(names.values()) == ["0", "3", "5"]  # the split conv and dense layers, and the whole last one
+    assert all(name.startswith("body.") for name in names)
+
+
 def test_model_parallel_training_is_the_single_process_networks(paper_images, tmp_path):
     # Epoch 1 as two columns (the launcher); epoch 2 resumed from its checkpoint twice: as two columns again
     # (mpiexec), and in one process. The same weights and momentum buffers at the end: the checkpoint is the
@@ -150,6 +163,8 @@ def test_model_parallel_training_is_the_single_process_networks(paper_images, tm
     b = load_checkpoint(tmp_path / "single" / "checkpoint.npz")
     assert a.meta["lrn_groups"] == b.meta["lrn_groups"] == 2
     assert a.meta["lr"] == b.meta["lr"] == 0.0005
+    # each layer's gradient size, named as the whole network's layers (rank 0's column: half of a split layer)
+    assert list(a.meta["history"][1]["grad_abs_mean"]) == list(b.meta["history"][1]["grad_abs_mean"])
     assert "note: the learning rate" not in two.stdout + one.stdout  # the checkpoint's lr is the schedule's
     for name, w in b.model_state.items():
         np.testing.assert_allclose(a.model_state[name], w, rtol=1e-3, atol=1e-6, err_msg=name)
