@@ -443,3 +443,21 @@ def test_at_initialisation_lrn_divides_by_nearly_a_constant():
             h = layer(h)
     assert len(terms) == 2
     assert all(t.mean() < 0.01 * 2.0 for t in terms)
+
+
+def test_quick_and_the_flags_reach_the_settings(monkeypatch):
+    got = {}
+    monkeypatch.setattr(E, "main", lambda names, settings, data_path, output_dir, bar: got.update(
+        names=names, settings=settings, data_path=data_path, output_dir=output_dir, bar=bar))
+    assert cli.main(["experiment", "lrn", "pooling", "--quick"]) == 0
+    s = got["settings"]
+    assert got["names"] == ["lrn", "pooling"] and got["output_dir"] == E.DEFAULT_OUTPUT_DIR and got["bar"]
+    assert (s.seeds, s.train_limit, s.val_limit, s.quick, s.epochs) == (2, 1200, 400, True, None)
+    assert cli.main(["experiment", "all", "--quick", "--seeds", "5", "--train-images", "300", "--epochs", "2",
+                     "--optimizer", "sgd", "--lr", "0.05", "-b", "16", "--conv-algorithm", "im2col",
+                     "--no-progress", "--output-dir", "out", "--data-path", "d"]) == 0
+    s = got["settings"]
+    assert (s.seeds, s.train_limit, s.val_limit, s.epochs, s.optimizer, s.lr, s.batch_size, s.conv_algorithm) == (
+        5, 300, 400, 2, "sgd", 0.05, 16, "im2col")
+    assert (got["data_path"], got["output_dir"], got["bar"]) == ("d", "out", False)
+    assert E.Settings().seeds == 3 and E.Settings().train_limit is None  # the defaults without --quick
