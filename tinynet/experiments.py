@@ -51,10 +51,11 @@ import os
 import tempfile
 import textwrap
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from kernels.sizes import conv_output_size
 from tinynet import backend, nn
 from tinynet import functional as F
 from tinynet.autograd import no_grad
@@ -127,7 +128,6 @@ class Settings:
     quick: bool = False
     device: str = "cpu"
     data: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 # --- the nets -------------------------------------------------------------------------------------
@@ -145,12 +145,11 @@ def four_layer_net(activation="relu", num_classes=10, in_channels=3, input_size=
     starting weights.
     """
     act = {"relu": nn.ReLU, "tanh": nn.Tanh}[activation]
-    side = input_size
     layers, c = [], in_channels
     for out, k in ((32, 5), (64, 5), (64, 3)):
         layers += [nn.Conv2d(c, out, k, padding=k // 2), act(), nn.MaxPool2d(3, 2, ceil_mode=True)]
-        side = math.ceil((side - 3) / 2) + 1
         c = out
+    side = _side_after(layers, input_size)
     model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * side * side, num_classes))
     return init_kaiming_(model)
 
@@ -169,28 +168,21 @@ def mini_alexnet(num_classes, input_size, pool="overlapping", lrn=False, dropout
         relus = [i for i, m in enumerate(layers) if isinstance(m, nn.ReLU)][:2]
         for i in reversed(relus):
             layers.insert(i + 1, nn.LocalResponseNorm(**PAPER_LRN))
-    features = nn.Sequential(*layers)
-    side = _side_after(features, input_size)
-    if side != _side_after(model.features, input_size):  # stock floor rounding: the first dense layer's width
-        first = model.classifier[1]
-        channels = first.in_features // (_side_after(model.features, input_size) ** 2)
-        model.classifier[1] = nn.Linear(channels * side * side, first.out_features)
-    model.features = features
+    side = _side_after(layers, input_size)
+    if side != _side_after(model.features, input_size):  # the stock pools round down: another dense width
+        channels = [m for m in layers if isinstance(m, nn.Conv2d)][-1].out_channels
+        model.classifier[1] = nn.Linear(channels * side * side, model.classifier[1].out_features)
+    model.features = nn.Sequential(*layers)
     return init_kaiming_(model)
 
 
-def _side_after(features, size):
-    """Side of the feature map ``features`` makes of a size x size input (from the layers' arithmetic)."""
-    for m in features:
+def _side_after(layers, size):
+    """Side of the feature map that ``layers`` (convolutions and max-pools; others keep the size) make of a
+    size x size input: kernels.sizes.conv_output_size, layer by layer."""
+    for m in layers:
         if isinstance(m, (nn.Conv2d, nn.MaxPool2d)):
-            k, s, p = (_first(getattr(m, a)) for a in ("kernel_size", "stride", "padding"))
-            d = _first(getattr(m, "dilation", 1))
-            span = size + 2 * p - d * (k - 1) - 1
-            ceil = getattr(m, "ceil_mode", False)
-            out = (-(-span // s) if ceil else span // s) + 1
-            if ceil and (out - 1) * s >= size + p:
-                out -= 1
-            size = out
+            k, s, p, d = (_first(getattr(m, a)) for a in ("kernel_size", "stride", "padding", "dilation"))
+            size = conv_output_size(size, k, s, p, d, ceil_mode=getattr(m, "ceil_mode", False))
     return size
 
 

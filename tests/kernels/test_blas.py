@@ -100,64 +100,60 @@ needs_openblas = pytest.mark.skipif(not parallel.openblas_controls(), reason="Nu
                                     "tinynet can find (another BLAS or OS): products stay NumPy's own")
 
 
-@needs_openblas
-def test_openblas_runs_on_one_thread_inside_a_split_product_and_gets_its_count_back(threads, monkeypatch):
+@pytest.fixture
+def two_blas_threads():
+    """OpenBLAS set to two threads for the test, its own count given back after; yields its get_num_threads."""
     get, put = parallel.openblas_controls()
     before = get()
     put(2)
     try:
-        inside = []
-        run = parallel.run_blocks
-
-        def recording(n, fn, block, xp=np):
-            def part(start, stop):
-                inside.append(get())
-                fn(start, stop)
-            run(n, part, block, xp)
-
-        monkeypatch.setattr(parallel, "run_blocks", recording)
-        blas.matmul(np.ones((50, 60)), np.ones((60, 70)))
-        assert inside and set(inside) == {1}
-        assert get() == 2
+        yield get
     finally:
         put(before)
 
 
 @needs_openblas
-def test_concurrent_products_restore_the_count_once_the_last_one_ends(threads):
-    get, put = parallel.openblas_controls()
-    before = get()
-    put(2)
-    try:
-        a = RNG.standard_normal((200, 100))
-        errors = []
+def test_openblas_runs_on_one_thread_inside_a_split_product_and_gets_its_count_back(threads, two_blas_threads,
+                                                                                     monkeypatch):
+    get = two_blas_threads
+    inside = []
+    run = parallel.run_blocks
 
-        def work():
-            try:
-                for _ in range(20):
-                    np.testing.assert_allclose(blas.matmul(a, a.T), a @ a.T, rtol=1e-10)
-            except BaseException as e:
-                errors.append(e)
+    def recording(n, fn, block, xp=np):
+        def part(start, stop):
+            inside.append(get())
+            fn(start, stop)
+        run(n, part, block, xp)
 
-        workers = [threading.Thread(target=work) for _ in range(3)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join(timeout=60)
-        assert not any(w.is_alive() for w in workers) and not errors
-        assert get() == 2 and parallel._blas_depth == 0
-    finally:
-        put(before)
+    monkeypatch.setattr(parallel, "run_blocks", recording)
+    blas.matmul(np.ones((50, 60)), np.ones((60, 70)))
+    assert inside and set(inside) == {1}
+    assert get() == 2
 
 
 @needs_openblas
-def test_an_error_inside_a_split_product_still_gives_the_count_back(threads):
-    get, put = parallel.openblas_controls()
-    before = get()
-    put(2)
-    try:
-        with pytest.raises(ValueError):
-            blas.matmul(np.ones((30, 4)), np.ones((4, 30)), out=np.ones((30, 31)))
-        assert get() == 2 and parallel._blas_depth == 0
-    finally:
-        put(before)
+def test_concurrent_products_restore_the_count_once_the_last_one_ends(threads, two_blas_threads):
+    a = RNG.standard_normal((200, 100))
+    errors = []
+
+    def work():
+        try:
+            for _ in range(20):
+                np.testing.assert_allclose(blas.matmul(a, a.T), a @ a.T, rtol=1e-10)
+        except BaseException as e:
+            errors.append(e)
+
+    workers = [threading.Thread(target=work) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    assert not any(w.is_alive() for w in workers) and not errors
+    assert two_blas_threads() == 2 and parallel._blas_depth == 0
+
+
+@needs_openblas
+def test_an_error_inside_a_split_product_still_gives_the_count_back(threads, two_blas_threads):
+    with pytest.raises(ValueError):
+        blas.matmul(np.ones((30, 4)), np.ones((4, 30)), out=np.ones((30, 31)))
+    assert two_blas_threads() == 2 and parallel._blas_depth == 0
