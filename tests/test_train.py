@@ -547,6 +547,14 @@ from tinynet.saved_run import build_model  # noqa: E402
 from tinynet.train_flags import check, resolve  # noqa: E402
 
 
+def _resaved(ckpt, path, meta, **sgd):
+    """The mini model of checkpoint ``ckpt`` saved again to ``path`` with ``meta`` and a fresh SGD optimizer
+    (lr 0.01, momentum 0.9, and ``sgd``): a checkpoint forged, or made to look older, for a resume test."""
+    model = build_model("mini", 3, 32)
+    model.load_state_dict(ckpt.model_state)
+    return save_checkpoint(path, model, SGD(model.parameters(), lr=0.01, momentum=0.9, **sgd), meta)
+
+
 def test_label_smoothing_reaches_the_loss(tiny_data, tmp_path):
     plain = _quiet(_cfg(tiny_data, tmp_path / "a"))
     smooth = _quiet(_cfg(tiny_data, tmp_path / "b", label_smoothing=0.2))
@@ -585,10 +593,8 @@ def test_a_checkpoint_of_another_optimizer_than_its_flags_say_is_refused(tiny_da
     run = tmp_path / "r"
     _quiet(_cfg(tiny_data, run))
     ckpt = load_checkpoint(run / "checkpoint.npz")
-    model = build_model("mini", 3, 32)
-    model.load_state_dict(ckpt.model_state)
     meta = dict(ckpt.meta, flags=dict(ckpt.meta["flags"], opt="adam", momentum=None))
-    forged = save_checkpoint(tmp_path / "forged.npz", model, SGD(model.parameters(), lr=0.01, momentum=0.9), meta)
+    forged = _resaved(ckpt, tmp_path / "forged.npz", meta)
     with pytest.raises(CheckpointError, match=r"forged\.npz holds the state of a SGD optimizer; this run's is Adam "
                                               r"\(--opt adam\)"):
         _quiet(_cfg(tiny_data, None, epochs=2, resume=str(forged)))
@@ -604,10 +610,7 @@ def test_a_checkpoint_written_before_the_torchvision_flags_resumes(tiny_data, tm
            "lr_warmup_decay")
     flags = {k: v for k, v in ckpt.meta["flags"].items() if k not in new}
     assert ckpt.meta["scheduler"] == {"kind": "cosine", "T_max": 2, "eta_min": 0.0, "base_lr": 0.01, "last_epoch": 2}
-    model = build_model("mini", 3, 32)
-    model.load_state_dict(ckpt.model_state)
-    opt = SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    old = save_checkpoint(tmp_path / "old" / "checkpoint.npz", model, opt, dict(ckpt.meta, flags=flags))
+    old = _resaved(ckpt, tmp_path / "old" / "checkpoint.npz", dict(ckpt.meta, flags=flags), weight_decay=5e-4)
     history = _quiet(_cfg(tiny_data, None, epochs=3, lr_scheduler=None, resume=str(old)))
     assert [h["epoch"] for h in history] == [1, 2, 3] and history[2]["lr"] == pytest.approx(0.0025)
 
@@ -689,11 +692,8 @@ def test_a_run_recorded_before_the_gradient_sizes_resumes_and_still_draws(tiny_d
     run = tmp_path / "r"
     _quiet(_cfg(tiny_data, run))
     ckpt = load_checkpoint(run / "checkpoint.npz")
-    model = build_model("mini", 3, 32)
-    model.load_state_dict(ckpt.model_state)
     history = [{k: v for k, v in h.items() if k != "grad_abs_mean"} for h in ckpt.meta["history"]]
-    old = save_checkpoint(tmp_path / "old" / "checkpoint.npz", model, SGD(model.parameters(), lr=0.01, momentum=0.9),
-                          dict(ckpt.meta, history=history))
+    old = _resaved(ckpt, tmp_path / "old" / "checkpoint.npz", dict(ckpt.meta, history=history))
     resumed = _quiet(_cfg(tiny_data, None, epochs=2, resume=str(old)))
     assert "grad_abs_mean" not in resumed[0] and len(resumed[1]["grad_abs_mean"]) == 8
     assert Image.open(tmp_path / "old" / "curves.png").size[0] == 1500
@@ -704,11 +704,8 @@ def test_a_forged_gradient_size_in_the_history_is_refused_by_name(tiny_data, tmp
     run = tmp_path / "r"
     _quiet(_cfg(tiny_data, run))
     ckpt = load_checkpoint(run / "checkpoint.npz")
-    model = build_model("mini", 3, 32)
-    model.load_state_dict(ckpt.model_state)
     history = [dict(ckpt.meta["history"][0], grad_abs_mean=bad)]
-    forged = save_checkpoint(tmp_path / "forged.npz", model, SGD(model.parameters(), lr=0.01, momentum=0.9),
-                             dict(ckpt.meta, history=history))
+    forged = _resaved(ckpt, tmp_path / "forged.npz", dict(ckpt.meta, history=history))
     with pytest.raises(CheckpointError, match=r"forged\.npz, epoch 1 of field 'history': field 'grad_abs_mean' must "
                                               r"be an object \{layer name: mean \|gradient\|"):
         _quiet(_cfg(tiny_data, None, epochs=2, resume=str(forged)))
